@@ -1,0 +1,1 @@
+//! Benchmarks for the session stores (see issue: benchmarks).

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The one command that runs every test of the workspace on a fresh machine.
+#
+# It finds or starts every service the tests need, exports the URL variables the tests
+# read, then runs formatting, lint, doc and test checks. A variable that is already set is
+# respected: point it at your own server to test against that instead.
+#
+#   REDIS_URL              redis://127.0.0.1:6379        (found, or a server started here)
+#   REDIS_CLUSTER_URLS     three masters, comma-separated (a cluster started here)
+#   DATABASE_URL_POSTGRES  postgres://postgres@127.0.0.1:5432/test
+#   DATABASE_URL_MYSQL     mysql://root@127.0.0.1:3306/test
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/services.sh
+
+ensure_rust_tools
+start_services
+
+echo "== fmt";    cargo fmt --all -- --check
+echo "== clippy"; cargo clippy --workspace --all-targets --all-features -- -D warnings
+echo "== doc";    RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --all-features
+echo "== test";   cargo test --workspace --all-features

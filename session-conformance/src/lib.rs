@@ -1,0 +1,395 @@
+//! The conformance suite: the executable form of the store contract.
+//!
+//! Every store in this workspace runs it against a real backend, and so can a store written
+//! anywhere else. A behaviour the suite does not test is not promised; one it tests holds for
+//! every backend identically.
+//!
+//! # Running it for your store
+//!
+//! Give the suite a factory: an async closure that receives the suite's [`ManualClock`] and
+//! returns a [`Fixture`] holding a fresh, isolated store (its own key prefix, table or
+//! namespace) that reads time from that clock. [`suite!`] expands to one `#[tokio::test]`
+//! per case, so a failure names its case:
+//!
+//! ```
+//! use std::sync::Arc;
+//! use session_conformance::{Fixture, ManualClock};
+//! use session_memory::MemoryStore;
+//!
+//! session_conformance::suite!(memory, |clock: ManualClock| async move {
+//!     Fixture::new(MemoryStore::builder().clock(Arc::new(clock)).build())
+//! });
+//! # fn main() {}
+//! ```
+//!
+//! Or run everything from one test and get every failure listed at once:
+//!
+//! ```
+//! # use std::sync::Arc;
+//! # use session_conformance::{Fixture, ManualClock};
+//! # use session_memory::MemoryStore;
+//! # #[tokio::main] async fn main() {
+//! let report = session_conformance::run_all(|clock: ManualClock| async move {
+//!     Fixture::new(MemoryStore::builder().clock(Arc::new(clock)).build())
+//! })
+//! .await;
+//! report.assert_passed();
+//! # }
+//! ```
+//!
+//! Cases have stable `group/name` names; set `SESSION_CONFORMANCE_FILTER` to a substring to
+//! run some of them through [`run_all`].
+//!
+//! # Capabilities
+//!
+//! Cases in the `bad_bytes` group write undecodable bytes under a key and check that the
+//! store reports an error instead of panicking or returning someone else's data. They need
+//! [`RawBytes`], a way to write bytes past the encoder; a store that keeps decoded records
+//! (the memory store) has no decode path, and those cases are counted as skipped.
+//!
+//! # Layout
+//!
+//! | module | job |
+//! |---|---|
+//! | [`cases`] | the cases, one async function each |
+//! | [`reference`](mod@reference) | [`ReferenceStore`]: a small, obviously correct store that keeps encoded bytes |
+//! | this file | fixtures, the runner, the report and the [`suite!`] macro |
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use session_core::ManualClock;
+use session_core::{Error, SessionStore, StoreKey, Timestamp, async_trait};
+
+pub mod cases;
+pub mod reference;
+
+pub use reference::ReferenceStore;
+
+/// Writes bytes under a key without going through the encoder, so the suite can plant
+/// truncated, foreign or unknown-version records.
+#[async_trait]
+pub trait RawBytes: Send + Sync + 'static {
+    /// Stores `bytes` as the record under `key`, live until `expires_at`.
+    ///
+    /// # Errors
+    /// Backend errors.
+    async fn write_raw(
+        &self,
+        key: &StoreKey,
+        bytes: &[u8],
+        expires_at: Timestamp,
+    ) -> Result<(), Error>;
+}
+
+/// What a factory hands the suite for one case.
+#[derive(Clone)]
+pub struct Fixture {
+    /// The store under test: fresh and isolated from every other case.
+    pub store: Arc<dyn SessionStore>,
+    /// Raw access for the `bad_bytes` cases, if the store keeps bytes.
+    pub raw: Option<Arc<dyn RawBytes>>,
+}
+
+impl fmt::Debug for Fixture {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Fixture")
+            .field("store", &self.store)
+            .field("raw", &self.raw.is_some())
+            .finish()
+    }
+}
+
+impl Fixture {
+    /// A fixture without raw access.
+    pub fn new(store: impl SessionStore) -> Self {
+        Self {
+            store: Arc::new(store),
+            raw: None,
+        }
+    }
+
+    /// A fixture whose store also accepts raw bytes.
+    pub fn with_raw<S: SessionStore + RawBytes>(store: S) -> Self {
+        let store = Arc::new(store);
+        Self {
+            store: store.clone(),
+            raw: Some(store),
+        }
+    }
+}
+
+/// What each case receives.
+#[derive(Clone)]
+pub struct Ctx {
+    /// The store under test.
+    pub store: Arc<dyn SessionStore>,
+    /// Raw access, if any.
+    pub raw: Option<Arc<dyn RawBytes>>,
+    /// The clock the store reads; cases move it instead of sleeping.
+    pub clock: ManualClock,
+}
+
+/// Why a case did not pass.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fail {
+    /// The store broke a promise; the text says which.
+    Failed(String),
+    /// The store lacks a capability the case needs.
+    Skipped(&'static str),
+}
+
+impl From<Error> for Fail {
+    fn from(e: Error) -> Self {
+        let mut msg = format!("unexpected store error: {e}");
+        let mut src = std::error::Error::source(&e);
+        while let Some(s) = src {
+            msg.push_str(&format!(": {s}"));
+            src = s.source();
+        }
+        Fail::Failed(msg)
+    }
+}
+
+/// A case's result.
+pub type CaseResult = Result<(), Fail>;
+
+type CaseFn = fn(Ctx) -> Pin<Box<dyn Future<Output = CaseResult> + Send>>;
+
+/// One case of the suite.
+#[derive(Clone, Copy)]
+pub struct Case {
+    /// The group (`record`, `save`, `rotate`, …).
+    pub group: &'static str,
+    /// The name, unique across groups.
+    pub name: &'static str,
+    /// The promise it checks, in one line.
+    pub promise: &'static str,
+    run: CaseFn,
+}
+
+impl fmt::Debug for Case {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.group, self.name)
+    }
+}
+
+/// How one case ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// It passed.
+    Passed,
+    /// It failed, with the reason (a panic or a timeout counts as a failure).
+    Failed(String),
+    /// It was skipped for a missing capability.
+    Skipped(&'static str),
+}
+
+/// The results of a run.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    /// Each case with its outcome, in suite order.
+    pub results: Vec<(Case, Outcome)>,
+}
+
+impl Report {
+    /// Cases that failed.
+    pub fn failures(&self) -> Vec<(&Case, &str)> {
+        self.results
+            .iter()
+            .filter_map(|(c, o)| match o {
+                Outcome::Failed(m) => Some((c, m.as_str())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Number of cases that passed.
+    pub fn passed(&self) -> usize {
+        self.results
+            .iter()
+            .filter(|(_, o)| *o == Outcome::Passed)
+            .count()
+    }
+
+    /// Number of cases that were skipped.
+    pub fn skipped(&self) -> usize {
+        self.results
+            .iter()
+            .filter(|(_, o)| matches!(o, Outcome::Skipped(_)))
+            .count()
+    }
+
+    /// Panics with every failure listed, if there is any.
+    ///
+    /// # Panics
+    /// When a case failed; that is its purpose in a test.
+    pub fn assert_passed(&self) {
+        let failures = self.failures();
+        if !failures.is_empty() {
+            let mut msg = format!("{} conformance case(s) failed:\n", failures.len());
+            for (c, m) in failures {
+                msg.push_str(&format!("  {}/{}: {m}\n", c.group, c.name));
+            }
+            panic!("{msg}");
+        }
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "{} passed, {} failed, {} skipped",
+            self.passed(),
+            self.failures().len(),
+            self.skipped()
+        )
+    }
+}
+
+/// The longest a case may take before it counts as hung.
+pub const CASE_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Runs one case against a fresh fixture from `factory`. A panic in the store or the case
+/// and a case that exceeds [`CASE_TIMEOUT`] both count as failures.
+pub async fn run_case<F, Fut>(case: &Case, factory: &F) -> Outcome
+where
+    F: Fn(ManualClock) -> Fut,
+    Fut: Future<Output = Fixture>,
+{
+    let clock = ManualClock::new();
+    let fixture = factory(clock.clone()).await;
+    let ctx = Ctx {
+        store: fixture.store,
+        raw: fixture.raw,
+        clock,
+    };
+    let run = case.run;
+    let task = tokio::spawn(tokio::time::timeout(CASE_TIMEOUT, run(ctx)));
+    match task.await {
+        Ok(Ok(Ok(()))) => Outcome::Passed,
+        Ok(Ok(Err(Fail::Failed(m)))) => Outcome::Failed(m),
+        Ok(Ok(Err(Fail::Skipped(why)))) => Outcome::Skipped(why),
+        Ok(Err(_)) => Outcome::Failed(format!("timed out after {CASE_TIMEOUT:?}")),
+        Err(e) if e.is_panic() => Outcome::Failed("panicked".to_owned()),
+        Err(e) => Outcome::Failed(format!("task failed: {e}")),
+    }
+}
+
+/// Runs the case named `name` (as the [`suite!`] macro does) and panics unless it passed
+/// or was skipped for a missing capability.
+///
+/// # Panics
+/// When the case fails or no case has that name.
+pub async fn run_named<F, Fut>(name: &str, factory: F)
+where
+    F: Fn(ManualClock) -> Fut,
+    Fut: Future<Output = Fixture>,
+{
+    let Some(case) = cases::ALL.iter().find(|c| c.name == name) else {
+        panic!("no conformance case named {name}");
+    };
+    match run_case(case, &factory).await {
+        Outcome::Passed => {}
+        Outcome::Skipped(why) => eprintln!("skipped {}/{}: {why}", case.group, case.name),
+        Outcome::Failed(m) => panic!("{}/{} ({}): {m}", case.group, case.name, case.promise),
+    }
+}
+
+/// Runs every case (or those whose `group/name` contains `SESSION_CONFORMANCE_FILTER`),
+/// each against a fresh fixture, and reports them all.
+pub async fn run_all<F, Fut>(factory: F) -> Report
+where
+    F: Fn(ManualClock) -> Fut,
+    Fut: Future<Output = Fixture>,
+{
+    let filter = std::env::var("SESSION_CONFORMANCE_FILTER").unwrap_or_default();
+    let mut report = Report::default();
+    for case in cases::ALL {
+        if !format!("{}/{}", case.group, case.name).contains(&filter) {
+            continue;
+        }
+        let outcome = run_case(case, &factory).await;
+        report.results.push((*case, outcome));
+    }
+    report
+}
+
+/// Expands to a module named `$name` with one `#[tokio::test]` per conformance case.
+///
+/// `$factory` is an expression of type `Fn(ManualClock) -> impl Future<Output = Fixture>`;
+/// it is evaluated once per case.
+#[macro_export]
+macro_rules! suite {
+    ($name:ident, $factory:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            $crate::__suite_cases!($factory;
+                round_trip, load_missing_is_none, fields_round_trip, value_of_1_mib,
+                value_of_5_mib, binary_safe_values, unicode_keys, many_keys, empty_data,
+                keys_are_isolated, create_never_overwrites, expired_is_none_before_cleanup,
+                expiry_boundary_is_exact, save_with_past_expiry_deletes, touch_extends_expiry,
+                touch_keeps_data_and_version, touch_missing_is_gone, touch_never_revives_expired,
+                touch_never_revives_deleted, save_bumps_version, save_stale_version_conflicts,
+                save_future_version_conflicts, save_missing_is_gone, save_never_resurrects_deleted,
+                save_never_resurrects_expired, delete_removes, delete_is_idempotent,
+                delete_touches_only_its_key, rotate_moves_data, rotate_stale_conflicts,
+                rotate_never_resurrects_deleted, rotate_expired_is_gone, rotate_collision_keeps_old,
+                rotate_index_follows, rotate_can_set_owner, owner_lists_live_sessions,
+                owner_list_drops_expired, owner_list_drops_deleted, owners_are_isolated,
+                owner_listing_has_metadata, delete_owner_removes_all, delete_owner_keeps_one,
+                save_owner_change_moves_index, cleanup_removes_only_expired,
+                cleanups_run_concurrently, truncated_bytes_are_an_error,
+                unknown_version_is_an_error, foreign_bytes_are_an_error, empty_bytes_are_an_error,
+                bad_record_spares_others, handle_round_trip, handle_64_tasks_distinct_keys,
+                handle_64_tasks_same_key, handle_logout_wins_over_late_save,
+                handle_login_rotates_id, handle_touch_is_throttled, handle_idle_timeout,
+                handle_absolute_timeout, handle_revoke_other_sessions
+            );
+        }
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __suite_cases {
+    ($factory:expr; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                $crate::run_named(stringify!($case), $factory).await;
+            }
+        )*
+        /// The macro's list and the suite's list name the same cases.
+        #[test]
+        fn macro_lists_every_case() {
+            let listed: &[&str] = &[$(stringify!($case)),*];
+            $crate::assert_case_list(listed);
+        }
+    };
+}
+
+/// Checks that `listed` names every case of the suite exactly once.
+///
+/// # Panics
+/// When a case is missing from `listed`, or listed twice, or unknown.
+pub fn assert_case_list(listed: &[&str]) {
+    let all: Vec<&str> = cases::ALL.iter().map(|c| c.name).collect();
+    for name in &all {
+        assert_eq!(
+            listed.iter().filter(|n| *n == name).count(),
+            1,
+            "case {name} must appear once in suite!"
+        );
+    }
+    assert_eq!(listed.len(), all.len(), "suite! lists unknown cases");
+}

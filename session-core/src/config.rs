@@ -1,0 +1,169 @@
+//! How a session handle behaves: expiry windows, the touch throttle, retry and size limits.
+//!
+//! One [`SessionConfig`] is shared (behind an `Arc`) by every handle of an application.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::clock::{SharedClock, SystemClock, Timestamp};
+use crate::error::Error;
+use crate::record::Record;
+
+/// Settings shared by all handles.
+///
+/// Defaults follow NIST SP 800-63B-4 for AAL2: 30 minutes idle, 12 hours absolute.
+///
+/// # Example
+/// ```
+/// use std::time::Duration;
+/// use session_core::SessionConfig;
+/// let config = SessionConfig::default()
+///     .with_idle_timeout(Duration::from_secs(15 * 60))
+///     .with_absolute_timeout(Some(Duration::from_secs(8 * 3600)));
+/// assert_eq!(config.idle_timeout(), Duration::from_secs(900));
+/// ```
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct SessionConfig {
+    clock: SharedClock,
+    idle_timeout: Duration,
+    absolute_timeout: Option<Duration>,
+    touch_after: Option<Duration>,
+    max_save_attempts: u32,
+    max_data_bytes: usize,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        Self {
+            clock: Arc::new(SystemClock),
+            idle_timeout: Duration::from_secs(30 * 60),
+            absolute_timeout: Some(Duration::from_secs(12 * 3600)),
+            touch_after: None,
+            max_save_attempts: 128,
+            max_data_bytes: 4 * 1024 * 1024,
+        }
+    }
+}
+
+impl SessionConfig {
+    /// Reads time from `clock` (tests pass a [`crate::ManualClock`]).
+    pub fn with_clock(mut self, clock: SharedClock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// A session unused for this long ends.
+    pub fn with_idle_timeout(mut self, d: Duration) -> Self {
+        self.idle_timeout = d;
+        self
+    }
+
+    /// A session ends this long after creation however active it is; `None` for never.
+    pub fn with_absolute_timeout(mut self, d: Option<Duration>) -> Self {
+        self.absolute_timeout = d;
+        self
+    }
+
+    /// A request that changes nothing writes (a touch) only when the session was last seen
+    /// at least this long ago. Defaults to a quarter of the idle timeout, so a busy session
+    /// is written at most four times per idle window instead of on every request.
+    pub fn with_touch_after(mut self, d: Duration) -> Self {
+        self.touch_after = Some(d);
+        self
+    }
+
+    /// How many compare-and-swap attempts a save makes before giving up (at least 1).
+    pub fn with_max_save_attempts(mut self, n: u32) -> Self {
+        self.max_save_attempts = n.max(1);
+        self
+    }
+
+    /// The largest total size of a session's data, in bytes; larger saves fail with
+    /// [`Error::TooLarge`] and change nothing.
+    pub fn with_max_data_bytes(mut self, n: usize) -> Self {
+        self.max_data_bytes = n;
+        self
+    }
+
+    /// Checks that the settings can work together.
+    ///
+    /// # Errors
+    /// [`Error::Misconfigured`] for a zero idle timeout, a touch threshold not shorter than
+    /// the idle timeout, or an absolute timeout shorter than the idle one.
+    pub fn validate(&self) -> Result<(), Error> {
+        if self.idle_timeout.is_zero() {
+            return Err(Error::Misconfigured {
+                problem: "idle timeout must be longer than zero",
+            });
+        }
+        if self.touch_after() >= self.idle_timeout {
+            return Err(Error::Misconfigured {
+                problem: "touch threshold must be shorter than the idle timeout",
+            });
+        }
+        if let Some(a) = self.absolute_timeout {
+            if a < self.idle_timeout {
+                return Err(Error::Misconfigured {
+                    problem: "absolute timeout must not be shorter than the idle timeout",
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &SharedClock {
+        &self.clock
+    }
+
+    /// The idle timeout.
+    pub fn idle_timeout(&self) -> Duration {
+        self.idle_timeout
+    }
+
+    /// The absolute timeout.
+    pub fn absolute_timeout(&self) -> Option<Duration> {
+        self.absolute_timeout
+    }
+
+    /// The touch threshold.
+    pub fn touch_after(&self) -> Duration {
+        self.touch_after.unwrap_or(self.idle_timeout / 4)
+    }
+
+    /// The maximum number of save attempts.
+    pub fn max_save_attempts(&self) -> u32 {
+        self.max_save_attempts
+    }
+
+    /// The data size limit.
+    pub fn max_data_bytes(&self) -> usize {
+        self.max_data_bytes
+    }
+
+    /// The absolute deadline of a session created at `created_at`.
+    pub fn absolute_deadline(&self, created_at: Timestamp) -> Option<Timestamp> {
+        self.absolute_timeout.map(|a| created_at.plus(a))
+    }
+
+    /// When a session used at `now` expires: the idle deadline, capped by the absolute one.
+    pub fn expires_at(&self, now: Timestamp, absolute_deadline: Option<Timestamp>) -> Timestamp {
+        let idle = now.plus(self.idle_timeout);
+        match absolute_deadline {
+            Some(a) if a < idle => a,
+            _ => idle,
+        }
+    }
+
+    /// True when `record` has ended under this configuration at `now`, whatever its stored
+    /// expiry says (the configuration may have become stricter since it was written).
+    pub fn has_ended(&self, record: &Record, now: Timestamp) -> bool {
+        record.is_expired(now)
+            || now >= record.last_seen.plus(self.idle_timeout)
+            || self
+                .absolute_deadline(record.created_at)
+                .is_some_and(|a| now >= a)
+            || record.absolute_deadline.is_some_and(|a| now >= a)
+    }
+}

@@ -1,0 +1,57 @@
+//! The core of server-side sessions: ids, records, expiry, the store trait and the
+//! per-request session handle. It knows nothing of HTTP, Redis or SQL.
+//!
+//! A browser holds an opaque [`SessionId`] in a cookie; the server keeps the session's data
+//! in a [`SessionStore`] under a [`StoreKey`], a hash of that id. A [`Session`] handle is
+//! what a request works with: lazy loading, typed values, compare-and-swap saves that
+//! replay on conflict, rotation at login, destruction at logout, and the owner index behind
+//! "your devices" and "log out everywhere".
+//!
+//! # Layout
+//!
+//! | module | job |
+//! |---|---|
+//! | [`id`] | session ids (256 random bits), shard tags, store keys (SHA-256 of the id) |
+//! | [`record`] | the stored record and its versioned binary encoding |
+//! | [`store`] | the [`SessionStore`] trait: the contract every backend keeps |
+//! | [`session`] | the per-request [`Session`] handle |
+//! | [`config`] | idle and absolute timeouts, the touch throttle, limits |
+//! | [`clock`] | injectable time |
+//! | [`error`] | the [`Error`] enum and its [`ErrorKind`] |
+//!
+//! # Example
+//! ```
+//! # async fn demo(store: std::sync::Arc<dyn session_core::SessionStore>) -> Result<(), session_core::Error> {
+//! use std::sync::Arc;
+//! use session_core::{Session, SessionConfig};
+//!
+//! let config = Arc::new(SessionConfig::default());
+//! let session = Session::new(store, config, None);
+//! session.insert("theme", "dark")?;
+//! session.login("user-42").await?;      // creates the session, owned by user-42
+//! let devices = session.owner_sessions().await?;
+//! assert_eq!(devices.len(), 1);
+//! # Ok(()) }
+//! ```
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod id;
+pub mod record;
+pub mod session;
+pub mod store;
+
+pub use async_trait::async_trait;
+pub use bytes::Bytes;
+pub use clock::{Clock, ManualClock, SharedClock, SystemClock, Timestamp};
+pub use config::SessionConfig;
+pub use error::{DecodeProblem, Error, ErrorKind};
+pub use id::{SessionId, ShardTag, StoreKey};
+pub use record::Record;
+pub use session::{CookieEvents, SaveReport, Session, Write};
+pub use store::{OwnerSession, SessionStore};

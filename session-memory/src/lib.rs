@@ -1,0 +1,425 @@
+//! An in-process session store on [moka]: for a single server, development, and tests.
+//!
+//! # What it stores and how
+//!
+//! A moka cache maps each [`StoreKey`] (a hash of the session id) to an `Arc<Record>`.
+//! Nothing is encoded: the record is shared, not copied, between the cache and readers.
+//!
+//! - **Bounds.** The cache is bounded by total bytes through a weigher. Each entry weighs at
+//!   least `max_bytes / max_entries`, so the same bound also caps the entry count. When full,
+//!   moka evicts by its TinyLFU policy.
+//! - **Expiry.** Each entry expires at its record's `expires_at` (moka's per-entry expiry),
+//!   and every read also checks `expires_at` against the store's clock, so an expired record
+//!   is never returned, whether or not moka has dropped it yet.
+//! - **Atomicity.** Writers of one key serialise on one of 64 striped mutexes, so
+//!   compare-and-swap is check-then-write under a lock; rotation takes both keys' stripes in
+//!   a fixed order. Readers take no lock. (moka's own `and_compute_with` covers one key
+//!   only; rotation and the owner index need two keys and a side table.)
+//! - **Owner index.** A side table `owner → {keys}`. Writes keep it in step, moka's eviction
+//!   listener drops keys that expire or are evicted, and listing drops keys that are dead, so
+//!   it neither lists dead sessions nor grows without bound.
+//!
+//! # Example
+//! ```
+//! use std::sync::Arc;
+//! use session_core::{Session, SessionConfig, SessionStore};
+//! use session_memory::MemoryStore;
+//!
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), session_core::Error> {
+//! let store: Arc<dyn SessionStore> = Arc::new(MemoryStore::new());
+//! let session = Session::new(store, Arc::new(SessionConfig::default()), None);
+//! session.insert("cart", &["apple", "pear"])?;
+//! let _ = session.save().await?;
+//! assert!(session.id().await.is_some());
+//! # Ok(()) }
+//! ```
+//!
+//! [moka]: https://docs.rs/moka
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use moka::notification::RemovalCause;
+use moka::sync::Cache;
+use session_core::{
+    Error, OwnerSession, Record, SessionStore, SharedClock, StoreKey, SystemClock, Timestamp,
+    async_trait,
+};
+
+const STRIPES: usize = 64;
+
+type OwnerIndex = Arc<Mutex<HashMap<String, HashSet<StoreKey>>>>;
+
+/// Builds a [`MemoryStore`].
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct MemoryStoreBuilder {
+    max_bytes: u64,
+    max_entries: u64,
+    clock: SharedClock,
+}
+
+impl Default for MemoryStoreBuilder {
+    fn default() -> Self {
+        Self {
+            max_bytes: 256 * 1024 * 1024,
+            max_entries: 1_000_000,
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
+impl MemoryStoreBuilder {
+    /// Total bytes of session data kept before eviction (default 256 MiB).
+    pub fn max_bytes(mut self, n: u64) -> Self {
+        self.max_bytes = n.max(1);
+        self
+    }
+
+    /// Sessions kept before eviction (default one million).
+    pub fn max_entries(mut self, n: u64) -> Self {
+        self.max_entries = n.max(1);
+        self
+    }
+
+    /// The clock that decides expiry (tests pass a `ManualClock`).
+    pub fn clock(mut self, clock: SharedClock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Builds the store.
+    pub fn build(self) -> MemoryStore {
+        let owners: OwnerIndex = Arc::default();
+        let min_weight =
+            u32::try_from((self.max_bytes / self.max_entries).max(1)).unwrap_or(u32::MAX);
+        let listener_owners = owners.clone();
+        let cache = Cache::builder()
+            .max_capacity(self.max_bytes)
+            .weigher(move |_k: &StoreKey, v: &Arc<Record>| {
+                u32::try_from(v.approximate_size())
+                    .unwrap_or(u32::MAX)
+                    .max(min_weight)
+            })
+            .expire_after(RecordExpiry {
+                clock: self.clock.clone(),
+            })
+            .eviction_listener(move |k: Arc<StoreKey>, v: Arc<Record>, cause| {
+                // Explicit removals and replacements keep the index in step themselves;
+                // only removals moka decides on its own need the index fixed here.
+                if matches!(cause, RemovalCause::Expired | RemovalCause::Size) {
+                    if let Some(owner) = &v.owner {
+                        unindex(&listener_owners, owner, &k);
+                    }
+                }
+            })
+            .build();
+        MemoryStore {
+            inner: Arc::new(Inner {
+                cache,
+                stripes: (0..STRIPES).map(|_| Mutex::new(())).collect(),
+                owners,
+                clock: self.clock,
+            }),
+        }
+    }
+}
+
+struct RecordExpiry {
+    clock: SharedClock,
+}
+
+impl RecordExpiry {
+    fn remaining(&self, r: &Record) -> Option<Duration> {
+        Some(self.clock.now().until(r.expires_at))
+    }
+}
+
+impl moka::Expiry<StoreKey, Arc<Record>> for RecordExpiry {
+    fn expire_after_create(&self, _: &StoreKey, v: &Arc<Record>, _: Instant) -> Option<Duration> {
+        self.remaining(v)
+    }
+    fn expire_after_update(
+        &self,
+        _: &StoreKey,
+        v: &Arc<Record>,
+        _: Instant,
+        _: Option<Duration>,
+    ) -> Option<Duration> {
+        self.remaining(v)
+    }
+}
+
+/// The in-process store. Cheap to clone; clones share one cache.
+#[derive(Clone)]
+pub struct MemoryStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    cache: Cache<StoreKey, Arc<Record>>,
+    stripes: Box<[Mutex<()>]>,
+    owners: OwnerIndex,
+    clock: SharedClock,
+}
+
+impl fmt::Debug for MemoryStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemoryStore")
+            .field("entries", &self.inner.cache.entry_count())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Every critical section below leaves the data consistent at each step, so a panic in
+    // another thread (poison) does not make it unsafe to go on.
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn unindex(owners: &Mutex<HashMap<String, HashSet<StoreKey>>>, owner: &str, key: &StoreKey) {
+    let mut map = lock(owners);
+    if let Some(set) = map.get_mut(owner) {
+        set.remove(key);
+        if set.is_empty() {
+            map.remove(owner);
+        }
+    }
+}
+
+impl MemoryStore {
+    /// A store with default bounds (256 MiB, one million sessions) and the system clock.
+    pub fn new() -> Self {
+        Self::builder().build()
+    }
+
+    /// A builder for bounds and clock.
+    pub fn builder() -> MemoryStoreBuilder {
+        MemoryStoreBuilder::default()
+    }
+
+    /// Sessions currently held (including expired ones not yet dropped).
+    pub fn entry_count(&self) -> u64 {
+        self.inner.cache.run_pending_tasks();
+        self.inner.cache.entry_count()
+    }
+
+    /// Keys in the owner index, summed over owners (to check it does not grow unbounded).
+    pub fn owner_index_len(&self) -> usize {
+        self.inner.cache.run_pending_tasks();
+        lock(&self.inner.owners).values().map(HashSet::len).sum()
+    }
+
+    fn stripe(&self, key: &StoreKey) -> usize {
+        let h = key.hash();
+        usize::from(h[0]) % STRIPES
+    }
+
+    fn now(&self) -> Timestamp {
+        self.inner.clock.now()
+    }
+
+    fn live(&self, key: &StoreKey) -> Option<Arc<Record>> {
+        let now = self.now();
+        self.inner.cache.get(key).filter(|r| !r.is_expired(now))
+    }
+
+    fn index(&self, owner: &str, key: StoreKey) {
+        lock(&self.inner.owners)
+            .entry(owner.to_owned())
+            .or_default()
+            .insert(key);
+    }
+
+    /// Removes `key` from cache and index. Caller holds the key's stripe.
+    fn remove_locked(&self, key: &StoreKey) {
+        if let Some(old) = self.inner.cache.remove(key) {
+            if let Some(owner) = &old.owner {
+                unindex(&self.inner.owners, owner, key);
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl SessionStore for MemoryStore {
+    async fn create(&self, key: &StoreKey, record: &Record) -> Result<(), Error> {
+        let _span = tracing::debug_span!("memory.create", key = ?key).entered();
+        let _g = lock(&self.inner.stripes[self.stripe(key)]);
+        if self.live(key).is_some() {
+            return Err(Error::Collision);
+        }
+        // An expired leftover under the key is replaced, and leaves the index with it.
+        self.remove_locked(key);
+        self.inner.cache.insert(*key, Arc::new(record.clone()));
+        if let Some(owner) = &record.owner {
+            self.index(owner, *key);
+        }
+        Ok(())
+    }
+
+    async fn load(&self, key: &StoreKey) -> Result<Option<Record>, Error> {
+        let _span = tracing::debug_span!("memory.load", key = ?key).entered();
+        Ok(self.live(key).map(|r| (*r).clone()))
+    }
+
+    async fn save(&self, key: &StoreKey, record: &Record, expected: u64) -> Result<(), Error> {
+        let _span = tracing::debug_span!("memory.save", key = ?key).entered();
+        let _g = lock(&self.inner.stripes[self.stripe(key)]);
+        let current = self.live(key).ok_or(Error::Gone)?;
+        if current.version != expected {
+            return Err(Error::Conflict);
+        }
+        if record.is_expired(self.now()) {
+            self.remove_locked(key);
+            return Ok(());
+        }
+        self.inner.cache.insert(*key, Arc::new(record.clone()));
+        if current.owner != record.owner {
+            if let Some(o) = &current.owner {
+                unindex(&self.inner.owners, o, key);
+            }
+            if let Some(o) = &record.owner {
+                self.index(o, *key);
+            }
+        }
+        Ok(())
+    }
+
+    async fn touch(
+        &self,
+        key: &StoreKey,
+        expires_at: Timestamp,
+        last_seen: Timestamp,
+    ) -> Result<(), Error> {
+        let _span = tracing::debug_span!("memory.touch", key = ?key).entered();
+        let _g = lock(&self.inner.stripes[self.stripe(key)]);
+        let current = self.live(key).ok_or(Error::Gone)?;
+        let mut next = (*current).clone();
+        next.expires_at = expires_at;
+        next.last_seen = last_seen.max(current.last_seen);
+        self.inner.cache.insert(*key, Arc::new(next));
+        Ok(())
+    }
+
+    async fn delete(&self, key: &StoreKey) -> Result<(), Error> {
+        let _span = tracing::debug_span!("memory.delete", key = ?key).entered();
+        let _g = lock(&self.inner.stripes[self.stripe(key)]);
+        self.remove_locked(key);
+        Ok(())
+    }
+
+    async fn rotate(
+        &self,
+        old: &StoreKey,
+        new: &StoreKey,
+        record: &Record,
+        expected: u64,
+    ) -> Result<(), Error> {
+        let _span = tracing::debug_span!("memory.rotate", old = ?old, new = ?new).entered();
+        let (a, b) = (self.stripe(old), self.stripe(new));
+        // Fixed order (lower stripe first) so two rotations never deadlock.
+        let _g1 = lock(&self.inner.stripes[a.min(b)]);
+        let _g2 = (a != b).then(|| lock(&self.inner.stripes[a.max(b)]));
+        let current = self.live(old).ok_or(Error::Gone)?;
+        if current.version != expected {
+            return Err(Error::Conflict);
+        }
+        if self.live(new).is_some() {
+            return Err(Error::Collision);
+        }
+        self.remove_locked(new);
+        self.inner.cache.insert(*new, Arc::new(record.clone()));
+        if let Some(o) = &record.owner {
+            self.index(o, *new);
+        }
+        self.remove_locked(old);
+        Ok(())
+    }
+
+    async fn list_owner(&self, owner: &str) -> Result<Vec<OwnerSession>, Error> {
+        let _span = tracing::debug_span!("memory.list_owner").entered();
+        let keys: Vec<StoreKey> = lock(&self.inner.owners)
+            .get(owner)
+            .map(|s| s.iter().copied().collect())
+            .unwrap_or_default();
+        let mut out = Vec::with_capacity(keys.len());
+        let mut dead = Vec::new();
+        for k in keys {
+            match self.live(&k) {
+                Some(r) if r.owner.as_deref() == Some(owner) => {
+                    out.push(OwnerSession::from_record(k, &r));
+                }
+                _ => dead.push(k),
+            }
+        }
+        for k in dead {
+            unindex(&self.inner.owners, owner, &k);
+        }
+        Ok(out)
+    }
+
+    async fn delete_owner(&self, owner: &str, keep: Option<&StoreKey>) -> Result<u64, Error> {
+        let _span = tracing::debug_span!("memory.delete_owner").entered();
+        let keys: Vec<StoreKey> = lock(&self.inner.owners)
+            .get(owner)
+            .map(|s| s.iter().copied().collect())
+            .unwrap_or_default();
+        let mut n = 0;
+        for k in keys {
+            if Some(&k) == keep {
+                continue;
+            }
+            let _g = lock(&self.inner.stripes[self.stripe(&k)]);
+            match self.inner.cache.get(&k) {
+                Some(r) if r.owner.as_deref() == Some(owner) => {
+                    if !r.is_expired(self.now()) {
+                        n += 1;
+                    }
+                    self.remove_locked(&k);
+                }
+                _ => unindex(&self.inner.owners, owner, &k),
+            }
+        }
+        Ok(n)
+    }
+
+    async fn delete_expired(&self) -> Result<u64, Error> {
+        let _span = tracing::debug_span!("memory.delete_expired").entered();
+        let now = self.now();
+        let expired: Vec<StoreKey> = self
+            .inner
+            .cache
+            .iter()
+            .filter(|(_, r)| r.is_expired(now))
+            .map(|(k, _)| *k)
+            .collect();
+        let mut n = 0;
+        for k in expired {
+            let _g = lock(&self.inner.stripes[self.stripe(&k)]);
+            // Re-check under the lock: a touch may have extended it since the scan.
+            if self
+                .inner
+                .cache
+                .get(&k)
+                .is_some_and(|r| r.is_expired(self.now()))
+            {
+                self.remove_locked(&k);
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+}
