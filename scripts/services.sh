@@ -21,6 +21,21 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
+# A Redis Cluster node also listens on its port + 10000 (the cluster bus): both must be free.
+free_cluster_port() {
+  python3 - <<'PY'
+import random, socket
+for _ in range(1000):
+    p = random.randint(20000, 40000)
+    try:
+        for q in (p, p + 10000):
+            s = socket.socket(); s.bind(("127.0.0.1", q)); s.close()
+        print(p); break
+    except OSError:
+        pass
+PY
+}
+
 wait_port() {
   for _ in $(seq 200); do port_open "$1" && return 0; sleep 0.1; done
   echo "service on port $1 did not come up" >&2; return 1
@@ -50,7 +65,7 @@ ensure_redis_cluster() {
   local urls=() nodes=()
   for i in 1 2 3; do
     local port dir
-    port=$(free_port)
+    port=$(free_cluster_port)
     dir="$WORK_DIR/cluster-$port"; mkdir -p "$dir"
     redis-server --port "$port" --bind 127.0.0.1 --cluster-enabled yes \
       --cluster-config-file "$dir/nodes.conf" --cluster-node-timeout 2000 \

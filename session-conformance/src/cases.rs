@@ -877,7 +877,10 @@ pub async fn owner_listing_has_metadata(ctx: Ctx) -> CaseResult {
         s.last_seen == now,
         "last_seen not updated by touch in listing"
     );
-    ensure!(s.expires_at == now.plus(HOUR), "expires_at wrong in listing");
+    ensure!(
+        s.expires_at == now.plus(HOUR),
+        "expires_at wrong in listing"
+    );
     ensure!(
         s.user_agent.as_deref() == Some("TestBrowser/1.0"),
         "user agent missing"
@@ -1069,7 +1072,8 @@ pub async fn bad_record_spares_others(ctx: Ctx) -> CaseResult {
     let good = created(&ctx, &record(&ctx, &[("mine", b"yes")])).await?;
     let bad = new_key()?;
     let now = session_core::Clock::now(&ctx.clock);
-    raw.write_raw(&bad, &[1, 0xff, 0xff], now.plus(HOUR)).await?;
+    raw.write_raw(&bad, &[1, 0xff, 0xff], now.plus(HOUR))
+        .await?;
     expect_kind(ctx.store.load(&bad).await, ErrorKind::BadData, "bad record")?;
     let back = must_load(&ctx, &good, "good record next to a bad one").await?;
     ensure!(

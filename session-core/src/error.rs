@@ -103,6 +103,15 @@ pub enum Error {
         /// What is wrong.
         problem: &'static str,
     },
+    /// A setting (a URL, a prefix, a table name) was rejected by the backend or its client.
+    #[error("invalid setting {setting}")]
+    InvalidSetting {
+        /// Which setting.
+        setting: &'static str,
+        /// Why it was rejected.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// A compare-and-swap kept losing after the configured number of retries.
     #[error("gave up saving after {attempts} conflicting attempts")]
     TooManyConflicts {
@@ -151,7 +160,7 @@ impl Error {
             Self::Collision => ErrorKind::Collision,
             Self::Decode { .. } | Self::Encode { .. } | Self::Value { .. } => ErrorKind::BadData,
             Self::TooLarge { .. } | Self::MalformedId | Self::MalformedKey => ErrorKind::BadRequest,
-            Self::Misconfigured { .. } => ErrorKind::Misconfigured,
+            Self::Misconfigured { .. } | Self::InvalidSetting { .. } => ErrorKind::Misconfigured,
         }
     }
 

@@ -1,1 +1,60 @@
-//! placeholder
+//! A Redis (and Valkey) session store, standalone or Cluster, on the `redis` crate.
+//!
+//! # Layout in Redis
+//!
+//! | key | type | holds |
+//! |---|---|---|
+//! | `{prefix}:{tttt}:s:{hash}` | hash | one session: the encoded record plus expiry, last-seen, version and owner fields (see [`scripts`]) |
+//! | `{prefix}:{tttt}:o:{owner}` | sorted set | the owner index: store keys scored by expiry |
+//!
+//! `tttt` is the session's shard tag (four hex digits, inside braces, so it is the Redis
+//! Cluster hash tag) and `hash` the SHA-256 of the session id: Redis never holds a usable
+//! session id. An owner's index carries the owner's tag, and so does every session the
+//! handle logs in for that owner, so the record, its index and any later rotation share one
+//! hash slot and each operation is one atomic script, on Cluster too.
+//!
+//! # Cost of each operation
+//!
+//! | operation | round trips |
+//! |---|---|
+//! | load | 1 (`HMGET`) |
+//! | create, save, touch, delete | 1 (one script; the index update happens inside it) |
+//! | rotate within a slot | 1 (one script) |
+//! | rotate across slots (Cluster login out of an anonymous session) | 3: mark the old record moving, create the new one, delete the old one |
+//! | list an owner's sessions | 1 + one `HMGET` per listed session |
+//!
+//! Expiry is Redis's own: every write sets the key's TTL from the record's expiry, and the
+//! index key expires with its longest-lived member; [`SessionStore::delete_expired`](session_core::SessionStore::delete_expired) has
+//! nothing to do. Loads also compare the stored expiry with the store's clock, so an expired
+//! record is never returned, even in the moment before Redis drops it.
+//!
+//! # Outages
+//!
+//! Standalone connections go through a `ConnectionManager` (multiplexed, reconnecting);
+//! Cluster through the cluster client. Both have connect and response timeouts, and each
+//! operation is bounded by a deadline on top, so an outage is an
+//! [`Error::Unavailable`](session_core::Error) or [`Error::Timeout`](session_core::Error)
+//! within a bounded time, never a hang. The same store object recovers when Redis returns.
+//!
+//! # Example
+//! ```no_run
+//! # async fn demo() -> Result<(), session_core::Error> {
+//! use session_redis::RedisStore;
+//! let store = RedisStore::builder()
+//!     .prefix("myapp")
+//!     .connect("redis://127.0.0.1:6379")
+//!     .await?;
+//! let cluster = RedisStore::builder()
+//!     .connect_cluster(&["redis://127.0.0.1:7000", "redis://127.0.0.1:7001"])
+//!     .await?;
+//! # Ok(()) }
+//! ```
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
+pub mod scripts;
+mod store;
+
+pub use store::{RedisStore, RedisStoreBuilder};

@@ -1,0 +1,194 @@
+//! The Lua scripts behind every multi-step operation.
+//!
+//! Each script is one atomic step on the server: Redis runs it without interleaving any
+//! other command, which is what makes compare-and-swap, touch-without-revival and rotation
+//! atomic. `redis::Script` sends EVALSHA and reloads the script on NOSCRIPT (after a
+//! failover or a `SCRIPT FLUSH`).
+//!
+//! Record layout, a hash per session:
+//!
+//! | field | holds |
+//! |---|---|
+//! | `r` | the encoded record (its own `expires_at`/`last_seen` may be stale) |
+//! | `e` | expires-at, ms since epoch: the truth for expiry |
+//! | `l` | last seen, ms: the truth for last seen |
+//! | `v` | version (decimal), or `moving:<token>` during a cross-slot rotation |
+//! | `o` | owner, when there is one |
+//! | `x` | the name of the owner's index key, when it shares this key's hash slot |
+//!
+//! Times come from the store's clock as arguments, never from Redis's `TIME`, so logical
+//! expiry agrees with the application (and with a test's manual clock). The key's TTL
+//! (PEXPIRE) follows `e`, so Redis removes dead sessions itself.
+//!
+//! Scripts touch the owner index named in field `x` or in `KEYS` only when it shares the
+//! record's slot; the store does the rare cross-slot index update as a separate command.
+
+use std::sync::LazyLock;
+
+use redis::Script;
+
+/// Helpers prepended to the scripts that maintain an owner index (a sorted set of store
+/// keys scored by expiry; the index key expires with its longest-lived member).
+const PRELUDE: &str = r#"
+local function idx_add(idx, member, score, ttl, now)
+  redis.call('ZADD', idx, score, member)
+  redis.call('ZREMRANGEBYSCORE', idx, '-inf', now)
+  local t = redis.call('PTTL', idx)
+  if t < tonumber(ttl) then redis.call('PEXPIRE', idx, ttl) end
+end
+local function live(e, now)
+  return e and tonumber(e) > now
+end
+"#;
+
+fn script(body: &str) -> Script {
+    Script::new(&format!("{PRELUDE}{body}"))
+}
+
+/// KEYS: rec, [idx]. ARGV: now, r, e, l, v, ttl, member, owner.
+pub(crate) static CREATE: LazyLock<Script> = LazyLock::new(|| {
+    script(
+        r#"
+local now = tonumber(ARGV[1])
+if live(redis.call('HGET', KEYS[1], 'e'), now) then return 'collision' end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'r', ARGV[2], 'e', ARGV[3], 'l', ARGV[4], 'v', ARGV[5])
+if ARGV[8] ~= '' then redis.call('HSET', KEYS[1], 'o', ARGV[8]) end
+if KEYS[2] then
+  redis.call('HSET', KEYS[1], 'x', KEYS[2])
+  idx_add(KEYS[2], ARGV[7], ARGV[3], ARGV[6], now)
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[6])
+return 'ok'
+"#,
+    )
+});
+
+/// KEYS: rec, [idx of the new owner]. ARGV: now, expected, r, e, l, v, ttl, member, owner.
+/// Returns {status, old owner, old index}.
+pub(crate) static SAVE: LazyLock<Script> = LazyLock::new(|| {
+    script(
+        r#"
+local now = tonumber(ARGV[1])
+local cur = redis.call('HMGET', KEYS[1], 'e', 'v', 'o', 'x')
+if not live(cur[1], now) then return {'gone'} end
+if cur[2] ~= ARGV[2] then return {'conflict'} end
+local old_owner = cur[3] or ''
+local old_x = cur[4] or ''
+if tonumber(ARGV[4]) <= now then
+  redis.call('DEL', KEYS[1])
+  if old_x ~= '' then redis.call('ZREM', old_x, ARGV[8]) end
+  return {'deleted', old_owner, old_x}
+end
+redis.call('HSET', KEYS[1], 'r', ARGV[3], 'e', ARGV[4], 'l', ARGV[5], 'v', ARGV[6])
+if old_x ~= '' and old_owner ~= ARGV[9] then redis.call('ZREM', old_x, ARGV[8]) end
+redis.call('HDEL', KEYS[1], 'o', 'x')
+if ARGV[9] ~= '' then redis.call('HSET', KEYS[1], 'o', ARGV[9]) end
+if KEYS[2] then
+  redis.call('HSET', KEYS[1], 'x', KEYS[2])
+  idx_add(KEYS[2], ARGV[8], ARGV[4], ARGV[7], now)
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[7])
+return {'ok', old_owner, old_x}
+"#,
+    )
+});
+
+/// KEYS: rec. ARGV: now, e, l, ttl, member. Returns {status, owner, index}.
+/// Never revives: a missing or expired record is 'gone' and nothing is written.
+pub(crate) static TOUCH: LazyLock<Script> = LazyLock::new(|| {
+    script(
+        r#"
+local now = tonumber(ARGV[1])
+local cur = redis.call('HMGET', KEYS[1], 'e', 'l', 'o', 'x')
+if not live(cur[1], now) then return {'gone'} end
+local l = ARGV[3]
+if cur[2] and tonumber(cur[2]) > tonumber(l) then l = cur[2] end
+redis.call('HSET', KEYS[1], 'e', ARGV[2], 'l', l)
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+if cur[4] then idx_add(cur[4], ARGV[5], ARGV[2], ARGV[4], now) end
+return {'ok', cur[3] or '', cur[4] or ''}
+"#,
+    )
+});
+
+/// KEYS: rec. ARGV: now, member, required owner ('' for any).
+/// Returns {status, owner, index, was live (1/0)}.
+pub(crate) static DELETE: LazyLock<Script> = LazyLock::new(|| {
+    script(
+        r#"
+local now = tonumber(ARGV[1])
+local cur = redis.call('HMGET', KEYS[1], 'e', 'o', 'x')
+if ARGV[3] ~= '' and cur[2] ~= ARGV[3] then return {'skipped', '', '', 0} end
+redis.call('DEL', KEYS[1])
+if cur[3] then redis.call('ZREM', cur[3], ARGV[2]) end
+local was = 0
+if live(cur[1], now) then was = 1 end
+return {'ok', cur[2] or '', cur[3] or '', was}
+"#,
+    )
+});
+
+/// Same-slot rotation. KEYS: old, new, [idx of the new owner].
+/// ARGV: now, expected, r, e, l, v, ttl, old member, new member, owner.
+/// Returns {status, old owner, old index}.
+pub(crate) static ROTATE: LazyLock<Script> = LazyLock::new(|| {
+    script(
+        r#"
+local now = tonumber(ARGV[1])
+local cur = redis.call('HMGET', KEYS[1], 'e', 'v', 'o', 'x')
+if not live(cur[1], now) then return {'gone'} end
+if cur[2] ~= ARGV[2] then return {'conflict'} end
+if live(redis.call('HGET', KEYS[2], 'e'), now) then return {'collision'} end
+redis.call('DEL', KEYS[2])
+redis.call('HSET', KEYS[2], 'r', ARGV[3], 'e', ARGV[4], 'l', ARGV[5], 'v', ARGV[6])
+if ARGV[10] ~= '' then redis.call('HSET', KEYS[2], 'o', ARGV[10]) end
+redis.call('DEL', KEYS[1])
+if cur[4] then redis.call('ZREM', cur[4], ARGV[8]) end
+if KEYS[3] then
+  redis.call('HSET', KEYS[2], 'x', KEYS[3])
+  idx_add(KEYS[3], ARGV[9], ARGV[4], ARGV[7], now)
+end
+redis.call('PEXPIRE', KEYS[2], ARGV[7])
+return {'ok', cur[3] or '', cur[4] or ''}
+"#,
+    )
+});
+
+/// First step of a cross-slot rotation: checks the old record and marks it as moving, so
+/// that a concurrent save conflicts instead of writing data the move would then delete.
+/// KEYS: old. ARGV: now, expected, token.
+pub(crate) static MARK_MOVING: LazyLock<Script> = LazyLock::new(|| {
+    script(
+        r#"
+local now = tonumber(ARGV[1])
+local cur = redis.call('HMGET', KEYS[1], 'e', 'v')
+if not live(cur[1], now) then return 'gone' end
+if cur[2] ~= ARGV[2] then return 'conflict' end
+redis.call('HSET', KEYS[1], 'v', 'moving:' .. ARGV[3])
+return 'ok'
+"#,
+    )
+});
+
+/// Undoes [`MARK_MOVING`] when the move failed. KEYS: old. ARGV: expected, token.
+pub(crate) static UNMARK_MOVING: LazyLock<Script> = LazyLock::new(|| {
+    script(
+        r#"
+if redis.call('HGET', KEYS[1], 'v') == 'moving:' .. ARGV[2] then
+  redis.call('HSET', KEYS[1], 'v', ARGV[1])
+end
+return 'ok'
+"#,
+    )
+});
+
+/// Index maintenance across slots. KEYS: idx. ARGV: now, member, score, ttl.
+pub(crate) static INDEX_ADD: LazyLock<Script> = LazyLock::new(|| {
+    script(
+        r#"
+idx_add(KEYS[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[1]))
+return 'ok'
+"#,
+    )
+});

@@ -1,0 +1,795 @@
+//! The store: connection handling, key naming, and the trait methods over the scripts.
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use redis::cluster::ClusterClientBuilder;
+use redis::cluster_async::ClusterConnection;
+use redis::{RedisError, Script, Value};
+use session_core::{
+    DecodeProblem, Error, OwnerSession, Record, SessionStore, ShardTag, SharedClock, StoreKey,
+    SystemClock, Timestamp, async_trait,
+};
+use tracing::Instrument;
+
+use crate::scripts;
+
+/// Builds a [`RedisStore`].
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct RedisStoreBuilder {
+    prefix: String,
+    connect_timeout: Duration,
+    response_timeout: Duration,
+    clock: SharedClock,
+}
+
+impl Default for RedisStoreBuilder {
+    fn default() -> Self {
+        Self {
+            prefix: "session".to_owned(),
+            connect_timeout: Duration::from_secs(2),
+            response_timeout: Duration::from_secs(2),
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
+impl RedisStoreBuilder {
+    /// The first part of every key (default `session`). Must not contain `{`, `}` or `:`.
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// How long to wait for a connection (default 2 s).
+    pub fn connect_timeout(mut self, d: Duration) -> Self {
+        self.connect_timeout = d;
+        self
+    }
+
+    /// How long to wait for a reply (default 2 s).
+    pub fn response_timeout(mut self, d: Duration) -> Self {
+        self.response_timeout = d;
+        self
+    }
+
+    /// The clock that decides expiry (tests pass a `ManualClock`).
+    pub fn clock(mut self, clock: SharedClock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    fn check_prefix(&self) -> Result<(), Error> {
+        if self.prefix.is_empty() || self.prefix.contains(['{', '}', ':']) {
+            return Err(Error::Misconfigured {
+                problem: "redis key prefix must be non-empty and free of '{', '}' and ':'",
+            });
+        }
+        Ok(())
+    }
+
+    /// Connects to a standalone Redis (or Valkey) at `url`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidSetting`] for a bad URL or prefix; [`Error::Unavailable`] or
+    /// [`Error::Timeout`] when the server cannot be reached.
+    pub async fn connect(self, url: &str) -> Result<RedisStore, Error> {
+        self.check_prefix()?;
+        let client = redis::Client::open(url).map_err(|e| Error::InvalidSetting {
+            setting: "redis url",
+            source: Box::new(e),
+        })?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(self.connect_timeout))
+            .set_response_timeout(Some(self.response_timeout))
+            .set_number_of_retries(1)
+            .set_max_delay(Duration::from_millis(500));
+        let manager = bounded(
+            self.connect_timeout * 2,
+            "connect",
+            ConnectionManager::new_with_config(client, config),
+        )
+        .await?;
+        Ok(self.finish(Conn::Single(manager), false))
+    }
+
+    /// Connects to a Redis Cluster through any of its nodes.
+    ///
+    /// # Errors
+    /// As [`RedisStoreBuilder::connect`].
+    pub async fn connect_cluster<S: AsRef<str>>(self, urls: &[S]) -> Result<RedisStore, Error> {
+        self.check_prefix()?;
+        if urls.is_empty() {
+            return Err(Error::Misconfigured {
+                problem: "a Redis Cluster needs at least one node URL",
+            });
+        }
+        let nodes: Vec<&str> = urls.iter().map(AsRef::as_ref).collect();
+        let client = ClusterClientBuilder::new(nodes)
+            .connection_timeout(self.connect_timeout)
+            .response_timeout(self.response_timeout)
+            .retries(2)
+            .build()
+            .map_err(|e| Error::InvalidSetting {
+                setting: "redis cluster urls",
+                source: Box::new(e),
+            })?;
+        let conn = bounded(
+            self.connect_timeout * 2,
+            "connect",
+            client.get_async_connection(),
+        )
+        .await?;
+        Ok(self.finish(Conn::Cluster(conn), true))
+    }
+
+    fn finish(self, conn: Conn, cluster: bool) -> RedisStore {
+        RedisStore {
+            conn,
+            prefix: self.prefix.into(),
+            cluster,
+            clock: self.clock,
+            deadline: self.connect_timeout + self.response_timeout * 2,
+        }
+    }
+}
+
+#[derive(Clone)]
+enum Conn {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+/// A session store on Redis or Redis Cluster. Cheap to clone; clones share connections.
+#[derive(Clone)]
+pub struct RedisStore {
+    conn: Conn,
+    prefix: Arc<str>,
+    cluster: bool,
+    clock: SharedClock,
+    /// Upper bound on one operation, reconnects included.
+    deadline: Duration,
+}
+
+impl fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("prefix", &self.prefix)
+            .field("cluster", &self.cluster)
+            .finish_non_exhaustive()
+    }
+}
+
+async fn bounded<T>(
+    limit: Duration,
+    operation: &'static str,
+    fut: impl Future<Output = Result<T, RedisError>>,
+) -> Result<T, Error> {
+    match tokio::time::timeout(limit, fut).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(backend(operation, e)),
+        Err(_) => Err(Error::Timeout { operation }),
+    }
+}
+
+fn backend(operation: &'static str, e: RedisError) -> Error {
+    if e.is_timeout() {
+        Error::Timeout { operation }
+    } else {
+        Error::unavailable(operation, e)
+    }
+}
+
+/// A reply of a shape no script of ours produces.
+#[derive(Debug, thiserror::Error)]
+#[error("unexpected reply from redis to {operation}")]
+struct UnexpectedReply {
+    operation: &'static str,
+}
+
+fn unexpected(operation: &'static str) -> Error {
+    Error::unavailable(operation, UnexpectedReply { operation })
+}
+
+/// Flattens a script reply (a status or an array of statuses) into strings.
+fn words(v: Value) -> Vec<String> {
+    fn one(v: Value) -> String {
+        match v {
+            Value::BulkString(b) => String::from_utf8_lossy(&b).into_owned(),
+            Value::SimpleString(s) => s,
+            Value::Int(i) => i.to_string(),
+            Value::Okay => "ok".to_owned(),
+            _ => String::new(),
+        }
+    }
+    match v {
+        Value::Array(items) => items.into_iter().map(one).collect(),
+        other => vec![one(other)],
+    }
+}
+
+fn ttl_ms(now: Timestamp, expires_at: Timestamp) -> i64 {
+    (expires_at.as_millis() - now.as_millis()).max(1)
+}
+
+impl RedisStore {
+    /// A builder for prefix, timeouts and clock.
+    pub fn builder() -> RedisStoreBuilder {
+        RedisStoreBuilder::default()
+    }
+
+    /// Connects to a standalone Redis with default settings.
+    ///
+    /// # Errors
+    /// As [`RedisStoreBuilder::connect`].
+    pub async fn connect(url: &str) -> Result<Self, Error> {
+        Self::builder().connect(url).await
+    }
+
+    /// Stores `bytes` as the record under `key` exactly as given, live until `expires_at`,
+    /// bypassing the encoder. For tests of the decode path and for importing records
+    /// written by another deployment; an application has no other use for it.
+    ///
+    /// # Errors
+    /// Backend errors.
+    pub async fn write_raw_record(
+        &self,
+        key: &StoreKey,
+        bytes: &[u8],
+        expires_at: Timestamp,
+    ) -> Result<(), Error> {
+        let now = self.clock.now();
+        let mut cmd = redis::cmd("HSET");
+        cmd.arg(self.rec_key(key))
+            .arg("r")
+            .arg(bytes)
+            .arg("e")
+            .arg(expires_at.as_millis())
+            .arg("l")
+            .arg(now.as_millis())
+            .arg("v")
+            .arg(1);
+        self.command("write_raw", cmd).await?;
+        let mut cmd = redis::cmd("PEXPIRE");
+        cmd.arg(self.rec_key(key)).arg(ttl_ms(now, expires_at));
+        self.command("write_raw", cmd).await.map(drop)
+    }
+
+    /// True when connected to a Cluster.
+    pub fn is_cluster(&self) -> bool {
+        self.cluster
+    }
+
+    fn rec_key(&self, key: &StoreKey) -> String {
+        format!(
+            "{}:{{{}}}:s:{}",
+            self.prefix,
+            key.tag().to_hex(),
+            key.hash_hex()
+        )
+    }
+
+    fn idx_key(&self, owner: &str) -> String {
+        format!(
+            "{}:{{{}}}:o:{}",
+            self.prefix,
+            ShardTag::for_owner(owner).to_hex(),
+            owner
+        )
+    }
+
+    /// Whether a script on `key` may also touch `owner`'s index: always on a single server;
+    /// on Cluster only when both carry the same tag (and so share a hash slot).
+    fn colocated(&self, key: &StoreKey, owner: &str) -> bool {
+        !self.cluster || key.tag() == ShardTag::for_owner(owner)
+    }
+
+    async fn exec<F>(&self, operation: &'static str, f: F) -> Result<Value, Error>
+    where
+        F: AsyncFnOnce(&mut Conn) -> Result<Value, RedisError>,
+    {
+        // Both connection kinds are cheap handles onto one shared multiplexed connection.
+        let mut conn = self.conn.clone();
+        bounded(self.deadline, operation, f(&mut conn)).await
+    }
+
+    async fn invoke(
+        &self,
+        operation: &'static str,
+        script: &Script,
+        keys: &[String],
+        args: &[Vec<u8>],
+    ) -> Result<Vec<String>, Error> {
+        let v = self
+            .exec(operation, async |con| {
+                let mut inv = script.prepare_invoke();
+                for k in keys {
+                    inv.key(k);
+                }
+                for a in args {
+                    inv.arg(a.as_slice());
+                }
+                inv.invoke_async(con).await
+            })
+            .await?;
+        Ok(words(v))
+    }
+
+    async fn command(&self, operation: &'static str, cmd: redis::Cmd) -> Result<Value, Error> {
+        self.exec(operation, async |con| cmd.query_async(con).await)
+            .await
+    }
+
+    async fn index_add(
+        &self,
+        owner: &str,
+        key: &StoreKey,
+        expires_at: Timestamp,
+    ) -> Result<(), Error> {
+        let now = self.clock.now();
+        self.invoke(
+            "index",
+            &scripts::INDEX_ADD,
+            &[self.idx_key(owner)],
+            &[
+                arg(now.as_millis()),
+                key.to_text().into_bytes(),
+                arg(expires_at.as_millis()),
+                arg(ttl_ms(now, expires_at)),
+            ],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn index_remove(&self, owner: &str, key: &StoreKey) -> Result<(), Error> {
+        let mut cmd = redis::cmd("ZREM");
+        cmd.arg(self.idx_key(owner)).arg(key.to_text());
+        self.command("index", cmd).await.map(drop)
+    }
+
+    /// Cross-slot index upkeep after a write whose script could not reach the index.
+    async fn follow_up_index(
+        &self,
+        key: &StoreKey,
+        old_owner: &str,
+        old_idx: &str,
+        new_owner: Option<&str>,
+        expires_at: Timestamp,
+    ) -> Result<(), Error> {
+        if !old_owner.is_empty() && old_idx.is_empty() && Some(old_owner) != new_owner {
+            self.index_remove(old_owner, key).await?;
+        }
+        if let Some(o) = new_owner {
+            if !self.colocated(key, o) {
+                self.index_add(o, key, expires_at).await?;
+            }
+        }
+        Ok(())
+    }
+
+    fn write_args(record: &Record, now: Timestamp) -> Result<Vec<Vec<u8>>, Error> {
+        Ok(vec![
+            record.encode()?,
+            arg(record.expires_at.as_millis()),
+            arg(record.last_seen.as_millis()),
+            arg(record.version),
+            arg(ttl_ms(now, record.expires_at)),
+        ])
+    }
+
+    async fn load_inner(&self, key: &StoreKey) -> Result<Option<Record>, Error> {
+        let mut cmd = redis::cmd("HMGET");
+        cmd.arg(self.rec_key(key)).arg("r").arg("e").arg("l");
+        let v = self.command("load", cmd).await?;
+        let Value::Array(fields) = v else {
+            return Err(unexpected("load"));
+        };
+        let mut it = fields.into_iter();
+        let (r, e, l) = (it.next(), it.next(), it.next());
+        let e = match e {
+            Some(Value::BulkString(b)) => parse_ms(&b)?,
+            Some(Value::Nil) | None => return Ok(None),
+            Some(_) => return Err(unexpected("load")),
+        };
+        if self.clock.now() >= e {
+            return Ok(None);
+        }
+        let bytes = match r {
+            Some(Value::BulkString(b)) => b,
+            _ => {
+                return Err(Error::Decode {
+                    reason: DecodeProblem::Inconsistent("record field missing"),
+                });
+            }
+        };
+        let mut record = Record::decode(&bytes)?;
+        record.expires_at = e;
+        if let Some(Value::BulkString(b)) = l {
+            record.last_seen = parse_ms(&b)?;
+        }
+        Ok(Some(record))
+    }
+
+    /// Deletes `key` if it belongs to `owner` (any owner when `None`); returns whether a
+    /// live record was deleted.
+    async fn delete_inner(&self, key: &StoreKey, owner: Option<&str>) -> Result<bool, Error> {
+        let now = self.clock.now();
+        let w = self
+            .invoke(
+                "delete",
+                &scripts::DELETE,
+                &[self.rec_key(key)],
+                &[
+                    arg(now.as_millis()),
+                    key.to_text().into_bytes(),
+                    owner.unwrap_or("").as_bytes().to_vec(),
+                ],
+            )
+            .await?;
+        match w.first().map(String::as_str) {
+            Some("ok") => {
+                let (o, x) = (word(&w, 1), word(&w, 2));
+                if !o.is_empty() && x.is_empty() {
+                    self.index_remove(o, key).await?;
+                }
+                Ok(word(&w, 3) == "1")
+            }
+            Some("skipped") => Ok(false),
+            _ => Err(unexpected("delete")),
+        }
+    }
+
+    async fn rotate_across_slots(
+        &self,
+        old: &StoreKey,
+        new: &StoreKey,
+        record: &Record,
+        expected: u64,
+    ) -> Result<(), Error> {
+        let now = self.clock.now();
+        let old_key = self.rec_key(old);
+        let token = new.hash_hex();
+        let w = self
+            .invoke(
+                "rotate",
+                &scripts::MARK_MOVING,
+                std::slice::from_ref(&old_key),
+                &[
+                    arg(now.as_millis()),
+                    arg(expected),
+                    token.clone().into_bytes(),
+                ],
+            )
+            .await?;
+        match w.first().map(String::as_str) {
+            Some("ok") => {}
+            Some("gone") => return Err(Error::Gone),
+            Some("conflict") => return Err(Error::Conflict),
+            _ => return Err(unexpected("rotate")),
+        }
+        if let Err(e) = self.create(new, record).await {
+            // Undo the mark so the session stays usable under its old id.
+            let _ = self
+                .invoke(
+                    "rotate",
+                    &scripts::UNMARK_MOVING,
+                    &[old_key],
+                    &[arg(expected), token.into_bytes()],
+                )
+                .await;
+            return Err(e);
+        }
+        self.delete_inner(old, None).await.map(drop)
+    }
+}
+
+impl ConnectionLike for Conn {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a redis::Cmd) -> redis::RedisFuture<'a, Value> {
+        match self {
+            Conn::Single(c) => c.req_packed_command(cmd),
+            Conn::Cluster(c) => c.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        cmd: &'a redis::Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> redis::RedisFuture<'a, Vec<Value>> {
+        match self {
+            Conn::Single(c) => c.req_packed_commands(cmd, offset, count),
+            Conn::Cluster(c) => c.req_packed_commands(cmd, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Conn::Single(c) => c.get_db(),
+            Conn::Cluster(c) => c.get_db(),
+        }
+    }
+}
+
+fn arg(v: impl ToString) -> Vec<u8> {
+    v.to_string().into_bytes()
+}
+
+fn word(w: &[String], i: usize) -> &str {
+    w.get(i).map_or("", String::as_str)
+}
+
+fn parse_ms(b: &[u8]) -> Result<Timestamp, Error> {
+    std::str::from_utf8(b)
+        .ok()
+        .and_then(|s| s.parse::<i64>().ok())
+        .map(Timestamp::from_millis)
+        .ok_or(Error::Decode {
+            reason: DecodeProblem::Inconsistent("expiry field is not a number"),
+        })
+}
+
+#[async_trait]
+impl SessionStore for RedisStore {
+    async fn create(&self, key: &StoreKey, record: &Record) -> Result<(), Error> {
+        let span = tracing::debug_span!("redis.create", key = ?key);
+        async {
+            let now = self.clock.now();
+            let owner = record.owner.as_deref().unwrap_or("");
+            let mut keys = vec![self.rec_key(key)];
+            if !owner.is_empty() && self.colocated(key, owner) {
+                keys.push(self.idx_key(owner));
+            }
+            let w = Self::write_args(record, now)?;
+            let args = vec![
+                arg(now.as_millis()),
+                w[0].clone(),
+                w[1].clone(),
+                w[2].clone(),
+                w[3].clone(),
+                w[4].clone(),
+                key.to_text().into_bytes(),
+                owner.as_bytes().to_vec(),
+            ];
+            let reply = self
+                .invoke("create", &scripts::CREATE, &keys, &args)
+                .await?;
+            match reply.first().map(String::as_str) {
+                Some("ok") => {
+                    self.follow_up_index(key, "", "", record.owner.as_deref(), record.expires_at)
+                        .await
+                }
+                Some("collision") => Err(Error::Collision),
+                _ => Err(unexpected("create")),
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn load(&self, key: &StoreKey) -> Result<Option<Record>, Error> {
+        self.load_inner(key)
+            .instrument(tracing::debug_span!("redis.load", key = ?key))
+            .await
+    }
+
+    async fn save(&self, key: &StoreKey, record: &Record, expected: u64) -> Result<(), Error> {
+        let span = tracing::debug_span!("redis.save", key = ?key);
+        async {
+            let now = self.clock.now();
+            let owner = record.owner.as_deref().unwrap_or("");
+            let mut keys = vec![self.rec_key(key)];
+            if !owner.is_empty() && self.colocated(key, owner) {
+                keys.push(self.idx_key(owner));
+            }
+            let w = Self::write_args(record, now)?;
+            let args = vec![
+                arg(now.as_millis()),
+                arg(expected),
+                w[0].clone(),
+                w[1].clone(),
+                w[2].clone(),
+                w[3].clone(),
+                w[4].clone(),
+                key.to_text().into_bytes(),
+                owner.as_bytes().to_vec(),
+            ];
+            let reply = self.invoke("save", &scripts::SAVE, &keys, &args).await?;
+            match reply.first().map(String::as_str) {
+                Some("ok") => {
+                    self.follow_up_index(
+                        key,
+                        word(&reply, 1),
+                        word(&reply, 2),
+                        record.owner.as_deref(),
+                        record.expires_at,
+                    )
+                    .await
+                }
+                Some("deleted") => {
+                    self.follow_up_index(key, word(&reply, 1), word(&reply, 2), None, now)
+                        .await
+                }
+                Some("gone") => Err(Error::Gone),
+                Some("conflict") => Err(Error::Conflict),
+                _ => Err(unexpected("save")),
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn touch(
+        &self,
+        key: &StoreKey,
+        expires_at: Timestamp,
+        last_seen: Timestamp,
+    ) -> Result<(), Error> {
+        let span = tracing::debug_span!("redis.touch", key = ?key);
+        async {
+            let now = self.clock.now();
+            let reply = self
+                .invoke(
+                    "touch",
+                    &scripts::TOUCH,
+                    &[self.rec_key(key)],
+                    &[
+                        arg(now.as_millis()),
+                        arg(expires_at.as_millis()),
+                        arg(last_seen.as_millis()),
+                        arg(ttl_ms(now, expires_at)),
+                        key.to_text().into_bytes(),
+                    ],
+                )
+                .await?;
+            match reply.first().map(String::as_str) {
+                Some("ok") => {
+                    let (owner, idx) = (word(&reply, 1), word(&reply, 2));
+                    if !owner.is_empty() && idx.is_empty() {
+                        self.index_add(owner, key, expires_at).await?;
+                    }
+                    Ok(())
+                }
+                Some("gone") => Err(Error::Gone),
+                _ => Err(unexpected("touch")),
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn delete(&self, key: &StoreKey) -> Result<(), Error> {
+        self.delete_inner(key, None)
+            .instrument(tracing::debug_span!("redis.delete", key = ?key))
+            .await
+            .map(drop)
+    }
+
+    async fn rotate(
+        &self,
+        old: &StoreKey,
+        new: &StoreKey,
+        record: &Record,
+        expected: u64,
+    ) -> Result<(), Error> {
+        let span = tracing::debug_span!("redis.rotate", old = ?old, new = ?new);
+        async {
+            if self.cluster && old.tag() != new.tag() {
+                return self.rotate_across_slots(old, new, record, expected).await;
+            }
+            let now = self.clock.now();
+            let owner = record.owner.as_deref().unwrap_or("");
+            let mut keys = vec![self.rec_key(old), self.rec_key(new)];
+            if !owner.is_empty() && self.colocated(new, owner) {
+                keys.push(self.idx_key(owner));
+            }
+            let w = Self::write_args(record, now)?;
+            let args = vec![
+                arg(now.as_millis()),
+                arg(expected),
+                w[0].clone(),
+                w[1].clone(),
+                w[2].clone(),
+                w[3].clone(),
+                w[4].clone(),
+                old.to_text().into_bytes(),
+                new.to_text().into_bytes(),
+                owner.as_bytes().to_vec(),
+            ];
+            let reply = self
+                .invoke("rotate", &scripts::ROTATE, &keys, &args)
+                .await?;
+            match reply.first().map(String::as_str) {
+                Some("ok") => {
+                    let (old_owner, old_idx) = (word(&reply, 1), word(&reply, 2));
+                    if !old_owner.is_empty() && old_idx.is_empty() {
+                        self.index_remove(old_owner, old).await?;
+                    }
+                    self.follow_up_index(new, "", "", record.owner.as_deref(), record.expires_at)
+                        .await
+                }
+                Some("gone") => Err(Error::Gone),
+                Some("conflict") => Err(Error::Conflict),
+                Some("collision") => Err(Error::Collision),
+                _ => Err(unexpected("rotate")),
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn list_owner(&self, owner: &str) -> Result<Vec<OwnerSession>, Error> {
+        let span = tracing::debug_span!("redis.list_owner");
+        async {
+            let now = self.clock.now();
+            let idx = self.idx_key(owner);
+            let mut cmd = redis::cmd("ZRANGE");
+            cmd.arg(&idx)
+                .arg(format!("({}", now.as_millis()))
+                .arg("+inf")
+                .arg("BYSCORE");
+            let members = words(self.command("list_owner", cmd).await?);
+            let mut out = Vec::with_capacity(members.len());
+            let mut dead = Vec::new();
+            for m in members {
+                let Ok(key) = StoreKey::parse_text(&m) else {
+                    dead.push(m);
+                    continue;
+                };
+                match self.load_inner(&key).await {
+                    Ok(Some(r)) if r.owner.as_deref() == Some(owner) => {
+                        out.push(OwnerSession::from_record(key, &r));
+                    }
+                    Ok(_) => dead.push(m),
+                    // One unreadable record must not hide the owner's other sessions.
+                    Err(e) if e.kind() == session_core::ErrorKind::BadData => {
+                        tracing::warn!(key = ?key, error = %e, "unreadable session in owner index");
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            if !dead.is_empty() {
+                let mut cmd = redis::cmd("ZREM");
+                cmd.arg(&idx).arg(dead);
+                self.command("list_owner", cmd).await?;
+            }
+            Ok(out)
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn delete_owner(&self, owner: &str, keep: Option<&StoreKey>) -> Result<u64, Error> {
+        let span = tracing::debug_span!("redis.delete_owner");
+        async {
+            let mut cmd = redis::cmd("ZRANGE");
+            cmd.arg(self.idx_key(owner)).arg(0).arg(-1);
+            let members = words(self.command("delete_owner", cmd).await?);
+            let mut n = 0;
+            for m in members {
+                let Ok(key) = StoreKey::parse_text(&m) else {
+                    continue;
+                };
+                if Some(&key) == keep {
+                    continue;
+                }
+                if self.delete_inner(&key, Some(owner)).await? {
+                    n += 1;
+                }
+            }
+            Ok(n)
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn delete_expired(&self) -> Result<u64, Error> {
+        // Redis expires keys itself (every write sets the TTL); there is nothing to sweep.
+        Ok(0)
+    }
+}

@@ -1,0 +1,119 @@
+//! Outage and recovery: a Redis server owned by this test is stopped mid-run. Operations
+//! must fail with `Unavailable` (or `Timeout`) within the configured bound, never panic or
+//! hang, and the same store object must work again once the server is back.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use session_core::{ErrorKind, Session, SessionConfig, SessionStore};
+use session_redis::RedisStore;
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn start_redis(port: u16) -> Child {
+    let child = Command::new("redis-server")
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("redis-server could not be started ({e}): install redis-server, or run ./scripts/test.sh"));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "redis-server on port {port} did not come up"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child
+}
+
+/// The server goes away and comes back; the store reports the outage fast and recovers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outage_is_unavailable_then_recovers() {
+    let port = free_port();
+    let mut server = start_redis(port);
+    let timeout = Duration::from_millis(500);
+    let store = RedisStore::builder()
+        .prefix("fault")
+        .connect_timeout(timeout)
+        .response_timeout(timeout)
+        .connect(&format!("redis://127.0.0.1:{port}"))
+        .await
+        .expect("connect");
+    let store: Arc<dyn SessionStore> = Arc::new(store);
+    let config = Arc::new(SessionConfig::default());
+
+    let s = Session::new(store.clone(), config.clone(), None);
+    s.insert("cart", &[1, 2, 3]).unwrap();
+    s.save().await.unwrap();
+    let id = s.id().await.unwrap();
+
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let outage_start = Instant::now();
+
+    // Every operation during the outage fails as retryable, within the bound.
+    let bound = timeout * 4 + Duration::from_millis(500);
+    let mut failures = 0;
+    for _ in 0..5 {
+        let t = Instant::now();
+        let err = store
+            .load(&id.store_key())
+            .await
+            .expect_err("load during outage");
+        assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
+        assert!(
+            t.elapsed() <= bound,
+            "an operation took {:?} during the outage",
+            t.elapsed()
+        );
+        failures += 1;
+        let h = Session::new(store.clone(), config.clone(), Some(id.clone()));
+        let err = h
+            .get::<Vec<i32>>("cart")
+            .await
+            .expect_err("handle during outage");
+        assert!(err.is_retryable(), "{err}");
+        failures += 1;
+    }
+    let max_fail_latency = outage_start.elapsed() / failures;
+
+    let mut server = start_redis(port);
+    let outage = outage_start.elapsed();
+    let restarted = Instant::now();
+    // The same store object works again, without being rebuilt. Redis kept nothing
+    // (no persistence), so the session itself is gone: that is the server's loss, not ours.
+    let recovered = loop {
+        match store.load(&id.store_key()).await {
+            Ok(r) => break r,
+            Err(e) => {
+                assert!(e.is_retryable(), "{e}");
+                assert!(
+                    restarted.elapsed() < Duration::from_secs(15),
+                    "no recovery: {e}"
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    };
+    let recovery = restarted.elapsed();
+    assert!(recovered.is_none());
+    let s = Session::new(store.clone(), config, None);
+    s.insert("after", &true).unwrap();
+    s.save().await.expect("save after recovery");
+
+    println!(
+        "| outage | failed ops | mean failure latency | recovery after restart |\n|---|---|---|---|\n| {outage:?} | {failures} | {max_fail_latency:?} | {recovery:?} |"
+    );
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
