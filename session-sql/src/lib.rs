@@ -1,1 +1,68 @@
-//! placeholder
+//! Session stores on sqlx: PostgreSQL, MySQL/MariaDB and SQLite, each behind its feature.
+//!
+//! | feature | store |
+//! |---|---|
+//! | `postgres` | [`PgStore`] |
+//! | `mysql` | [`MySqlStore`] (MySQL and MariaDB) |
+//! | `sqlite` | [`SqliteStore`] |
+//!
+//! # Table layout
+//!
+//! One row per session: `skey` (the 34-byte store key, a hash of the session id: the
+//! database never holds a usable id) as primary key, `record` (the versioned binary record;
+//! `LONGBLOB` on MySQL, no cap below 16 MiB), `version`, `expires_at` (ms, indexed),
+//! `owner_id` (indexed, for "your devices" and "log out everywhere"), `created_at` and
+//! `last_seen`. The table name is configurable; [`PgStore::migrate`] and friends create
+//! or upgrade it from embedded, versioned migrations recorded in `{table}_schema`.
+//!
+//! # Contract, in SQL
+//!
+//! Create is an `INSERT` (a unique violation is a collision); save is
+//! `UPDATE … WHERE skey = ? AND version = ? AND expires_at > ?`, never an upsert, so a
+//! save can neither lose a concurrent update nor resurrect a deleted session; rotation
+//! updates the primary key under the same guard, atomically in one statement; touch updates
+//! only `expires_at` and `last_seen`. Loads filter on `expires_at`, so expired rows are never
+//! returned; the [sweeper](spawn_sweeper) deletes them in bounded batches.
+//!
+//! # Example
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), session_core::Error> {
+//! # #[cfg(feature = "sqlite")] {
+//! use std::{sync::Arc, time::Duration};
+//! let store = Arc::new(session_sql::SqliteStore::connect("sqlite::memory:").await?);
+//! store.migrate().await?;
+//! let sweeper = session_sql::spawn_sweeper(store.clone(), Duration::from_secs(300));
+//! // … serve requests …
+//! sweeper.shutdown().await;
+//! # }
+//! # Ok(()) }
+//! ```
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+#[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
+mod dialect;
+#[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
+mod error;
+#[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
+#[macro_use]
+mod store;
+mod sweeper;
+
+#[cfg(feature = "mysql")]
+mod mysql;
+#[cfg(feature = "postgres")]
+mod postgres;
+#[cfg(feature = "sqlite")]
+mod sqlite;
+
+#[cfg(feature = "mysql")]
+pub use mysql::MySqlStore;
+#[cfg(feature = "postgres")]
+pub use postgres::PgStore;
+#[cfg(feature = "sqlite")]
+pub use sqlite::SqliteStore;
+pub use sweeper::{SweepReport, Sweeper, spawn_sweeper};

@@ -1,0 +1,212 @@
+//! The SQL each database runs, in one place.
+//!
+//! Statements are written once with `?` placeholders and numbered (`$1`, `$2`, …) for
+//! PostgreSQL. A dialect gets its own text only where its SQL really differs: column types,
+//! `GREATEST` versus SQLite's two-argument `MAX`, and the shape of a bounded delete.
+//!
+//! Times are `BIGINT` milliseconds from the store's clock, not database timestamps, so every
+//! dialect compares them the same way and tests can drive expiry with a manual clock.
+
+/// Which database a statement set is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+    Postgres,
+    #[cfg_attr(not(feature = "mysql"), allow(dead_code))]
+    MySql,
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+    Sqlite,
+}
+
+/// Every statement a store runs, with the table name filled in.
+#[derive(Debug, Clone)]
+pub(crate) struct Statements {
+    pub(crate) create: Arc<str>,
+    pub(crate) load: Arc<str>,
+    pub(crate) save: Arc<str>,
+    pub(crate) save_delete: Arc<str>,
+    pub(crate) probe_live: Arc<str>,
+    pub(crate) delete_dead_key: Arc<str>,
+    pub(crate) touch: Arc<str>,
+    pub(crate) delete: Arc<str>,
+    pub(crate) rotate: Arc<str>,
+    pub(crate) list_owner: Arc<str>,
+    pub(crate) delete_owner: Arc<str>,
+    pub(crate) delete_owner_except: Arc<str>,
+    pub(crate) sweep_batch: Arc<str>,
+    pub(crate) schema_table: Arc<str>,
+    pub(crate) schema_version: Arc<str>,
+    pub(crate) schema_record: Arc<str>,
+}
+
+use std::sync::Arc;
+
+const COLUMNS: &str = "skey, record, version, expires_at, owner_id, created_at, last_seen";
+
+impl Dialect {
+    fn sql(self, template: &str) -> String {
+        if self != Dialect::Postgres {
+            return template.to_owned();
+        }
+        let mut out = String::with_capacity(template.len() + 16);
+        let mut n = 0;
+        for c in template.chars() {
+            if c == '?' {
+                n += 1;
+                out.push('$');
+                out.push_str(&n.to_string());
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    }
+
+    pub(crate) fn statements(self, t: &str) -> Statements {
+        let greatest = match self {
+            Dialect::Sqlite => "MAX",
+            _ => "GREATEST",
+        };
+        // Bounded deletes: PostgreSQL skips rows another sweeper holds, so several nodes
+        // can sweep at once without waiting on each other; MySQL has DELETE … LIMIT;
+        // SQLite has one writer at a time anyway.
+        let sweep = match self {
+            Dialect::Postgres => format!(
+                "DELETE FROM {t} WHERE skey IN (SELECT skey FROM {t} WHERE expires_at <= ? \
+                 LIMIT ? FOR UPDATE SKIP LOCKED)"
+            ),
+            Dialect::MySql => format!("DELETE FROM {t} WHERE expires_at <= ? LIMIT ?"),
+            Dialect::Sqlite => format!(
+                "DELETE FROM {t} WHERE skey IN (SELECT skey FROM {t} WHERE expires_at <= ? LIMIT ?)"
+            ),
+        };
+        let schema_record = match self {
+            Dialect::MySql => format!("INSERT IGNORE INTO {t}_schema (version) VALUES (?)"),
+            Dialect::Postgres | Dialect::Sqlite => format!(
+                "INSERT INTO {t}_schema (version) VALUES (?) ON CONFLICT (version) DO NOTHING"
+            ),
+        };
+        Statements {
+            create: self.sql(&format!(
+                "INSERT INTO {t} ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
+            )).into(),
+            load: self.sql(&format!(
+                "SELECT record, expires_at, last_seen FROM {t} WHERE skey = ? AND expires_at > ?"
+            )).into(),
+            save: self.sql(&format!(
+                "UPDATE {t} SET record = ?, version = ?, expires_at = ?, owner_id = ?, \
+                 last_seen = ? WHERE skey = ? AND version = ? AND expires_at > ?"
+            )).into(),
+            save_delete: self.sql(&format!(
+                "DELETE FROM {t} WHERE skey = ? AND version = ? AND expires_at > ?"
+            )).into(),
+            probe_live: self.sql(&format!(
+                "SELECT version FROM {t} WHERE skey = ? AND expires_at > ?"
+            )).into(),
+            delete_dead_key: self.sql(&format!(
+                "DELETE FROM {t} WHERE skey = ? AND expires_at <= ?"
+            )).into(),
+            touch: self.sql(&format!(
+                "UPDATE {t} SET expires_at = ?, last_seen = {greatest}(last_seen, ?) \
+                 WHERE skey = ? AND expires_at > ?"
+            )).into(),
+            delete: self.sql(&format!("DELETE FROM {t} WHERE skey = ?")).into(),
+            rotate: self.sql(&format!(
+                "UPDATE {t} SET skey = ?, record = ?, version = ?, expires_at = ?, owner_id = ?, \
+                 last_seen = ? WHERE skey = ? AND version = ? AND expires_at > ?"
+            )).into(),
+            list_owner: self.sql(&format!(
+                "SELECT skey, record, expires_at, last_seen FROM {t} \
+                 WHERE owner_id = ? AND expires_at > ?"
+            )).into(),
+            delete_owner: self.sql(&format!(
+                "DELETE FROM {t} WHERE owner_id = ? AND expires_at > ?"
+            )).into(),
+            delete_owner_except: self.sql(&format!(
+                "DELETE FROM {t} WHERE owner_id = ? AND expires_at > ? AND skey <> ?"
+            )).into(),
+            sweep_batch: self.sql(&sweep).into(),
+            schema_table: format!(
+                "CREATE TABLE IF NOT EXISTS {t}_schema (version BIGINT NOT NULL PRIMARY KEY)"
+            ).into(),
+            schema_version: format!("SELECT MAX(version) FROM {t}_schema").into(),
+            schema_record: self.sql(&schema_record).into(),
+        }
+    }
+
+    /// The versioned migrations: each entry is (version, statements).
+    pub(crate) fn migrations(self, t: &str) -> Vec<(i64, Vec<String>)> {
+        let v1 = match self {
+            Dialect::Postgres => vec![
+                format!(
+                    "CREATE TABLE IF NOT EXISTS {t} (skey BYTEA PRIMARY KEY, record BYTEA NOT NULL, \
+                     version BIGINT NOT NULL, expires_at BIGINT NOT NULL, owner_id TEXT, \
+                     created_at BIGINT NOT NULL, last_seen BIGINT NOT NULL)"
+                ),
+                format!("CREATE INDEX IF NOT EXISTS {t}_expires_idx ON {t} (expires_at)"),
+                format!("CREATE INDEX IF NOT EXISTS {t}_owner_idx ON {t} (owner_id)"),
+            ],
+            // LONGBLOB, not BLOB: BLOB caps a record at 64 KiB. utf8mb4_bin makes owner
+            // comparison exact, so "Alice" and "alice" are different owners.
+            Dialect::MySql => vec![format!(
+                "CREATE TABLE IF NOT EXISTS {t} (skey VARBINARY(34) NOT NULL PRIMARY KEY, \
+                 record LONGBLOB NOT NULL, version BIGINT NOT NULL, expires_at BIGINT NOT NULL, \
+                 owner_id VARCHAR(255) NULL, created_at BIGINT NOT NULL, last_seen BIGINT NOT NULL, \
+                 INDEX {t}_expires_idx (expires_at), INDEX {t}_owner_idx (owner_id)) \
+                 ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
+            )],
+            Dialect::Sqlite => vec![
+                format!(
+                    "CREATE TABLE IF NOT EXISTS {t} (skey BLOB PRIMARY KEY, record BLOB NOT NULL, \
+                     version INTEGER NOT NULL, expires_at INTEGER NOT NULL, owner_id TEXT, \
+                     created_at INTEGER NOT NULL, last_seen INTEGER NOT NULL)"
+                ),
+                format!("CREATE INDEX IF NOT EXISTS {t}_expires_idx ON {t} (expires_at)"),
+                format!("CREATE INDEX IF NOT EXISTS {t}_owner_idx ON {t} (owner_id)"),
+            ],
+        };
+        vec![(1, v1)]
+    }
+}
+
+/// Accepts `[A-Za-z_][A-Za-z0-9_]*`, at most 48 characters (index names append to it).
+pub(crate) fn valid_table_name(t: &str) -> bool {
+    let mut chars = t.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && t.len() <= 48
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Placeholders are numbered for PostgreSQL and left alone elsewhere.
+    #[test]
+    fn placeholders() {
+        assert_eq!(
+            Dialect::Postgres.sql("a = ? AND b = ?"),
+            "a = $1 AND b = $2"
+        );
+        assert_eq!(Dialect::MySql.sql("a = ? AND b = ?"), "a = ? AND b = ?");
+    }
+
+    /// Table names that could inject SQL are refused.
+    #[test]
+    fn table_names() {
+        for ok in ["sessions", "_s1", "App_Sessions"] {
+            assert!(valid_table_name(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "1abc",
+            "a-b",
+            "a;drop table x",
+            "a b",
+            "sé",
+            &"x".repeat(49),
+        ] {
+            assert!(!valid_table_name(bad), "{bad}");
+        }
+    }
+}

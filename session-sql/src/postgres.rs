@@ -1,0 +1,38 @@
+//! The PostgreSQL store.
+
+use std::time::Duration;
+
+use session_core::Error;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+
+use crate::dialect::Dialect;
+
+sql_store! {
+    /// Sessions in a PostgreSQL table.
+    ///
+    /// # Example
+    /// ```no_run
+    /// # async fn demo() -> Result<(), session_core::Error> {
+    /// let store = session_sql::PgStore::connect("postgres://postgres@127.0.0.1:5432/test").await?;
+    /// store.migrate().await?;
+    /// # Ok(()) }
+    /// ```
+    PgStore, sqlx::Postgres, Dialect::Postgres, "postgres"
+}
+
+impl PgStore {
+    /// Connects a pool (up to 16 connections, 3 s acquire timeout) to `url`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidSetting`] for a bad URL; [`Error::Unavailable`] when the server
+    /// cannot be reached.
+    pub async fn connect(url: &str) -> Result<Self, Error> {
+        let pool: PgPool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(3))
+            .connect(url)
+            .await
+            .map_err(|e| crate::error::map("connect", e))?;
+        Ok(Self::new(pool))
+    }
+}

@@ -1,0 +1,478 @@
+//! The store, written once and stamped out per driver by [`sql_store!`].
+//!
+//! A macro rather than a generic type: the three drivers share every statement shape but
+//! not a row or argument type, and sqlx's generic bounds for "any database" would cost each
+//! user a page of `where` clauses in their error messages. Each expansion is concrete.
+//!
+//! Statements per operation (the common path first):
+//!
+//! | operation | statements |
+//! |---|---|
+//! | load | 1 `SELECT` by primary key with the expiry check |
+//! | create | 1 `INSERT` (a unique violation is `Collision`; an expired occupant is removed and the insert retried once) |
+//! | save | 1 `UPDATE … WHERE skey = ? AND version = ? AND expires_at > ?`; on 0 rows, 1 `SELECT` tells `Conflict` from `Gone` |
+//! | touch | 1 `UPDATE` of expiry and last-seen only |
+//! | rotate | 1 `UPDATE` of the primary key, guarded by the version (atomic in one statement) |
+//! | delete | 1 `DELETE` |
+//! | list / delete an owner's sessions | 1 statement on the owner index |
+//! | sweep | bounded `DELETE` batches until a batch comes back short |
+
+macro_rules! sql_store {
+    (
+        $(#[$meta:meta])*
+        $name:ident, $db:ty, $dialect:expr, $span:literal
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone)]
+        pub struct $name {
+            pool: sqlx::Pool<$db>,
+            sql: std::sync::Arc<$crate::dialect::Statements>,
+            table: std::sync::Arc<str>,
+            clock: session_core::SharedClock,
+            sweep_batch: i64,
+        }
+
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($name))
+                    .field("table", &self.table)
+                    .finish_non_exhaustive()
+            }
+        }
+
+        impl $name {
+            /// A store on `pool`, using the table `sessions` and the system clock.
+            /// Call [`Self::migrate`] once before use.
+            pub fn new(pool: sqlx::Pool<$db>) -> Self {
+                Self {
+                    pool,
+                    sql: std::sync::Arc::new($dialect.statements("sessions")),
+                    table: "sessions".into(),
+                    clock: std::sync::Arc::new(session_core::SystemClock),
+                    sweep_batch: 1000,
+                }
+            }
+
+            /// Uses `table` (letters, digits and `_`, at most 48 characters).
+            ///
+            /// # Errors
+            /// [`session_core::Error::Misconfigured`] for any other name.
+            pub fn with_table(mut self, table: &str) -> Result<Self, session_core::Error> {
+                if !$crate::dialect::valid_table_name(table) {
+                    return Err(session_core::Error::Misconfigured {
+                        problem: "table name must be [A-Za-z_][A-Za-z0-9_]*, at most 48 characters",
+                    });
+                }
+                self.sql = std::sync::Arc::new($dialect.statements(table));
+                self.table = table.into();
+                Ok(self)
+            }
+
+            /// Reads time from `clock` (tests pass a `ManualClock`).
+            #[must_use]
+            pub fn with_clock(mut self, clock: session_core::SharedClock) -> Self {
+                self.clock = clock;
+                self
+            }
+
+            /// Rows deleted per sweep statement (default 1000): small enough that no batch
+            /// holds locks for long.
+            #[must_use]
+            pub fn with_sweep_batch(mut self, rows: u32) -> Self {
+                self.sweep_batch = i64::from(rows.max(1));
+                self
+            }
+
+            /// Stores `bytes` as the record under `key` exactly as given, live until
+            /// `expires_at`, bypassing the encoder. For tests of the decode path and for
+            /// importing records; an application has no other use for it.
+            ///
+            /// # Errors
+            /// Database errors.
+            pub async fn write_raw_record(
+                &self,
+                key: &session_core::StoreKey,
+                bytes: &[u8],
+                expires_at: session_core::Timestamp,
+            ) -> Result<(), session_core::Error> {
+                let now = self.clock.now().as_millis();
+                Self::q(&self.sql.delete)
+                    .bind(key.to_bytes().to_vec())
+                    .execute(&self.pool)
+                    .await
+                    .map_err(|e| $crate::error::map("write_raw", e))?;
+                Self::q(&self.sql.create)
+                    .bind(key.to_bytes().to_vec())
+                    .bind(bytes.to_vec())
+                    .bind(1i64)
+                    .bind(expires_at.as_millis())
+                    .bind(None::<String>)
+                    .bind(now)
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(|e| $crate::error::map("write_raw", e))
+                    .map(drop)
+            }
+
+            /// The connection pool.
+            pub fn pool(&self) -> &sqlx::Pool<$db> {
+                &self.pool
+            }
+
+            /// The table name.
+            pub fn table(&self) -> &str {
+                &self.table
+            }
+
+            fn q(sql: &std::sync::Arc<str>) -> sqlx::query::Query<'static, $db, <$db as sqlx::Database>::Arguments> {
+                sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+            }
+
+            /// Creates or upgrades the schema: the embedded, versioned migrations not yet
+            /// applied to this table. Safe to run from several nodes at once.
+            ///
+            /// # Errors
+            /// Database errors.
+            pub async fn migrate(&self) -> Result<(), session_core::Error> {
+                use sqlx::Row as _;
+                let op = "migrate";
+                let map = |e| $crate::error::map(op, e);
+                Self::q(&self.sql.schema_table).execute(&self.pool).await.map_err(map)?;
+                let row = Self::q(&self.sql.schema_version).fetch_one(&self.pool).await.map_err(map)?;
+                let current: Option<i64> = row.try_get(0).map_err(map)?;
+                let current = current.unwrap_or(0);
+                for (version, statements) in $dialect.migrations(&self.table) {
+                    if version <= current {
+                        continue;
+                    }
+                    for s in statements {
+                        sqlx::query(sqlx::AssertSqlSafe(s)).execute(&self.pool).await.map_err(map)?;
+                    }
+                    Self::q(&self.sql.schema_record).bind(version).execute(&self.pool).await.map_err(map)?;
+                }
+                Ok(())
+            }
+
+            /// Deletes expired rows in bounded batches until none are left; returns the
+            /// number of rows and of batches. Safe to run on several nodes at once.
+            ///
+            /// # Errors
+            /// Database errors (rows deleted by earlier batches stay deleted).
+            pub async fn sweep(&self) -> Result<$crate::SweepReport, session_core::Error> {
+                let mut report = $crate::SweepReport::default();
+                let mut transient_retries = 0;
+                loop {
+                    let now = self.clock.now().as_millis();
+                    let res = Self::q(&self.sql.sweep_batch)
+                        .bind(now)
+                        .bind(self.sweep_batch)
+                        .execute(&self.pool)
+                        .await;
+                    let n = match res {
+                        Ok(r) => r.rows_affected(),
+                        Err(e) if $crate::error::is_transient(&e) && transient_retries < 5 => {
+                            // Two sweepers picked the same rows; the other one is deleting
+                            // them. Try again.
+                            transient_retries += 1;
+                            tokio::task::yield_now().await;
+                            continue;
+                        }
+                        Err(e) => return Err($crate::error::map("sweep", e)),
+                    };
+                    report.batches += 1;
+                    report.rows += n;
+                    if n < self.sweep_batch as u64 {
+                        return Ok(report);
+                    }
+                    // Let other statements in between batches.
+                    tokio::task::yield_now().await;
+                }
+            }
+
+            async fn probe(&self, key: &[u8], op: &'static str) -> Result<session_core::Error, session_core::Error> {
+                let now = self.clock.now().as_millis();
+                let row = Self::q(&self.sql.probe_live)
+                    .bind(key)
+                    .bind(now)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(|e| $crate::error::map(op, e))?;
+                Ok(if row.is_some() {
+                    session_core::Error::Conflict
+                } else {
+                    session_core::Error::Gone
+                })
+            }
+
+            /// Removes an expired row that still occupies `key`; true if there was one.
+            async fn clear_dead_key(&self, key: &[u8], op: &'static str) -> Result<bool, session_core::Error> {
+                let now = self.clock.now().as_millis();
+                let r = Self::q(&self.sql.delete_dead_key)
+                    .bind(key)
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(|e| $crate::error::map(op, e))?;
+                Ok(r.rows_affected() > 0)
+            }
+
+            fn decode_row(
+                row: &<$db as sqlx::Database>::Row,
+                op: &'static str,
+            ) -> Result<session_core::Record, session_core::Error> {
+                use sqlx::Row as _;
+                let map = |e| $crate::error::map(op, e);
+                let bytes: Vec<u8> = row.try_get("record").map_err(map)?;
+                let mut record = session_core::Record::decode(&bytes)?;
+                // The columns are the truth for expiry and last-seen: touch updates only them.
+                record.expires_at = session_core::Timestamp::from_millis(row.try_get("expires_at").map_err(map)?);
+                record.last_seen = session_core::Timestamp::from_millis(row.try_get("last_seen").map_err(map)?);
+                Ok(record)
+            }
+
+            async fn create_once(&self, key: &session_core::StoreKey, record: &session_core::Record, bytes: &[u8]) -> Result<(), sqlx::Error> {
+                Self::q(&self.sql.create)
+                    .bind(key.to_bytes().to_vec())
+                    .bind(bytes.to_vec())
+                    .bind(record.version as i64)
+                    .bind(record.expires_at.as_millis())
+                    .bind(record.owner.clone())
+                    .bind(record.created_at.as_millis())
+                    .bind(record.last_seen.as_millis())
+                    .execute(&self.pool)
+                    .await
+                    .map(drop)
+            }
+
+            async fn rotate_once(
+                &self,
+                old: &session_core::StoreKey,
+                new: &session_core::StoreKey,
+                record: &session_core::Record,
+                bytes: &[u8],
+                expected: u64,
+            ) -> Result<u64, sqlx::Error> {
+                let now = self.clock.now().as_millis();
+                Self::q(&self.sql.rotate)
+                    .bind(new.to_bytes().to_vec())
+                    .bind(bytes.to_vec())
+                    .bind(record.version as i64)
+                    .bind(record.expires_at.as_millis())
+                    .bind(record.owner.clone())
+                    .bind(record.last_seen.as_millis())
+                    .bind(old.to_bytes().to_vec())
+                    .bind(expected as i64)
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await
+                    .map(|r| r.rows_affected())
+            }
+        }
+
+        #[session_core::async_trait]
+        impl session_core::SessionStore for $name {
+            async fn create(&self, key: &session_core::StoreKey, record: &session_core::Record) -> Result<(), session_core::Error> {
+                use tracing::Instrument as _;
+                let span = tracing::debug_span!(concat!($span, ".create"), key = ?key);
+                async {
+                    let bytes = record.encode()?;
+                    match self.create_once(key, record, &bytes).await {
+                        Ok(()) => Ok(()),
+                        Err(e) if $crate::error::is_unique_violation(&e) => {
+                            // The key may be held by an expired row the sweeper has not
+                            // reached: remove it and insert once more.
+                            if self.clear_dead_key(&key.to_bytes(), "create").await? {
+                                match self.create_once(key, record, &bytes).await {
+                                    Ok(()) => Ok(()),
+                                    Err(e) if $crate::error::is_unique_violation(&e) => Err(session_core::Error::Collision),
+                                    Err(e) => Err($crate::error::map("create", e)),
+                                }
+                            } else {
+                                Err(session_core::Error::Collision)
+                            }
+                        }
+                        Err(e) => Err($crate::error::map("create", e)),
+                    }
+                }
+                .instrument(span)
+                .await
+            }
+
+            async fn load(&self, key: &session_core::StoreKey) -> Result<Option<session_core::Record>, session_core::Error> {
+                use tracing::Instrument as _;
+                let span = tracing::debug_span!(concat!($span, ".load"), key = ?key);
+                async {
+                    let now = self.clock.now().as_millis();
+                    let row = Self::q(&self.sql.load)
+                        .bind(key.to_bytes().to_vec())
+                        .bind(now)
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(|e| $crate::error::map("load", e))?;
+                    row.as_ref().map(|r| Self::decode_row(r, "load")).transpose()
+                }
+                .instrument(span)
+                .await
+            }
+
+            async fn save(&self, key: &session_core::StoreKey, record: &session_core::Record, expected: u64) -> Result<(), session_core::Error> {
+                use tracing::Instrument as _;
+                let span = tracing::debug_span!(concat!($span, ".save"), key = ?key);
+                async {
+                    let now = self.clock.now();
+                    let k = key.to_bytes().to_vec();
+                    let res = if record.is_expired(now) {
+                        Self::q(&self.sql.save_delete)
+                            .bind(k.clone())
+                            .bind(expected as i64)
+                            .bind(now.as_millis())
+                            .execute(&self.pool)
+                            .await
+                    } else {
+                        Self::q(&self.sql.save)
+                            .bind(record.encode()?)
+                            .bind(record.version as i64)
+                            .bind(record.expires_at.as_millis())
+                            .bind(record.owner.clone())
+                            .bind(record.last_seen.as_millis())
+                            .bind(k.clone())
+                            .bind(expected as i64)
+                            .bind(now.as_millis())
+                            .execute(&self.pool)
+                            .await
+                    };
+                    let n = res.map_err(|e| $crate::error::map("save", e))?.rows_affected();
+                    if n == 1 {
+                        Ok(())
+                    } else {
+                        Err(self.probe(&k, "save").await?)
+                    }
+                }
+                .instrument(span)
+                .await
+            }
+
+            async fn touch(&self, key: &session_core::StoreKey, expires_at: session_core::Timestamp, last_seen: session_core::Timestamp) -> Result<(), session_core::Error> {
+                use tracing::Instrument as _;
+                let span = tracing::debug_span!(concat!($span, ".touch"), key = ?key);
+                async {
+                    let now = self.clock.now().as_millis();
+                    let n = Self::q(&self.sql.touch)
+                        .bind(expires_at.as_millis())
+                        .bind(last_seen.as_millis())
+                        .bind(key.to_bytes().to_vec())
+                        .bind(now)
+                        .execute(&self.pool)
+                        .await
+                        .map_err(|e| $crate::error::map("touch", e))?
+                        .rows_affected();
+                    if n == 1 { Ok(()) } else { Err(session_core::Error::Gone) }
+                }
+                .instrument(span)
+                .await
+            }
+
+            async fn delete(&self, key: &session_core::StoreKey) -> Result<(), session_core::Error> {
+                use tracing::Instrument as _;
+                let span = tracing::debug_span!(concat!($span, ".delete"), key = ?key);
+                async {
+                    Self::q(&self.sql.delete)
+                        .bind(key.to_bytes().to_vec())
+                        .execute(&self.pool)
+                        .await
+                        .map_err(|e| $crate::error::map("delete", e))
+                        .map(drop)
+                }
+                .instrument(span)
+                .await
+            }
+
+            async fn rotate(&self, old: &session_core::StoreKey, new: &session_core::StoreKey, record: &session_core::Record, expected: u64) -> Result<(), session_core::Error> {
+                use tracing::Instrument as _;
+                let span = tracing::debug_span!(concat!($span, ".rotate"), old = ?old, new = ?new);
+                async {
+                    let bytes = record.encode()?;
+                    let n = match self.rotate_once(old, new, record, &bytes, expected).await {
+                        Ok(n) => n,
+                        Err(e) if $crate::error::is_unique_violation(&e) => {
+                            if !self.clear_dead_key(&new.to_bytes(), "rotate").await? {
+                                return Err(session_core::Error::Collision);
+                            }
+                            match self.rotate_once(old, new, record, &bytes, expected).await {
+                                Ok(n) => n,
+                                Err(e) if $crate::error::is_unique_violation(&e) => return Err(session_core::Error::Collision),
+                                Err(e) => return Err($crate::error::map("rotate", e)),
+                            }
+                        }
+                        Err(e) => return Err($crate::error::map("rotate", e)),
+                    };
+                    if n == 1 {
+                        Ok(())
+                    } else {
+                        Err(self.probe(&old.to_bytes(), "rotate").await?)
+                    }
+                }
+                .instrument(span)
+                .await
+            }
+
+            async fn list_owner(&self, owner: &str) -> Result<Vec<session_core::OwnerSession>, session_core::Error> {
+                use sqlx::Row as _;
+                use tracing::Instrument as _;
+                let span = tracing::debug_span!(concat!($span, ".list_owner"));
+                async {
+                    let now = self.clock.now().as_millis();
+                    let rows = Self::q(&self.sql.list_owner)
+                        .bind(owner.to_owned())
+                        .bind(now)
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(|e| $crate::error::map("list_owner", e))?;
+                    let mut out = Vec::with_capacity(rows.len());
+                    for row in &rows {
+                        let k: Vec<u8> = row.try_get("skey").map_err(|e| $crate::error::map("list_owner", e))?;
+                        let key = session_core::StoreKey::from_bytes(&k)?;
+                        match Self::decode_row(row, "list_owner") {
+                            Ok(r) => out.push(session_core::OwnerSession::from_record(key, &r)),
+                            // One unreadable row must not hide the owner's other sessions.
+                            Err(e) => tracing::warn!(key = ?key, error = %e, "unreadable session row"),
+                        }
+                    }
+                    Ok(out)
+                }
+                .instrument(span)
+                .await
+            }
+
+            async fn delete_owner(&self, owner: &str, keep: Option<&session_core::StoreKey>) -> Result<u64, session_core::Error> {
+                use tracing::Instrument as _;
+                let span = tracing::debug_span!(concat!($span, ".delete_owner"));
+                async {
+                    let now = self.clock.now().as_millis();
+                    let res = match keep {
+                        Some(k) => Self::q(&self.sql.delete_owner_except)
+                            .bind(owner.to_owned())
+                            .bind(now)
+                            .bind(k.to_bytes().to_vec())
+                            .execute(&self.pool)
+                            .await,
+                        None => Self::q(&self.sql.delete_owner)
+                            .bind(owner.to_owned())
+                            .bind(now)
+                            .execute(&self.pool)
+                            .await,
+                    };
+                    res.map(|r| r.rows_affected())
+                        .map_err(|e| $crate::error::map("delete_owner", e))
+                }
+                .instrument(span)
+                .await
+            }
+
+            async fn delete_expired(&self) -> Result<u64, session_core::Error> {
+                self.sweep().await.map(|r| r.rows)
+            }
+        }
+    };
+}

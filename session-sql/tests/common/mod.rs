@@ -1,0 +1,48 @@
+//! Shared by the SQL test binaries.
+
+#![allow(dead_code)]
+
+use session_core::SessionId;
+
+/// A table name no other test uses: `conf_` and 16 random hex digits.
+pub(crate) fn unique_table() -> String {
+    let h = SessionId::generate().expect("rng").store_key().hash_hex();
+    format!("conf_{}", &h[..16])
+}
+
+/// Reads `var` or fails with a message that names it.
+pub(crate) fn url(var: &str, example: &str) -> String {
+    std::env::var(var).unwrap_or_else(|_| {
+        panic!(
+            "{var} is not set: point it at a server (e.g. {example}), \
+             or run ./scripts/test.sh, which finds or starts one"
+        )
+    })
+}
+
+/// Implements `RawBytes` for a store type through its `write_raw_record`.
+#[macro_export]
+macro_rules! raw_adapter {
+    ($store:ty) => {
+        struct Raw($store);
+
+        #[session_core::async_trait]
+        impl session_conformance::RawBytes for Raw {
+            async fn write_raw(
+                &self,
+                key: &session_core::StoreKey,
+                bytes: &[u8],
+                expires_at: session_core::Timestamp,
+            ) -> Result<(), session_core::Error> {
+                self.0.write_raw_record(key, bytes, expires_at).await
+            }
+        }
+
+        fn fixture_of(store: $store) -> session_conformance::Fixture {
+            session_conformance::Fixture {
+                store: std::sync::Arc::new(store.clone()),
+                raw: Some(std::sync::Arc::new(Raw(store))),
+            }
+        }
+    };
+}

@@ -1,0 +1,160 @@
+// Tests every SQL store shares, included into each driver's test binary. The including
+// file provides `store(clock)` and the `Store` alias.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use session_conformance::ManualClock;
+use session_core::{
+    Bytes, Clock, Error, ErrorKind, OwnerSession, Record, SessionId, SessionStore, StoreKey,
+    Timestamp, async_trait,
+};
+
+use super::{Store, store};
+
+fn record(now: Timestamp, ttl: Duration) -> Record {
+    let mut r = Record::new(now, now.plus(ttl));
+    r.data.insert("k".into(), Bytes::from_static(b"v"));
+    r
+}
+
+async fn fill(store: &Store, now: Timestamp, expired: usize, live: usize) -> Vec<StoreKey> {
+    let mut live_keys = Vec::new();
+    for i in 0..expired + live {
+        let k = SessionId::generate().unwrap().store_key();
+        let ttl = if i < expired {
+            Duration::from_secs(60)
+        } else {
+            Duration::from_secs(7200)
+        };
+        store.create(&k, &record(now, ttl)).await.unwrap();
+        if i >= expired {
+            live_keys.push(k);
+        }
+    }
+    live_keys
+}
+
+/// Migrations run twice, and from two tasks at once, without error.
+#[tokio::test]
+async fn migrate_is_idempotent_and_concurrent() {
+    let s = store(ManualClock::new()).await;
+    s.migrate().await.unwrap();
+    let (a, b) = tokio::join!(s.migrate(), s.migrate());
+    a.unwrap();
+    b.unwrap();
+}
+
+/// Table names that could inject SQL are refused before any statement runs.
+#[tokio::test]
+async fn bad_table_name_is_refused() {
+    let s = store(ManualClock::new()).await;
+    let err = s.with_table("x; DROP TABLE y").unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Misconfigured);
+}
+
+/// The sweep deletes expired rows in bounded batches and leaves live ones.
+#[tokio::test]
+async fn sweep_is_batched_and_spares_live_rows() {
+    let clock = ManualClock::new();
+    let s = store(clock.clone()).await.with_sweep_batch(100);
+    let live = fill(&s, clock.now(), 450, 20).await;
+    clock.advance(Duration::from_secs(120));
+    let report = s.sweep().await.unwrap();
+    assert_eq!(report.rows, 450);
+    assert_eq!(report.batches, 5, "450 rows in batches of 100");
+    for k in &live {
+        assert!(s.load(k).await.unwrap().is_some());
+    }
+    assert_eq!(s.sweep().await.unwrap().rows, 0);
+}
+
+/// The background sweeper removes expired rows and stops on shutdown.
+#[tokio::test]
+async fn background_sweeper_sweeps_and_stops() {
+    let clock = ManualClock::new();
+    let s = store(clock.clone()).await;
+    fill(&s, clock.now(), 30, 0).await;
+    clock.advance(Duration::from_secs(120));
+    let sweeper = session_sql::spawn_sweeper(Arc::new(s.clone()), Duration::from_millis(20));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while s.sweep().await.unwrap().rows > 0 || count_rows(&s).await > 0 {
+        assert!(Instant::now() < deadline, "sweeper did not sweep");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    sweeper.shutdown().await;
+}
+
+async fn count_rows(s: &Store) -> i64 {
+    sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT COUNT(*) FROM {}",
+        s.table()
+    )))
+    .fetch_one(s.pool())
+    .await
+    .unwrap()
+}
+
+/// A store whose first sweeps fail, as a database would during an outage.
+#[derive(Debug)]
+struct Flaky {
+    inner: Store,
+    failures_left: AtomicU32,
+}
+
+#[async_trait]
+impl SessionStore for Flaky {
+    async fn create(&self, k: &StoreKey, r: &Record) -> Result<(), Error> {
+        self.inner.create(k, r).await
+    }
+    async fn load(&self, k: &StoreKey) -> Result<Option<Record>, Error> {
+        self.inner.load(k).await
+    }
+    async fn save(&self, k: &StoreKey, r: &Record, v: u64) -> Result<(), Error> {
+        self.inner.save(k, r, v).await
+    }
+    async fn touch(&self, k: &StoreKey, e: Timestamp, l: Timestamp) -> Result<(), Error> {
+        self.inner.touch(k, e, l).await
+    }
+    async fn delete(&self, k: &StoreKey) -> Result<(), Error> {
+        self.inner.delete(k).await
+    }
+    async fn rotate(&self, o: &StoreKey, n: &StoreKey, r: &Record, v: u64) -> Result<(), Error> {
+        self.inner.rotate(o, n, r, v).await
+    }
+    async fn list_owner(&self, o: &str) -> Result<Vec<OwnerSession>, Error> {
+        self.inner.list_owner(o).await
+    }
+    async fn delete_owner(&self, o: &str, k: Option<&StoreKey>) -> Result<u64, Error> {
+        self.inner.delete_owner(o, k).await
+    }
+    async fn delete_expired(&self) -> Result<u64, Error> {
+        if self.failures_left.load(Ordering::SeqCst) > 0 {
+            self.failures_left.fetch_sub(1, Ordering::SeqCst);
+            return Err(Error::Timeout { operation: "sweep" });
+        }
+        self.inner.delete_expired().await
+    }
+}
+
+/// The sweeper keeps running after errors (peers' sweepers die on the first one).
+#[tokio::test]
+async fn sweeper_survives_errors() {
+    let clock = ManualClock::new();
+    let s = store(clock.clone()).await;
+    fill(&s, clock.now(), 10, 0).await;
+    clock.advance(Duration::from_secs(120));
+    let flaky = Arc::new(Flaky {
+        inner: s.clone(),
+        failures_left: AtomicU32::new(3),
+    });
+    let sweeper = session_sql::spawn_sweeper(flaky.clone(), Duration::from_millis(10));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while count_rows(&s).await > 0 {
+        assert!(Instant::now() < deadline, "sweeper stopped after errors");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(flaky.failures_left.load(Ordering::SeqCst), 0);
+    sweeper.shutdown().await;
+}

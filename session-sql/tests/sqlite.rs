@@ -1,0 +1,78 @@
+//! The SQLite store against the conformance suite: in a temporary file, and in memory.
+
+mod common;
+
+use std::sync::Arc;
+
+use session_conformance::ManualClock;
+use session_sql::SqliteStore;
+
+raw_adapter!(SqliteStore);
+
+type Store = SqliteStore;
+
+fn db_path() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("session-sql-test-{}.db", std::process::id()))
+}
+
+/// A store on the binary's temporary database file, in a table of its own.
+async fn store(clock: ManualClock) -> SqliteStore {
+    let url = format!("sqlite://{}", db_path().display());
+    let store = SqliteStore::connect(&url)
+        .await
+        .expect("open sqlite file")
+        .with_table(&common::unique_table())
+        .unwrap()
+        .with_clock(Arc::new(clock));
+    store.migrate().await.expect("migrate");
+    store
+}
+
+async fn memory_store(clock: ManualClock) -> SqliteStore {
+    let store = SqliteStore::connect("sqlite::memory:")
+        .await
+        .expect("open sqlite memory")
+        .with_clock(Arc::new(clock));
+    store.migrate().await.expect("migrate");
+    store
+}
+
+session_conformance::suite!(file, |clock: ManualClock| async move {
+    fixture_of(crate::store(clock).await)
+});
+
+session_conformance::suite!(memory, |clock: ManualClock| async move {
+    fixture_of(crate::memory_store(clock).await)
+});
+
+mod sql_specific {
+    include!("common/sql_cases.rs");
+}
+
+/// Sessions survive reopening the database file (what a server restart does).
+#[tokio::test]
+async fn sessions_survive_reopening_the_file() {
+    use session_core::{Session, SessionConfig, SessionStore};
+    let dir = std::env::temp_dir().join(format!("session-sql-reopen-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}/s.db", dir.display());
+    let config = Arc::new(SessionConfig::default());
+    let id = {
+        let s = SqliteStore::connect(&url).await.unwrap();
+        s.migrate().await.unwrap();
+        let store: Arc<dyn SessionStore> = Arc::new(s.clone());
+        let h = Session::new(store, config.clone(), None);
+        h.insert("user", "alice").unwrap();
+        h.save().await.unwrap();
+        s.pool().close().await;
+        h.id().await.unwrap()
+    };
+    let s = SqliteStore::connect(&url).await.unwrap();
+    s.migrate().await.unwrap();
+    let h = Session::new(Arc::new(s), config, Some(id));
+    assert_eq!(
+        h.get::<String>("user").await.unwrap().as_deref(),
+        Some("alice")
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
