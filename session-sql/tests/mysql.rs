@@ -34,7 +34,7 @@ async fn drop_old_tables(store: &MySqlStore) {
 }
 
 async fn store(clock: ManualClock) -> MySqlStore {
-    let url = common::url("DATABASE_URL_MYSQL", "mysql://root@127.0.0.1:3306/test");
+    let url = common::url(test_support::Server::Mysql);
     let base = MySqlStore::connect(&url).await.expect("connect to mysql");
     drop_old_tables(&base).await;
     let store = base
@@ -79,7 +79,7 @@ async fn backend_ids(s: &MySqlStore) -> Vec<i64> {
 }
 
 async fn kill(ids: &[i64]) {
-    let url = common::url("DATABASE_URL_MYSQL", "mysql://root@127.0.0.1:3306/test");
+    let url = common::url(test_support::Server::Mysql);
     let admin = sqlx::MySqlPool::connect(&url).await.unwrap();
     for id in ids {
         sqlx::query(sqlx::AssertSqlSafe(format!("KILL {id}")))

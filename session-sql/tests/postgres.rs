@@ -34,10 +34,7 @@ async fn drop_old_tables(store: &PgStore) {
 }
 
 async fn store(clock: ManualClock) -> PgStore {
-    let url = common::url(
-        "DATABASE_URL_POSTGRES",
-        "postgres://postgres@127.0.0.1:5432/test",
-    );
+    let url = common::url(test_support::Server::Postgres);
     let base = PgStore::connect(&url).await.expect("connect to postgres");
     drop_old_tables(&base).await;
     let store = base
@@ -82,10 +79,7 @@ async fn backend_ids(s: &PgStore) -> Vec<i64> {
 }
 
 async fn kill(ids: &[i64]) {
-    let url = common::url(
-        "DATABASE_URL_POSTGRES",
-        "postgres://postgres@127.0.0.1:5432/test",
-    );
+    let url = common::url(test_support::Server::Postgres);
     let admin = sqlx::PgPool::connect(&url).await.unwrap();
     for id in ids {
         let killed: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1::int)")

@@ -20,7 +20,11 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() - 1) as f64 * p) as usize]
 }
 
-async fn reader(store: Arc<dyn SessionStore>, key: session_core::StoreKey, stop: Arc<AtomicBool>) -> Vec<Duration> {
+async fn reader(
+    store: Arc<dyn SessionStore>,
+    key: session_core::StoreKey,
+    stop: Arc<AtomicBool>,
+) -> Vec<Duration> {
     let mut lat = Vec::new();
     while !stop.load(Ordering::Relaxed) {
         let t = Instant::now();
@@ -31,10 +35,17 @@ async fn reader(store: Arc<dyn SessionStore>, key: session_core::StoreKey, stop:
     lat
 }
 
-async fn measure(name: &str, store: Arc<dyn SessionStore>, sweep: impl AsyncFnOnce() -> session_sql::SweepReport) {
+async fn measure(
+    name: &str,
+    store: Arc<dyn SessionStore>,
+    sweep: impl AsyncFnOnce() -> session_sql::SweepReport,
+) {
     let now = SystemClock.now();
     let key = SessionId::generate().unwrap().store_key();
-    store.create(&key, &Record::new(now, now.plus(Duration::from_secs(3600)))).await.unwrap();
+    store
+        .create(&key, &Record::new(now, now.plus(Duration::from_secs(3600))))
+        .await
+        .unwrap();
 
     let stop = Arc::new(AtomicBool::new(false));
     let base = tokio::spawn(reader(store.clone(), key, stop.clone()));
@@ -50,37 +61,66 @@ async fn measure(name: &str, store: Arc<dyn SessionStore>, sweep: impl AsyncFnOn
     stop.store(true, Ordering::Relaxed);
     let during = during.await.unwrap();
 
-    println!("| {name} | {} | {} | {took:.2?} | {:.0} | {:?} / {:?} / {:?} | {:?} / {:?} / {:?} |",
-        report.rows, report.batches, report.rows as f64 / took.as_secs_f64(),
-        percentile(&base, 0.5), percentile(&base, 0.99), base.last().copied().unwrap_or_default(),
-        percentile(&during, 0.5), percentile(&during, 0.99), during.last().copied().unwrap_or_default());
+    println!(
+        "| {name} | {} | {} | {took:.2?} | {:.0} | {:?} / {:?} / {:?} | {:?} / {:?} / {:?} |",
+        report.rows,
+        report.batches,
+        report.rows as f64 / took.as_secs_f64(),
+        percentile(&base, 0.5),
+        percentile(&base, 0.99),
+        base.last().copied().unwrap_or_default(),
+        percentile(&during, 0.5),
+        percentile(&during, 0.99),
+        during.last().copied().unwrap_or_default()
+    );
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let mut args = std::env::args().skip(1);
     let which = args.next().unwrap_or_else(|| "postgres".into());
-    let rows: i64 = args.next().map(|s| s.parse().expect("rows")).unwrap_or(100_000);
+    let rows: i64 = args
+        .next()
+        .map(|s| s.parse().expect("rows"))
+        .unwrap_or(100_000);
     let expired = SystemClock.now().as_millis() - 60_000;
     let table = format!("sweep_{}", std::process::id());
-    println!("| store | rows | batches | time | rows/s | reader p50 / p99 / max before | reader p50 / p99 / max during |");
+    println!(
+        "| store | rows | batches | time | rows/s | reader p50 / p99 / max before | reader p50 / p99 / max during |"
+    );
     println!("|---|---|---|---|---|---|---|");
     match which.as_str() {
         "postgres" => {
             let url = std::env::var("DATABASE_URL_POSTGRES").expect("set DATABASE_URL_POSTGRES");
-            let s = PgStore::connect(&url).await.unwrap().with_table(&table).unwrap();
+            let s = PgStore::connect(&url)
+                .await
+                .unwrap()
+                .with_table(&table)
+                .unwrap();
             s.migrate().await.unwrap();
             sqlx::query(sqlx::AssertSqlSafe(format!(
                 "INSERT INTO {table} (skey, record, version, expires_at, owner_id, created_at, last_seen) \
                  SELECT decode(lpad(to_hex(g), 68, '0'), 'hex'), '\\x01'::bytea, 1, $1, NULL, 0, 0 FROM generate_series(1, $2) g")))
                 .bind(expired).bind(rows).execute(s.pool()).await.unwrap();
             let s2 = s.clone();
-            measure("PostgreSQL", Arc::new(s.clone()), async move || s2.sweep().await.unwrap()).await;
-            sqlx::query(sqlx::AssertSqlSafe(format!("DROP TABLE {table}; DROP TABLE {table}_schema"))).execute(s.pool()).await.ok();
+            measure("PostgreSQL", Arc::new(s.clone()), async move || {
+                s2.sweep().await.unwrap()
+            })
+            .await;
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP TABLE {table}; DROP TABLE {table}_schema"
+            )))
+            .execute(s.pool())
+            .await
+            .ok();
         }
         "mysql" => {
             let url = std::env::var("DATABASE_URL_MYSQL").expect("set DATABASE_URL_MYSQL");
-            let s = MySqlStore::connect(&url).await.unwrap().with_table(&table).unwrap();
+            let s = MySqlStore::connect(&url)
+                .await
+                .unwrap()
+                .with_table(&table)
+                .unwrap();
             s.migrate().await.unwrap();
             let mut done = 0;
             while done < rows {
@@ -93,13 +133,24 @@ async fn main() {
                 done += n;
             }
             let s2 = s.clone();
-            measure("MariaDB", Arc::new(s.clone()), async move || s2.sweep().await.unwrap()).await;
-            sqlx::query(sqlx::AssertSqlSafe(format!("DROP TABLE {table}"))).execute(s.pool()).await.ok();
-            sqlx::query(sqlx::AssertSqlSafe(format!("DROP TABLE {table}_schema"))).execute(s.pool()).await.ok();
+            measure("MariaDB", Arc::new(s.clone()), async move || {
+                s2.sweep().await.unwrap()
+            })
+            .await;
+            sqlx::query(sqlx::AssertSqlSafe(format!("DROP TABLE {table}")))
+                .execute(s.pool())
+                .await
+                .ok();
+            sqlx::query(sqlx::AssertSqlSafe(format!("DROP TABLE {table}_schema")))
+                .execute(s.pool())
+                .await
+                .ok();
         }
         "sqlite" => {
             let path = std::env::temp_dir().join(format!("{table}.db"));
-            let s = SqliteStore::connect(&format!("sqlite://{}", path.display())).await.unwrap();
+            let s = SqliteStore::connect(&format!("sqlite://{}", path.display()))
+                .await
+                .unwrap();
             s.migrate().await.unwrap();
             sqlx::query(
                 "INSERT INTO sessions (skey, record, version, expires_at, owner_id, created_at, last_seen) \
@@ -107,7 +158,10 @@ async fn main() {
                  SELECT randomblob(34), X'01', 1, ?, NULL, 0, 0 FROM g")
                 .bind(rows).bind(expired).execute(s.pool()).await.unwrap();
             let s2 = s.clone();
-            measure("SQLite", Arc::new(s.clone()), async move || s2.sweep().await.unwrap()).await;
+            measure("SQLite", Arc::new(s.clone()), async move || {
+                s2.sweep().await.unwrap()
+            })
+            .await;
             let _ = std::fs::remove_file(&path);
         }
         other => panic!("unknown store {other}: use postgres, mysql or sqlite"),

@@ -8,14 +8,9 @@ use session_conformance::{Fixture, ManualClock, RawBytes};
 use session_core::{Error, SessionId, StoreKey, Timestamp, async_trait};
 use session_redis::RedisStore;
 
-/// The standalone server's URL, or a panic that says how to provide one.
+/// The standalone server: `REDIS_URL`, or a container when Docker is reachable.
 pub(crate) fn redis_url() -> String {
-    std::env::var("REDIS_URL").unwrap_or_else(|_| {
-        panic!(
-            "REDIS_URL is not set: point it at a Redis server (e.g. redis://127.0.0.1:6379), \
-             or run ./scripts/test.sh, which finds or starts one"
-        )
-    })
+    test_support::url(test_support::Server::Redis)
 }
 
 /// The cluster's node URLs, or a panic that says how to provide them.

@@ -10,14 +10,9 @@ pub(crate) fn unique_table() -> String {
     format!("conf_{}", &h[..16])
 }
 
-/// Reads `var` or fails with a message that names it.
-pub(crate) fn url(var: &str, example: &str) -> String {
-    std::env::var(var).unwrap_or_else(|_| {
-        panic!(
-            "{var} is not set: point it at a server (e.g. {example}), \
-             or run ./scripts/test.sh, which finds or starts one"
-        )
-    })
+/// The server's URL: its variable, or a container when Docker is reachable.
+pub(crate) fn url(server: test_support::Server) -> String {
+    test_support::url(server)
 }
 
 /// Implements `RawBytes` for a store type through its `write_raw_record`.
