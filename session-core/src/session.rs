@@ -259,6 +259,36 @@ impl Session {
         })
     }
 
+    /// The data keys, including this request's own pending changes.
+    ///
+    /// # Errors
+    /// Store errors from the lazy load.
+    pub async fn keys(&self) -> Result<Vec<String>, Error> {
+        let mut keys: std::collections::BTreeSet<String> = {
+            let mut io = self.inner.io.lock().await;
+            self.ensure_loaded(&mut io).await?;
+            match &io.loaded {
+                Loaded::Present(r) => r.data.keys().cloned().collect(),
+                _ => Default::default(),
+            }
+        };
+        let c = self.changes();
+        if c.clear {
+            keys.clear();
+        }
+        for (k, change) in &c.data {
+            match change {
+                Change::Set(_) => {
+                    keys.insert(k.clone());
+                }
+                Change::Remove => {
+                    keys.remove(k);
+                }
+            }
+        }
+        Ok(keys.into_iter().collect())
+    }
+
     /// Stores `value` under `key` (saved by the next [`Session::save`]).
     ///
     /// # Errors
@@ -422,11 +452,16 @@ impl Session {
         if matches!(io.loaded, Loaded::Ended) {
             return Ok(SaveReport::default());
         }
-        self.ensure_loaded(io).await?;
-        let config = &self.inner.config;
         if pending.is_empty() {
+            // A session nobody read is not loaded just to be touched: an untouched request
+            // costs no store call.
+            if matches!(io.loaded, Loaded::NotYet) {
+                return Ok(SaveReport::default());
+            }
             return self.maybe_touch(io).await;
         }
+        self.ensure_loaded(io).await?;
+        let config = &self.inner.config;
         let mut report = SaveReport::default();
         loop {
             report.attempts += 1;

@@ -1,0 +1,335 @@
+//! Layer settings, and the checks that make a bad combination fail at startup.
+
+use std::time::Duration;
+
+use http::HeaderName;
+
+/// A setting the layer cannot work with; returned when the layer is built, so a
+/// misconfiguration is a startup error, not a cookie that browsers silently drop.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The key ring is empty.
+    #[error("no signing keys given")]
+    NoKeys,
+    /// A key is shorter than 32 bytes.
+    #[error("signing key #{index} is {len} bytes; at least 32 are needed")]
+    KeyTooShort {
+        /// Position in the ring.
+        index: usize,
+        /// Its length.
+        len: usize,
+    },
+    /// A key is not base64.
+    #[error("signing key #{index} is not valid base64")]
+    KeyEncoding {
+        /// Position in the list.
+        index: usize,
+    },
+    /// The key variable is not set.
+    #[error("environment variable {variable} with the signing keys is not set")]
+    MissingKeyVariable {
+        /// The variable's name.
+        variable: String,
+    },
+    /// The random source failed.
+    #[error("operating system random source failed")]
+    Rng,
+    /// The cookie name is not an RFC 9110 token.
+    #[error("cookie name {0:?} is not a valid token")]
+    InvalidCookieName(String),
+    /// A `__Host-` cookie must be `Secure`, have `Path=/` and no `Domain`.
+    #[error("a __Host- cookie must be Secure, with Path=/ and no Domain")]
+    HostPrefixViolated,
+    /// A `__Secure-` cookie must be `Secure`.
+    #[error("a __Secure- cookie must be Secure")]
+    SecurePrefixViolated,
+    /// `SameSite=None` needs `Secure`.
+    #[error("SameSite=None requires Secure")]
+    SameSiteNoneNeedsSecure,
+    /// Path or domain contain characters that would inject attributes.
+    #[error("cookie {0} contains ';', a control character or whitespace")]
+    InvalidAttribute(&'static str),
+    /// The cookie as written would exceed the 4096 bytes browsers keep (R22).
+    #[error("the session cookie would be {0} bytes; browsers keep at most 4096")]
+    CookieTooLarge(usize),
+    /// A trusted origin is not `scheme://host[:port]`.
+    #[error("trusted origin {0:?} is not a serialized origin (scheme://host[:port])")]
+    InvalidOrigin(String),
+    /// The session settings are inconsistent.
+    #[error("session settings: {0}")]
+    Session(&'static str),
+}
+
+/// The `SameSite` attribute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SameSite {
+    /// Sent only on same-site requests.
+    Strict,
+    /// Also sent on top-level navigations from other sites (the default).
+    Lax,
+    /// Always sent; needs `Secure`.
+    None,
+}
+
+impl SameSite {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            SameSite::Strict => "Strict",
+            SameSite::Lax => "Lax",
+            SameSite::None => "None",
+        }
+    }
+}
+
+/// How the session cookie is written.
+#[derive(Debug, Clone)]
+pub(crate) struct CookieConfig {
+    pub(crate) name: String,
+    pub(crate) path: String,
+    pub(crate) domain: Option<String>,
+    pub(crate) secure: bool,
+    pub(crate) http_only: bool,
+    pub(crate) same_site: SameSite,
+    /// When true the cookie carries `Max-Age` up to the session's expiry.
+    pub(crate) persistent: bool,
+    /// Largest `Cookie` header bytes looked at (R9).
+    pub(crate) max_header_bytes: usize,
+    /// Most cookie pairs looked at (R9).
+    pub(crate) max_pairs: usize,
+}
+
+impl Default for CookieConfig {
+    fn default() -> Self {
+        Self {
+            name: "__Host-id".to_owned(),
+            path: "/".to_owned(),
+            domain: None,
+            secure: true,
+            http_only: true,
+            same_site: SameSite::Lax,
+            persistent: false,
+            max_header_bytes: 8192,
+            max_pairs: 128,
+        }
+    }
+}
+
+fn is_token(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+fn clean_attribute(s: &str) -> bool {
+    s.bytes()
+        .all(|b| b.is_ascii_graphic() && b != b';' && b != b',')
+}
+
+impl CookieConfig {
+    pub(crate) fn validate(&self) -> Result<(), ConfigError> {
+        if !is_token(&self.name) {
+            return Err(ConfigError::InvalidCookieName(self.name.clone()));
+        }
+        if !clean_attribute(&self.path) || !self.path.starts_with('/') {
+            return Err(ConfigError::InvalidAttribute("path"));
+        }
+        if let Some(d) = &self.domain {
+            if d.is_empty() || !clean_attribute(d) {
+                return Err(ConfigError::InvalidAttribute("domain"));
+            }
+        }
+        // Browsers match the prefixes case-insensitively (RFC 6265bis §4.1.3), so do we.
+        let lower = self.name.to_ascii_lowercase();
+        if lower.starts_with("__host-")
+            && (!self.secure || self.path != "/" || self.domain.is_some())
+        {
+            return Err(ConfigError::HostPrefixViolated);
+        }
+        if lower.starts_with("__secure-") && !self.secure {
+            return Err(ConfigError::SecurePrefixViolated);
+        }
+        if self.same_site == SameSite::None && !self.secure {
+            return Err(ConfigError::SameSiteNoneNeedsSecure);
+        }
+        // Name, '=', the signed value: what browsers count against their 4096-byte limit.
+        let size = self.name.len() + 1 + crate::signing::SIGNED_LEN;
+        if size > 4096 {
+            return Err(ConfigError::CookieTooLarge(size));
+        }
+        Ok(())
+    }
+}
+
+/// CSRF settings.
+#[derive(Debug, Clone)]
+pub(crate) struct CsrfConfig {
+    pub(crate) enabled: bool,
+    pub(crate) trusted_origins: Vec<String>,
+    pub(crate) header: HeaderName,
+    pub(crate) form_field: String,
+    pub(crate) max_form_bytes: usize,
+}
+
+impl Default for CsrfConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            trusted_origins: Vec::new(),
+            header: HeaderName::from_static("x-csrf-token"),
+            form_field: "csrf_token".to_owned(),
+            max_form_bytes: 1024 * 1024,
+        }
+    }
+}
+
+/// Checks that `origin` is `scheme://host[:port]` with nothing else.
+pub(crate) fn validate_origin(origin: &str) -> Result<(), ConfigError> {
+    let bad = || ConfigError::InvalidOrigin(origin.to_owned());
+    let rest = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"))
+        .ok_or_else(bad)?;
+    if rest.is_empty()
+        || rest.contains(['/', '?', '#', '@', ' '])
+        || rest.ends_with(':')
+        || !rest.is_ascii()
+    {
+        return Err(bad());
+    }
+    Ok(())
+}
+
+/// What the layer does when the store fails.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct OutagePolicy {
+    pub(crate) status: http::StatusCode,
+}
+
+impl Default for OutagePolicy {
+    fn default() -> Self {
+        Self {
+            status: http::StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+}
+
+/// Default idle timeout (NIST SP 800-63B-4, AAL2).
+pub const DEFAULT_IDLE: Duration = Duration::from_secs(30 * 60);
+/// Default absolute lifetime (NIST SP 800-63B-4, AAL2).
+pub const DEFAULT_ABSOLUTE: Duration = Duration::from_secs(12 * 3600);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Cookie combinations browsers would reject fail at startup (R18).
+    #[test]
+    fn cookie_validation_table() {
+        let base = CookieConfig::default();
+        assert!(base.validate().is_ok());
+        let cases: Vec<(CookieConfig, ConfigError)> = vec![
+            (
+                CookieConfig {
+                    secure: false,
+                    ..base.clone()
+                },
+                ConfigError::HostPrefixViolated,
+            ),
+            (
+                CookieConfig {
+                    path: "/app".into(),
+                    ..base.clone()
+                },
+                ConfigError::HostPrefixViolated,
+            ),
+            (
+                CookieConfig {
+                    domain: Some("example.com".into()),
+                    ..base.clone()
+                },
+                ConfigError::HostPrefixViolated,
+            ),
+            (
+                CookieConfig {
+                    name: "__secure-x".into(),
+                    secure: false,
+                    ..base.clone()
+                },
+                ConfigError::SecurePrefixViolated,
+            ),
+            (
+                CookieConfig {
+                    name: "id".into(),
+                    secure: false,
+                    same_site: SameSite::None,
+                    ..base.clone()
+                },
+                ConfigError::SameSiteNoneNeedsSecure,
+            ),
+            (
+                CookieConfig {
+                    name: "a b".into(),
+                    ..base.clone()
+                },
+                ConfigError::InvalidCookieName("a b".into()),
+            ),
+            (
+                CookieConfig {
+                    name: "".into(),
+                    ..base.clone()
+                },
+                ConfigError::InvalidCookieName("".into()),
+            ),
+            (
+                CookieConfig {
+                    name: "id".into(),
+                    path: "/; Domain=evil".into(),
+                    ..base.clone()
+                },
+                ConfigError::InvalidAttribute("path"),
+            ),
+            (
+                CookieConfig {
+                    name: "id".into(),
+                    domain: Some("a.com;x".into()),
+                    ..base.clone()
+                },
+                ConfigError::InvalidAttribute("domain"),
+            ),
+            (
+                CookieConfig {
+                    name: "n".repeat(4010),
+                    ..base.clone()
+                },
+                ConfigError::CookieTooLarge(4010 + 1 + 90),
+            ),
+        ];
+        for (c, e) in cases {
+            assert_eq!(c.validate(), Err(e));
+        }
+    }
+
+    /// Trusted origins must be bare serialized origins (R77).
+    #[test]
+    fn origin_validation() {
+        for ok in [
+            "https://example.com",
+            "http://127.0.0.1:3000",
+            "https://a.b.c:8443",
+        ] {
+            assert!(validate_origin(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "example.com",
+            "https://",
+            "https://a.com/",
+            "https://a.com/path",
+            "null",
+            "ftp://a.com",
+            "https://a.com:",
+        ] {
+            assert!(validate_origin(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,201 @@
+//! Reading the session cookie from a request and writing it into a response.
+//!
+//! The parser is our own and strict (R8–R10): names match exactly and case-sensitively on
+//! raw bytes, nothing is percent-decoded, nameless pairs never match, several `Cookie`
+//! fields are read as one list, and the work is bounded by a byte and a pair limit. It
+//! returns every value under the name; the caller decides what to do with duplicates, never
+//! by position.
+
+use http::{HeaderMap, HeaderValue, header};
+
+use crate::config::CookieConfig;
+
+/// Why the cookie header was not looked at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CookieProblem {
+    /// The headers together exceed the byte limit.
+    TooLarge,
+}
+
+/// Every value of the cookie `name` in `headers`, in order.
+pub(crate) fn values<'a>(
+    headers: &'a HeaderMap,
+    name: &str,
+    max_bytes: usize,
+    max_pairs: usize,
+) -> Result<Vec<&'a [u8]>, CookieProblem> {
+    let fields = headers.get_all(header::COOKIE);
+    let total: usize = fields.iter().map(|v| v.as_bytes().len()).sum();
+    if total > max_bytes {
+        return Err(CookieProblem::TooLarge);
+    }
+    let mut out = Vec::new();
+    let mut pairs = 0;
+    for field in fields {
+        for pair in field.as_bytes().split(|&b| b == b';') {
+            pairs += 1;
+            if pairs > max_pairs {
+                return Ok(out);
+            }
+            let pair = trim(pair);
+            let Some(eq) = pair.iter().position(|&b| b == b'=') else {
+                continue;
+            };
+            let (n, v) = (&pair[..eq], &pair[eq + 1..]);
+            if n == name.as_bytes() {
+                out.push(trim(v));
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn trim(mut s: &[u8]) -> &[u8] {
+    while let [b' ' | b'\t', rest @ ..] = s {
+        s = rest;
+    }
+    while let [rest @ .., b' ' | b'\t'] = s {
+        s = rest;
+    }
+    s
+}
+
+/// The `Set-Cookie` value that stores `value`, with `Max-Age` when the cookie is
+/// persistent.
+pub(crate) fn set(config: &CookieConfig, value: &str, max_age_secs: Option<u64>) -> String {
+    let mut s = format!("{}={}", config.name, value);
+    push_attributes(&mut s, config);
+    if config.persistent {
+        if let Some(age) = max_age_secs {
+            s.push_str(&format!("; Max-Age={age}"));
+        }
+    }
+    s
+}
+
+/// The `Set-Cookie` value that removes the cookie: same name, path, domain and flags as when
+/// it was set, an empty value, `Max-Age=0` and an `Expires` in the past (R24).
+pub(crate) fn clear(config: &CookieConfig) -> String {
+    let mut s = format!("{}=", config.name);
+    push_attributes(&mut s, config);
+    s.push_str("; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT");
+    s
+}
+
+fn push_attributes(s: &mut String, config: &CookieConfig) {
+    s.push_str("; Path=");
+    s.push_str(&config.path);
+    if let Some(d) = &config.domain {
+        s.push_str("; Domain=");
+        s.push_str(d);
+    }
+    if config.http_only {
+        s.push_str("; HttpOnly");
+    }
+    if config.secure {
+        s.push_str("; Secure");
+    }
+    s.push_str("; SameSite=");
+    s.push_str(config.same_site.as_str());
+}
+
+/// Builds a header value; cookie names, values and attributes are validated ASCII, so this
+/// fails only on a bug, reported as `None` rather than a panic.
+pub(crate) fn header_value(s: &str) -> Option<HeaderValue> {
+    HeaderValue::from_str(s).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(values: &[&[u8]]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for v in values {
+            h.append(header::COOKIE, HeaderValue::from_bytes(v).unwrap());
+        }
+        h
+    }
+
+    fn find(h: &HeaderMap) -> Vec<Vec<u8>> {
+        values(h, "__Host-id", 8192, 128)
+            .unwrap()
+            .into_iter()
+            .map(<[u8]>::to_vec)
+            .collect()
+    }
+
+    /// Names match exactly, case-sensitively, without decoding (R8).
+    #[test]
+    fn exact_name_matching() {
+        let none: &[&[u8]] = &[
+            b"%5F%5FHost-id=V",
+            b"=__Host-id=V",
+            b"__host-id=V",
+            b"__Host-id",
+            b"__Host-idx=V",
+            b"x__Host-id=V",
+            b"",
+            b";;;",
+        ];
+        for v in none {
+            assert!(
+                find(&headers(&[v])).is_empty(),
+                "{:?}",
+                String::from_utf8_lossy(v)
+            );
+        }
+        assert_eq!(
+            find(&headers(&[b"a=1; __Host-id=V ; b=2"])),
+            vec![b"V".to_vec()]
+        );
+        assert_eq!(find(&headers(&[b"__Host-id=V=W"])), vec![b"V=W".to_vec()]);
+    }
+
+    /// Several Cookie fields are one list; duplicates are all returned (R9, R10).
+    #[test]
+    fn multiple_fields_and_duplicates() {
+        let h = headers(&[b"__Host-id=A", b"x=1; __Host-id=B"]);
+        assert_eq!(find(&h), vec![b"A".to_vec(), b"B".to_vec()]);
+    }
+
+    /// Oversized headers are refused, and the pair limit bounds the work (R9).
+    #[test]
+    fn limits() {
+        let big = vec![b'x'; 9000];
+        let h = headers(&[&big]);
+        assert_eq!(
+            values(&h, "__Host-id", 8192, 128),
+            Err(CookieProblem::TooLarge)
+        );
+        let many: String =
+            (0..200).map(|i| format!("c{i}=1; ")).collect::<String>() + "__Host-id=V";
+        let h = headers(&[many.as_bytes()]);
+        assert!(
+            find(&h).is_empty(),
+            "pairs past the limit are not looked at"
+        );
+    }
+
+    /// The emitted cookie has exactly the default attributes, and clearing repeats them (R17, R24).
+    #[test]
+    fn emitted_attributes() {
+        let c = CookieConfig::default();
+        assert_eq!(
+            set(&c, "v", Some(60)),
+            "__Host-id=v; Path=/; HttpOnly; Secure; SameSite=Lax"
+        );
+        let p = CookieConfig {
+            persistent: true,
+            ..c.clone()
+        };
+        assert_eq!(
+            set(&p, "v", Some(60)),
+            "__Host-id=v; Path=/; HttpOnly; Secure; SameSite=Lax; Max-Age=60"
+        );
+        assert_eq!(
+            clear(&c),
+            "__Host-id=; Path=/; HttpOnly; Secure; SameSite=Lax; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT"
+        );
+    }
+}

@@ -1,0 +1,244 @@
+//! [`SessionLayer`]: the settings, validated when they are given.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::{HeaderName, StatusCode};
+use session_core::{SessionConfig, SessionStore, SharedClock};
+
+use crate::config::{
+    ConfigError, CookieConfig, CsrfConfig, OutagePolicy, SameSite, validate_origin,
+};
+use crate::service::SessionService;
+use crate::signing::SigningKeys;
+
+/// Everything a request needs, shared by all requests.
+#[derive(Debug)]
+pub(crate) struct Settings {
+    pub(crate) store: Arc<dyn SessionStore>,
+    pub(crate) keys: SigningKeys,
+    pub(crate) cookie: CookieConfig,
+    pub(crate) csrf: CsrfConfig,
+    pub(crate) session: Arc<SessionConfig>,
+    pub(crate) header_id: Option<HeaderName>,
+    pub(crate) keep_on_login: Arc<[String]>,
+    pub(crate) outage: OutagePolicy,
+}
+
+/// The tower layer that gives every request a lazily loaded [`crate::Session`].
+///
+/// Defaults are the secure ones: a `__Host-id` cookie that is `Secure`, `HttpOnly`,
+/// `SameSite=Lax`, `Path=/`, without `Domain` and without `Max-Age`; 30 minutes idle and 12
+/// hours absolute; CSRF checks on every unsafe method. Settings that weaken a default are
+/// named `with_insecure_*`. Settings that can make the cookie invalid return
+/// `Result`, so a bad combination fails at startup.
+///
+/// # Deployment caveat
+///
+/// CSRF origin checks compare `Origin` with the origins given to
+/// [`SessionLayer::with_trusted_origins`]; give the origin users see (`https://shop.example`),
+/// not the address the app binds behind a proxy. Over plain `http://localhost` browsers
+/// still accept `Secure` cookies, so development works without TLS.
+///
+/// # Example
+/// ```
+/// use std::time::Duration;
+/// use session_memory::MemoryStore;
+/// use session_tower::{SessionLayer, SigningKeys};
+///
+/// let layer = SessionLayer::new(MemoryStore::new(), SigningKeys::generate().unwrap())
+///     .with_idle_timeout(Duration::from_secs(15 * 60))
+///     .with_trusted_origins(["https://shop.example"]).unwrap();
+/// let app: axum::Router = axum::Router::new().layer(layer);
+/// ```
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct SessionLayer {
+    pub(crate) settings: Arc<Settings>,
+}
+
+impl SessionLayer {
+    /// A layer over `store`, signing cookies with `keys`.
+    pub fn new(store: impl SessionStore, keys: SigningKeys) -> Self {
+        Self::from_shared(Arc::new(store), keys)
+    }
+
+    /// As [`SessionLayer::new`], for a store already behind an `Arc`.
+    pub fn from_shared(store: Arc<dyn SessionStore>, keys: SigningKeys) -> Self {
+        Self {
+            settings: Arc::new(Settings {
+                store,
+                keys,
+                cookie: CookieConfig::default(),
+                csrf: CsrfConfig::default(),
+                session: Arc::new(SessionConfig::default()),
+                header_id: None,
+                keep_on_login: Arc::from(Vec::new()),
+                outage: OutagePolicy::default(),
+            }),
+        }
+    }
+
+    fn edit(mut self, f: impl FnOnce(&mut Settings)) -> Self {
+        let mut s = Settings {
+            store: self.settings.store.clone(),
+            keys: self.settings.keys.clone(),
+            cookie: self.settings.cookie.clone(),
+            csrf: self.settings.csrf.clone(),
+            session: self.settings.session.clone(),
+            header_id: self.settings.header_id.clone(),
+            keep_on_login: self.settings.keep_on_login.clone(),
+            outage: self.settings.outage,
+        };
+        f(&mut s);
+        self.settings = Arc::new(s);
+        self
+    }
+
+    fn edit_cookie(self, f: impl FnOnce(&mut CookieConfig)) -> Result<Self, ConfigError> {
+        let mut c = self.settings.cookie.clone();
+        f(&mut c);
+        c.validate()?;
+        Ok(self.edit(|s| s.cookie = c))
+    }
+
+    fn edit_session(self, f: impl FnOnce(SessionConfig) -> SessionConfig) -> Self {
+        self.edit(|s| s.session = Arc::new(f((*s.session).clone())))
+    }
+
+    /// A session unused this long ends (default 30 minutes).
+    pub fn with_idle_timeout(self, d: Duration) -> Self {
+        self.edit_session(|c| c.with_idle_timeout(d))
+    }
+
+    /// A session ends this long after login or creation however active (default 12 hours).
+    pub fn with_absolute_timeout(self, d: Duration) -> Self {
+        self.edit_session(|c| c.with_absolute_timeout(Some(d)))
+    }
+
+    /// Write a touch only when the session was last seen this long ago (default: a quarter
+    /// of the idle timeout).
+    pub fn with_touch_after(self, d: Duration) -> Self {
+        self.edit_session(|c| c.with_touch_after(d))
+    }
+
+    /// The clock for expiry decisions (tests pass a manual clock).
+    pub fn with_clock(self, clock: SharedClock) -> Self {
+        self.edit_session(|c| c.with_clock(clock))
+    }
+
+    /// The largest session data, in bytes (default 4 MiB).
+    pub fn with_max_data_bytes(self, n: usize) -> Self {
+        self.edit_session(|c| c.with_max_data_bytes(n))
+    }
+
+    /// Checks the session settings together.
+    ///
+    /// # Errors
+    /// [`ConfigError::Session`] when the timeouts do not fit together.
+    pub fn validated(self) -> Result<Self, ConfigError> {
+        self.settings
+            .session
+            .validate()
+            .map_err(|_| ConfigError::Session("timeouts do not fit together"))?;
+        Ok(self)
+    }
+
+    /// The cookie name (default `__Host-id`).
+    ///
+    /// # Errors
+    /// A name that is not a token, or a prefix the other attributes do not satisfy.
+    pub fn with_cookie_name(self, name: &str) -> Result<Self, ConfigError> {
+        self.edit_cookie(|c| c.name = name.to_owned())
+    }
+
+    /// `SameSite` (default `Lax`).
+    ///
+    /// # Errors
+    /// `None` without `Secure`.
+    pub fn with_same_site(self, same_site: SameSite) -> Result<Self, ConfigError> {
+        self.edit_cookie(|c| c.same_site = same_site)
+    }
+
+    /// Give the cookie a `Max-Age` up to the session's expiry, so it survives a browser
+    /// restart (default: a browser-session cookie).
+    pub fn with_persistent_cookie(self) -> Self {
+        self.edit(|s| s.cookie.persistent = true)
+    }
+
+    /// Drop `Secure` (plain-HTTP deployments only; rename the `__Host-` cookie first).
+    ///
+    /// # Errors
+    /// When the name's prefix needs `Secure`.
+    pub fn with_insecure_cookie(self) -> Result<Self, ConfigError> {
+        tracing::warn!("session cookie without Secure: only for plain-HTTP development");
+        self.edit_cookie(|c| c.secure = false)
+    }
+
+    /// Set `Domain` (sends the cookie to subdomains; rename the `__Host-` cookie first).
+    ///
+    /// # Errors
+    /// A domain with forbidden characters, or a `__Host-` name.
+    pub fn with_insecure_domain(self, domain: &str) -> Result<Self, ConfigError> {
+        tracing::warn!("session cookie with Domain: subdomains receive it too");
+        self.edit_cookie(|c| c.domain = Some(domain.to_owned()))
+    }
+
+    /// The origins whose unsafe requests are accepted (`https://shop.example`), compared
+    /// exactly with `Origin`.
+    ///
+    /// # Errors
+    /// An entry that is not `scheme://host[:port]`.
+    pub fn with_trusted_origins<I, S>(self, origins: I) -> Result<Self, ConfigError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let mut list = Vec::new();
+        for o in origins {
+            validate_origin(o.as_ref())?;
+            list.push(o.as_ref().to_owned());
+        }
+        Ok(self.edit(|s| s.csrf.trusted_origins = list))
+    }
+
+    /// Turn CSRF checks off (for a pure API behind another protection).
+    pub fn with_insecure_csrf_disabled(self) -> Self {
+        tracing::warn!("CSRF protection disabled");
+        self.edit(|s| s.csrf.enabled = false)
+    }
+
+    /// Also accept the signed session id in request header `name`, for non-browser API
+    /// clients; a new id is returned in the same response header. Requests that use the
+    /// header are not CSRF-checked: a header is not an ambient credential.
+    pub fn with_header_id(self, name: HeaderName) -> Self {
+        self.edit(|s| s.header_id = Some(name))
+    }
+
+    /// Keys kept through [`crate::Session::login`] (everything else from before login is
+    /// cleared).
+    pub fn with_keep_on_login<I, S>(self, keys: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let keep: Vec<String> = keys.into_iter().map(Into::into).collect();
+        self.edit(|s| s.keep_on_login = Arc::from(keep))
+    }
+
+    /// The status for a request whose session store is unavailable (default 503).
+    pub fn with_outage_status(self, status: StatusCode) -> Self {
+        self.edit(|s| s.outage.status = status)
+    }
+}
+
+impl<S> tower_layer::Layer<S> for SessionLayer {
+    type Service = SessionService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        SessionService {
+            inner,
+            settings: self.settings.clone(),
+        }
+    }
+}

@@ -1,0 +1,76 @@
+//! The HTTP side of server-side sessions: a tower [`SessionLayer`] and an axum extractor
+//! ([`Session`]) that turn the store contract into the cookie flow.
+//!
+//! ```text
+//! request ──► read cookie ──► verify HMAC ──► CSRF checks (unsafe methods) ──► handler
+//!                (no store call for a forged or missing cookie)                  │
+//! response ◄── Set-Cookie / Cache-Control / Vary ◄── save (compare-and-swap) ◄───┘
+//! ```
+//!
+//! - **Lazy**: a handler that never touches the session causes no store call and no
+//!   `Set-Cookie`; nothing is stored for a visitor until the session has data.
+//! - **Signed ids**: HMAC-SHA256 under a key ring ([`SigningKeys`]); one key signs, older
+//!   keys verify.
+//! - **Secure defaults**: `__Host-id`, `Secure`, `HttpOnly`, `SameSite=Lax`, `Path=/`, no
+//!   `Domain`; invalid combinations fail at startup ([`ConfigError`]).
+//! - **Lifecycle**: idle (30 min) and absolute (12 h) timeouts enforced server-side on every
+//!   load, throttled touch, login that rotates the id and the CSRF secret, logout that
+//!   deletes the record and expires the cookie, "your devices" and "log out everywhere".
+//! - **Concurrency**: concurrent requests on one session keep each other's changes, and a
+//!   request that loaded before a logout cannot bring the session back.
+//! - **CSRF**: `Sec-Fetch-Site` / `Origin` checks plus a masked per-session token (header
+//!   or form field) on unsafe methods; a refusal is a 403 with a machine-readable reason.
+//! - **Outages**: a request that needs the session gets 503, never an empty session.
+//!
+//! # Layout
+//!
+//! | module | job |
+//! |---|---|
+//! | `layer` | [`SessionLayer`] and its validated settings |
+//! | `service` | the per-request flow |
+//! | `session` | [`Session`], what handlers use |
+//! | `extract` | the axum extractor |
+//! | `cookie` | the strict `Cookie` parser and `Set-Cookie` writer |
+//! | `signing` | [`SigningKeys`] |
+//! | `csrf` | tokens and origin checks |
+//! | `rejection` | errors as responses |
+//!
+//! # Example
+//! ```
+//! use axum::{Router, routing::post};
+//! use session_memory::MemoryStore;
+//! use session_tower::{Session, SessionError, SessionLayer, SigningKeys};
+//!
+//! async fn add_to_cart(session: Session) -> Result<&'static str, SessionError> {
+//!     let mut cart: Vec<String> = session.get("cart").await?.unwrap_or_default();
+//!     cart.push("apple".into());
+//!     session.insert("cart", &cart)?; // saved before the response leaves
+//!     Ok("added")
+//! }
+//!
+//! let layer = SessionLayer::new(MemoryStore::new(), SigningKeys::generate().unwrap())
+//!     .with_trusted_origins(["https://shop.example"]).unwrap();
+//! let app: Router = Router::new().route("/cart", post(add_to_cart)).layer(layer);
+//! ```
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
+pub mod config;
+mod cookie;
+pub mod csrf;
+mod extract;
+mod layer;
+mod rejection;
+mod service;
+mod session;
+pub mod signing;
+
+pub use config::{ConfigError, SameSite};
+pub use csrf::CsrfReason;
+pub use layer::SessionLayer;
+pub use rejection::{MissingSessionLayer, SessionError};
+pub use service::SessionService;
+pub use session::{Device, Session};
+pub use signing::SigningKeys;

@@ -1,0 +1,305 @@
+//! [`SessionService`]: what happens around each request.
+//!
+//! 1. Read the session id: the cookie (or the configured header), signature first; a
+//!    forged value is "no session" and costs no store call.
+//! 2. For an unsafe method, run the CSRF checks; a refusal is a 403 and the handler is not
+//!    called.
+//! 3. Call the handler with a lazy [`Session`] in the request extensions.
+//! 4. Save before the response leaves (so a redirect followed at once sees the data), then
+//!    decide `Set-Cookie`, `Cache-Control` and `Vary`.
+//!
+//! A store failure anywhere makes the response the configured outage status (503), never an
+//! empty session that would log the user out.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::task::{Context, Poll};
+
+use axum_core::body::Body;
+use axum_core::response::Response;
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Request, header};
+use http_body_util::BodyExt as _;
+use session_core::{ErrorKind, SessionId};
+
+use crate::cookie;
+use crate::csrf;
+use crate::layer::Settings;
+use crate::rejection;
+use crate::session::{RequestState, Session};
+
+/// The service [`crate::SessionLayer`] wraps around an inner service.
+#[derive(Debug, Clone)]
+pub struct SessionService<S> {
+    pub(crate) inner: S,
+    pub(crate) settings: Arc<Settings>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
+    None,
+    Cookie,
+    Header,
+}
+
+/// The id the request presents, if exactly one valid one (R10–R12).
+fn presented_id(headers: &HeaderMap, settings: &Settings) -> (Option<SessionId>, Source) {
+    let c = &settings.cookie;
+    let values = match cookie::values(headers, &c.name, c.max_header_bytes, c.max_pairs) {
+        Ok(v) => v,
+        Err(_) => {
+            tracing::warn!("oversized Cookie header ignored");
+            Vec::new()
+        }
+    };
+    let mut valid: Vec<SessionId> = Vec::new();
+    for v in &values {
+        if let Some(id) = std::str::from_utf8(v)
+            .ok()
+            .and_then(|s| settings.keys.verify(s))
+        {
+            if !valid.contains(&id) {
+                valid.push(id);
+            }
+        }
+    }
+    match valid.len() {
+        1 => return (valid.pop(), Source::Cookie),
+        0 if !values.is_empty() => {
+            tracing::info!(cookies = values.len(), "session cookie failed verification");
+        }
+        0 => {}
+        n => {
+            // Never choose by position: an injected cookie could come first or last.
+            tracing::warn!(
+                candidates = n,
+                "several valid session cookies; ignoring all"
+            );
+            return (None, Source::None);
+        }
+    }
+    // An API client opts into the header transport by sending the header, with a signed id
+    // or with anything else (`new`) to start a session; the new id comes back in it.
+    if let Some(name) = &settings.header_id {
+        if values.is_empty() {
+            if let Some(v) = headers.get(name) {
+                let id = v.to_str().ok().and_then(|s| settings.keys.verify(s));
+                return (id, Source::Header);
+            }
+        }
+    }
+    (None, Source::None)
+}
+
+fn is_form(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(';').next().is_some_and(|m| {
+                m.trim()
+                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+            })
+        })
+}
+
+enum CsrfOutcome {
+    Pass(Body),
+    Reject(Response),
+}
+
+async fn check_csrf(
+    settings: &Settings,
+    session: &Session,
+    state: &RequestState,
+    headers: &HeaderMap,
+    body: Body,
+) -> CsrfOutcome {
+    if let Err(reason) = csrf::check_origin(headers, &settings.csrf.trusted_origins) {
+        tracing::info!(reason = reason.as_str(), "CSRF check refused a request");
+        return CsrfOutcome::Reject(rejection::csrf_rejection(reason));
+    }
+    // A session without a secret never issued a token: origin checks are all there is.
+    let secret = match session.core().get_raw(csrf::SECRET_KEY).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return CsrfOutcome::Pass(body),
+        Err(e) => {
+            if e.kind() == ErrorKind::Unavailable {
+                state.unavailable.store(true, Ordering::SeqCst);
+            }
+            return CsrfOutcome::Reject(rejection::outage(settings.outage.status));
+        }
+    };
+    let (token, body) = if let Some(t) = headers.get(&settings.csrf.header) {
+        (Some(t.as_bytes().to_vec()), body)
+    } else if is_form(headers) {
+        let limited = http_body_util::Limited::new(body, settings.csrf.max_form_bytes);
+        match limited.collect().await {
+            Ok(collected) => {
+                let bytes: Bytes = collected.to_bytes();
+                let token = csrf::token_in_form(&bytes, &settings.csrf.form_field);
+                (token, Body::from(bytes))
+            }
+            Err(_) => {
+                return CsrfOutcome::Reject(rejection::csrf_rejection(
+                    csrf::CsrfReason::MissingToken,
+                ));
+            }
+        }
+    } else {
+        (None, body)
+    };
+    match token {
+        None => CsrfOutcome::Reject(rejection::csrf_rejection(csrf::CsrfReason::MissingToken)),
+        Some(t) if csrf::token_matches(&t, &secret) => CsrfOutcome::Pass(body),
+        Some(_) => {
+            tracing::info!("CSRF token did not match the session");
+            CsrfOutcome::Reject(rejection::csrf_rejection(csrf::CsrfReason::InvalidToken))
+        }
+    }
+}
+
+fn append_vary_cookie(headers: &mut HeaderMap) {
+    let already = headers.get_all(header::VARY).iter().any(|v| {
+        v.to_str().is_ok_and(|s| {
+            s.split(',')
+                .any(|p| p.trim().eq_ignore_ascii_case("cookie") || p.trim() == "*")
+        })
+    });
+    if !already {
+        headers.append(header::VARY, HeaderValue::from_static("Cookie"));
+    }
+}
+
+async fn finish(
+    settings: &Settings,
+    session: &Session,
+    state: &RequestState,
+    source: Source,
+    mut response: Response,
+) -> Response {
+    let core = session.core();
+    if state.unavailable.load(Ordering::SeqCst) {
+        return rejection::outage(settings.outage.status);
+    }
+    match core.save().await {
+        Ok(_) => {}
+        Err(e) if e.kind() == ErrorKind::Gone => {
+            // Logged out (or revoked) by another request meanwhile: the cookie is cleared below.
+        }
+        Err(e) if e.kind() == ErrorKind::Unavailable => {
+            tracing::warn!(error = %e, "session save failed: store unavailable");
+            return rejection::outage(settings.outage.status);
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "session save failed");
+            return axum_core::response::IntoResponse::into_response(rejection::SessionError::new(
+                e,
+            ));
+        }
+    }
+    let events = core.cookie_events().await;
+    let headers = response.headers_mut();
+    let mut set = None;
+    if events.ended && source != Source::None {
+        set = Some(match source {
+            Source::Header => String::new(),
+            _ => cookie::clear(&settings.cookie),
+        });
+    } else if events.id_changed || (events.expiry_moved && settings.cookie.persistent) {
+        if let Some(id) = core.id().await {
+            let signed = settings.keys.sign(&id);
+            set = Some(match source {
+                Source::Header => signed,
+                _ => {
+                    let now = settings.session.clock().now();
+                    let max_age = core.expires_at().await.map(|e| now.until(e).as_secs());
+                    cookie::set(&settings.cookie, &signed, max_age)
+                }
+            });
+        }
+    }
+    if let Some(value) = set {
+        if value.len() > 4096 {
+            tracing::error!(
+                bytes = value.len(),
+                "session cookie over 4096 bytes not sent"
+            );
+            return rejection::outage(http::StatusCode::INTERNAL_SERVER_ERROR);
+        }
+        let Some(hv) = cookie::header_value(&value) else {
+            return rejection::outage(http::StatusCode::INTERNAL_SERVER_ERROR);
+        };
+        match (source, &settings.header_id) {
+            (Source::Header, Some(name)) => {
+                headers.insert(name.clone(), hv);
+            }
+            _ => {
+                headers.append(header::SET_COOKIE, hv);
+            }
+        }
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if state.accessed.load(Ordering::Relaxed) || events.id_changed || events.ended {
+        append_vary_cookie(headers);
+    }
+    response
+}
+
+impl<S, B> tower_service::Service<Request<B>> for SessionService<S>
+where
+    S: tower_service::Service<Request<Body>, Response = Response> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<axum_core::BoxError>,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, S::Error>> + Send + 'static>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<B>) -> Self::Future {
+        // The clone is not ready; keep the one that is (tower's usual swap).
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let settings = self.settings.clone();
+        Box::pin(async move {
+            let (mut parts, body) = req.into_parts();
+            let body = Body::new(body);
+            let (id, source) = presented_id(&parts.headers, &settings);
+            let core =
+                session_core::Session::new(settings.store.clone(), settings.session.clone(), id);
+            if let Some(ua) = parts
+                .headers
+                .get(header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+            {
+                core.set_user_agent(ua);
+            }
+            let state = Arc::new(RequestState::default());
+            let session = Session::new(core, state.clone(), settings.keep_on_login.clone());
+
+            let body = if settings.csrf.enabled
+                && source != Source::Header
+                && !csrf::is_safe(&parts.method)
+            {
+                match check_csrf(&settings, &session, &state, &parts.headers, body).await {
+                    CsrfOutcome::Pass(b) => b,
+                    CsrfOutcome::Reject(r) => return Ok(r),
+                }
+            } else {
+                body
+            };
+
+            parts.extensions.insert(session.clone());
+            let response = inner.call(Request::from_parts(parts, body)).await?;
+            Ok(finish(&settings, &session, &state, source, response).await)
+        })
+    }
+}

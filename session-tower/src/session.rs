@@ -1,0 +1,244 @@
+//! The session a handler works with: the core handle plus what HTTP adds (CSRF tokens,
+//! login that rotates the CSRF secret, and outage tracking for the layer).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use session_core::{ErrorKind, StoreKey, Timestamp};
+
+use crate::csrf;
+use crate::rejection::SessionError;
+
+/// Per-request state shared by the layer and the handler's clones of [`Session`].
+#[derive(Debug, Default)]
+pub(crate) struct RequestState {
+    /// A store call failed as unavailable: the layer answers 503 whatever the handler did.
+    pub(crate) unavailable: AtomicBool,
+    /// The handler read the session: the response depends on the cookie (`Vary: Cookie`).
+    pub(crate) accessed: AtomicBool,
+}
+
+/// One live session of the current user, for a "your devices" page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Device {
+    /// An identifier for revocation (a hash of the session id, not the id).
+    pub key: String,
+    /// Creation time, ms since the epoch.
+    pub created_at: i64,
+    /// Last use, ms since the epoch.
+    pub last_seen: i64,
+    /// Expiry unless used again, ms since the epoch.
+    pub expires_at: i64,
+    /// The browser that created it.
+    pub user_agent: Option<String>,
+    /// True for the session making this request.
+    pub current: bool,
+}
+
+/// The session of the current request. Extract it in a handler (`session: Session`).
+///
+/// Reads load lazily; writes are saved by the layer before the response leaves.
+#[derive(Debug, Clone)]
+pub struct Session {
+    core: session_core::Session,
+    state: Arc<RequestState>,
+    keep_on_login: Arc<[String]>,
+}
+
+impl Session {
+    pub(crate) fn new(
+        core: session_core::Session,
+        state: Arc<RequestState>,
+        keep_on_login: Arc<[String]>,
+    ) -> Self {
+        Self {
+            core,
+            state,
+            keep_on_login,
+        }
+    }
+
+    fn track<T>(&self, r: Result<T, session_core::Error>) -> Result<T, SessionError> {
+        self.state.accessed.store(true, Ordering::Relaxed);
+        r.map_err(|e| {
+            if e.kind() == ErrorKind::Unavailable {
+                self.state.unavailable.store(true, Ordering::SeqCst);
+            }
+            SessionError::new(e)
+        })
+    }
+
+    /// The core handle, for what this type does not wrap.
+    pub fn core(&self) -> &session_core::Session {
+        &self.core
+    }
+
+    /// The value under `key`.
+    ///
+    /// # Errors
+    /// Store errors (a 503 as a response); a value that does not deserialize as `T`.
+    pub async fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, SessionError> {
+        let r = self.core.get(key).await;
+        self.track(r)
+    }
+
+    /// Stores `value` under `key`; saved before the response leaves.
+    ///
+    /// # Errors
+    /// A value that does not serialize, or is over the size limit.
+    pub fn insert<T: Serialize + ?Sized>(&self, key: &str, value: &T) -> Result<(), SessionError> {
+        if key == csrf::SECRET_KEY {
+            return Err(SessionError::new(session_core::Error::Misconfigured {
+                problem: "the key __csrf is reserved for the CSRF secret",
+            }));
+        }
+        let r = self.core.insert(key, value);
+        self.track(r)
+    }
+
+    /// Removes `key`.
+    pub fn remove(&self, key: &str) {
+        self.core.remove(key);
+    }
+
+    /// The authenticated user, if any.
+    ///
+    /// # Errors
+    /// Store errors.
+    pub async fn user(&self) -> Result<Option<String>, SessionError> {
+        let r = self.core.owner().await;
+        self.track(r)
+    }
+
+    /// Logs `user` in: a new session id (no fixation), a new CSRF secret (tokens from before
+    /// the login stop working), and pre-login data cleared except the keys configured with
+    /// `SessionLayer::with_keep_on_login` (a cart, say). R28.
+    ///
+    /// # Errors
+    /// Store errors.
+    pub async fn login(&self, user: &str) -> Result<(), SessionError> {
+        let keys = self.core.keys().await;
+        for k in self.track(keys)? {
+            if !self.keep_on_login.contains(&k) {
+                self.core.remove(&k);
+            }
+        }
+        self.new_csrf_secret()?;
+        let r = self.core.login(user).await;
+        self.track(r).map(drop)
+    }
+
+    /// Issues a new id for this session, keeping its data; call it on any privilege change
+    /// (password change, role change, step-up). The CSRF secret rotates with it.
+    ///
+    /// # Errors
+    /// Store errors.
+    pub async fn rotate(&self) -> Result<(), SessionError> {
+        if self.core.exists().await.unwrap_or(false) {
+            self.new_csrf_secret()?;
+        }
+        let r = self.core.rotate().await;
+        self.track(r).map(drop)
+    }
+
+    fn new_csrf_secret(&self) -> Result<(), SessionError> {
+        let secret =
+            csrf::new_secret().ok_or(SessionError::new(session_core::Error::Misconfigured {
+                problem: "random source failed",
+            }))?;
+        let r = self
+            .core
+            .insert_raw(csrf::SECRET_KEY, bytes::Bytes::copy_from_slice(&secret));
+        self.track(r)
+    }
+
+    /// Logs out: deletes the session and expires the cookie.
+    ///
+    /// # Errors
+    /// Store errors (the session then still exists; the layer answers 503).
+    pub async fn logout(&self) -> Result<(), SessionError> {
+        let r = self.core.destroy().await;
+        self.track(r)
+    }
+
+    /// A CSRF token for a form field or the `X-CSRF-Token` header, freshly masked on each
+    /// call; `None` when there is no session yet (such requests are protected by the origin
+    /// checks alone). Creates the session's secret on first use.
+    ///
+    /// # Errors
+    /// Store errors.
+    pub async fn csrf_token(&self) -> Result<Option<String>, SessionError> {
+        let existing = self.core.get_raw(csrf::SECRET_KEY).await;
+        let secret = match self.track(existing)? {
+            Some(s) => s.to_vec(),
+            None => {
+                let exists = self.core.exists().await;
+                if !self.track(exists)? && !self.core.is_modified() {
+                    return Ok(None);
+                }
+                self.new_csrf_secret()?;
+                let s = self.core.get_raw(csrf::SECRET_KEY).await;
+                self.track(s)?.map(|b| b.to_vec()).unwrap_or_default()
+            }
+        };
+        Ok(csrf::mask(&secret))
+    }
+
+    /// The current user's live sessions, newest activity first.
+    ///
+    /// # Errors
+    /// Store errors.
+    pub async fn devices(&self) -> Result<Vec<Device>, SessionError> {
+        let r = self.core.owner_sessions().await;
+        Ok(self
+            .track(r)?
+            .into_iter()
+            .map(|(s, current)| Device {
+                key: s.key.to_text(),
+                created_at: s.created_at.as_millis(),
+                last_seen: s.last_seen.as_millis(),
+                expires_at: s.expires_at.as_millis(),
+                user_agent: s.user_agent,
+                current,
+            })
+            .collect())
+    }
+
+    /// Ends one of the current user's sessions, named by [`Device::key`]. A key that is not
+    /// theirs (or not a key) changes nothing and returns `false`.
+    ///
+    /// # Errors
+    /// Store errors.
+    pub async fn revoke_device(&self, key: &str) -> Result<bool, SessionError> {
+        let Ok(key) = StoreKey::parse_text(key) else {
+            return Ok(false);
+        };
+        let r = self.core.revoke_session(&key).await;
+        self.track(r)
+    }
+
+    /// "Log out my other devices".
+    ///
+    /// # Errors
+    /// Store errors.
+    pub async fn revoke_other_devices(&self) -> Result<u64, SessionError> {
+        let r = self.core.revoke_other_sessions().await;
+        self.track(r)
+    }
+
+    /// "Log out everywhere", this device included.
+    ///
+    /// # Errors
+    /// Store errors.
+    pub async fn revoke_all_devices(&self) -> Result<u64, SessionError> {
+        let r = self.core.revoke_all_sessions().await;
+        self.track(r)
+    }
+
+    /// When the session expires unless used, if it exists and was loaded.
+    pub async fn expires_at(&self) -> Option<Timestamp> {
+        self.core.expires_at().await
+    }
+}

@@ -1,0 +1,269 @@
+//! Signed session cookies: the id plus an HMAC-SHA256 tag under a key ring.
+//!
+//! A cookie value is `<id>.<tag>`: the 46-character id and a 43-character base64url tag.
+//! The tag is checked before anything else happens, so a forged or tampered cookie costs one
+//! HMAC and no store call. The first key of the ring signs; every key verifies, so keys can
+//! be rotated without logging anyone out: add the new key first, keep the old one until the
+//! longest session has expired, then drop it.
+//!
+//! Keys are never used directly: each is expanded into a purpose-specific subkey
+//! (`HMAC(key, "session-cookie-v1")`), so the same configured key can later serve other
+//! purposes without the tags of one being valid for another.
+
+use std::fmt;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+use hmac::{Hmac, Mac};
+use session_core::SessionId;
+use session_core::id::ENCODED_LEN;
+use sha2::Sha256;
+
+use crate::config::ConfigError;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// The shortest key accepted, in bytes.
+pub const MIN_KEY_LEN: usize = 32;
+const TAG_LEN: usize = 43;
+/// Length of a signed cookie value.
+pub const SIGNED_LEN: usize = ENCODED_LEN + 1 + TAG_LEN;
+
+/// A subkey: its bytes (wiped when dropped) and the HMAC keyed with it, prepared once so
+/// that signing on the request path has no fallible step.
+struct SubKey {
+    raw: [u8; 32],
+    mac: HmacSha256,
+}
+
+impl Drop for SubKey {
+    fn drop(&mut self) {
+        for b in &mut self.raw {
+            *b = 0;
+        }
+        std::hint::black_box(&self.raw);
+    }
+}
+
+/// The keys that sign and verify session cookies. `Debug` prints only how many there are.
+pub struct SigningKeys {
+    keys: Vec<SubKey>,
+}
+
+impl fmt::Debug for SigningKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SigningKeys({} keys, REDACTED)", self.keys.len())
+    }
+}
+
+impl Clone for SigningKeys {
+    fn clone(&self) -> Self {
+        Self {
+            keys: self
+                .keys
+                .iter()
+                .map(|k| SubKey {
+                    raw: k.raw,
+                    mac: k.mac.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+fn derive(master: &[u8]) -> Result<SubKey, ConfigError> {
+    let mut mac = HmacSha256::new_from_slice(master).map_err(|_| ConfigError::KeyTooShort {
+        index: 0,
+        len: master.len(),
+    })?;
+    mac.update(b"session-cookie-v1");
+    let raw: [u8; 32] = mac.finalize().into_bytes().into();
+    let mac = HmacSha256::new_from_slice(&raw).map_err(|_| ConfigError::KeyTooShort {
+        index: 0,
+        len: raw.len(),
+    })?;
+    Ok(SubKey { raw, mac })
+}
+
+impl SigningKeys {
+    /// A ring from raw keys, newest first; each at least 32 bytes.
+    ///
+    /// # Errors
+    /// [`ConfigError::NoKeys`] for an empty list; [`ConfigError::KeyTooShort`] for a short key.
+    pub fn new<K: AsRef<[u8]>>(keys: &[K]) -> Result<Self, ConfigError> {
+        if keys.is_empty() {
+            return Err(ConfigError::NoKeys);
+        }
+        let mut out = Vec::with_capacity(keys.len());
+        for (index, k) in keys.iter().enumerate() {
+            let k = k.as_ref();
+            if k.len() < MIN_KEY_LEN {
+                return Err(ConfigError::KeyTooShort {
+                    index,
+                    len: k.len(),
+                });
+            }
+            out.push(derive(k)?);
+        }
+        Ok(Self { keys: out })
+    }
+
+    /// Reads keys from the environment variable `var`: comma-separated, each base64 (standard
+    /// or url-safe, padded or not) of at least 32 bytes, newest first.
+    ///
+    /// # Errors
+    /// [`ConfigError::MissingKeyVariable`] when unset; [`ConfigError::KeyEncoding`] or
+    /// [`ConfigError::KeyTooShort`] for a bad key.
+    pub fn from_env(var: &str) -> Result<Self, ConfigError> {
+        let text = std::env::var(var).map_err(|_| ConfigError::MissingKeyVariable {
+            variable: var.to_owned(),
+        })?;
+        Self::from_base64_list(&text)
+    }
+
+    /// Parses a comma-separated list of base64 keys, newest first.
+    ///
+    /// # Errors
+    /// As [`SigningKeys::from_env`].
+    pub fn from_base64_list(text: &str) -> Result<Self, ConfigError> {
+        let mut keys = Vec::new();
+        for (index, part) in text.split(',').map(str::trim).enumerate() {
+            let decoded = [URL_SAFE_NO_PAD, URL_SAFE, STANDARD, STANDARD_NO_PAD]
+                .iter()
+                .find_map(|e| e.decode(part).ok())
+                .ok_or(ConfigError::KeyEncoding { index })?;
+            keys.push(decoded);
+        }
+        Self::new(&keys)
+    }
+
+    /// A ring with one fresh random key: for tests and development only (sessions do not
+    /// survive a restart).
+    ///
+    /// # Errors
+    /// [`ConfigError::Rng`] when the OS random source fails.
+    pub fn generate() -> Result<Self, ConfigError> {
+        let mut k = [0u8; 32];
+        getrandom::fill(&mut k).map_err(|_| ConfigError::Rng)?;
+        Self::new(&[k])
+    }
+
+    fn tag(key: &SubKey, id: &str) -> HmacSha256 {
+        let mut mac = key.mac.clone();
+        mac.update(id.as_bytes());
+        mac
+    }
+
+    /// The signed cookie value for `id`.
+    pub fn sign(&self, id: &SessionId) -> String {
+        let encoded = id.encode();
+        let mut out = String::with_capacity(SIGNED_LEN);
+        out.push_str(&encoded);
+        out.push('.');
+        // The ring is never empty (checked in `new`).
+        if let Some(key) = self.keys.first() {
+            let tag = Self::tag(key, &encoded).finalize().into_bytes();
+            out.push_str(&URL_SAFE_NO_PAD.encode(tag));
+        }
+        out
+    }
+
+    /// The id in a signed cookie value, if its tag verifies under any key of the ring.
+    /// Length and alphabet are checked first, so junk costs no cryptography.
+    pub fn verify(&self, value: &str) -> Option<SessionId> {
+        let bytes = value.as_bytes();
+        if bytes.len() != SIGNED_LEN || bytes[ENCODED_LEN] != b'.' {
+            return None;
+        }
+        let (id_part, tag_part) = (&value[..ENCODED_LEN], &value[ENCODED_LEN + 1..]);
+        let ok_alphabet = |s: &str| {
+            s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        };
+        if !ok_alphabet(id_part) || !ok_alphabet(tag_part) {
+            return None;
+        }
+        let mut tag = [0u8; 34];
+        let n = URL_SAFE_NO_PAD
+            .decode_slice(tag_part.as_bytes(), &mut tag)
+            .ok()?;
+        if n != 32 {
+            return None;
+        }
+        let valid = self
+            .keys
+            .iter()
+            .any(|k| Self::tag(k, id_part).verify_slice(&tag[..32]).is_ok());
+        if !valid {
+            return None;
+        }
+        SessionId::parse(id_part).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys() -> SigningKeys {
+        SigningKeys::new(&[[7u8; 32]]).unwrap()
+    }
+
+    /// A signed id verifies and round-trips (R12).
+    #[test]
+    fn sign_and_verify() {
+        let id = SessionId::generate().unwrap();
+        let v = keys().sign(&id);
+        assert_eq!(v.len(), SIGNED_LEN);
+        assert!(keys().verify(&v).unwrap() == id);
+    }
+
+    /// Flipped, appended, truncated or re-signed values do not verify (R12).
+    #[test]
+    fn tampering_is_rejected() {
+        let id = SessionId::generate().unwrap();
+        let v = keys().sign(&id);
+        let mut flipped = v.clone().into_bytes();
+        flipped[3] = if flipped[3] == b'A' { b'B' } else { b'A' };
+        let other = SigningKeys::new(&[[8u8; 32]]).unwrap();
+        let cases = [
+            String::from_utf8(flipped).unwrap(),
+            format!("{v}A"),
+            v[..v.len() - 1].to_owned(),
+            other.sign(&id),
+            String::new(),
+            "x".repeat(100_000),
+            format!("{}*{}", &v[..46], &v[47..]),
+        ];
+        for c in &cases {
+            assert!(keys().verify(c).is_none(), "accepted {c:?}");
+        }
+    }
+
+    /// Older keys verify, the newest signs (R63).
+    #[test]
+    fn rotation() {
+        let old = SigningKeys::new(&[[1u8; 32]]).unwrap();
+        let ring = SigningKeys::new(&[[2u8; 32], [1u8; 32]]).unwrap();
+        let id = SessionId::generate().unwrap();
+        assert!(ring.verify(&old.sign(&id)).is_some());
+        assert!(old.verify(&ring.sign(&id)).is_none());
+    }
+
+    /// Short keys and empty rings fail at startup (R61); Debug hides keys (R65).
+    #[test]
+    fn key_validation() {
+        assert!(matches!(
+            SigningKeys::new(&[[0u8; 16]]),
+            Err(ConfigError::KeyTooShort { .. })
+        ));
+        assert!(matches!(
+            SigningKeys::new::<[u8; 32]>(&[]),
+            Err(ConfigError::NoKeys)
+        ));
+        assert!(SigningKeys::from_base64_list("not base64!").is_err());
+        let k = URL_SAFE_NO_PAD.encode([9u8; 32]);
+        assert!(SigningKeys::from_base64_list(&format!("{k},{k}")).is_ok());
+        assert_eq!(format!("{:?}", keys()), "SigningKeys(1 keys, REDACTED)");
+    }
+}
