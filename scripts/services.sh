@@ -118,9 +118,17 @@ ensure_mysql() {
   echo "DATABASE_URL_MYSQL=$DATABASE_URL_MYSQL"
 }
 
+ensure_chromium() {
+  if [ -z "${CHROMEDRIVER:-}" ] && ! command -v chromedriver >/dev/null; then
+    apt_install chromium chromium-driver
+  fi
+  echo "chromedriver: ${CHROMEDRIVER:-$(command -v chromedriver)}"
+}
+
 start_services() {
   ensure_redis
   ensure_redis_cluster
   ensure_postgres
   ensure_mysql
+  ensure_chromium
 }

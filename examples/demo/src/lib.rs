@@ -1,0 +1,276 @@
+//! The demo shop: server-side sessions end to end.
+//!
+//! Run with `cargo run --release -p session-demo` and open <http://127.0.0.1:3000>.
+//!
+//! An anonymous visitor can fill a cart (the session is created by the first add, not by a
+//! visit); logging in rotates the session id and keeps the cart; "your devices" lists every
+//! browser signed in as the user, with revoke buttons and "log out everywhere else"; every
+//! form is CSRF-protected; a small JSON API (`/api/cart`) serves front-end code and, with
+//! the `x-session-id` header, non-browser clients.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod pages;
+pub mod store;
+pub mod users;
+
+use std::sync::Arc;
+
+use axum::extract::{Form, Query, State};
+use axum::http::HeaderName;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use session_core::{Clock, SessionStore, SystemClock};
+use session_tower::{Session, SessionError, SessionLayer, SigningKeys};
+
+use pages::{Frame, csrf_field, esc, page};
+use users::{DEMO_USERS, Users};
+
+/// The products on sale: (id, name, price in cents).
+pub const PRODUCTS: &[(&str, &str, u32)] = &[
+    ("apple", "Apple", 60),
+    ("pear", "Pear", 75),
+    ("fig", "Fig", 120),
+    ("kiwi", "Kiwi", 45),
+];
+
+#[derive(Clone)]
+struct App {
+    users: Arc<Users>,
+}
+
+/// The app's settings.
+#[derive(Debug)]
+pub struct Settings {
+    /// The session store.
+    pub store: Arc<dyn SessionStore>,
+    /// Keys that sign session cookies.
+    pub keys: SigningKeys,
+    /// Origins allowed to send unsafe requests (the URL users open).
+    pub origins: Vec<String>,
+}
+
+/// Builds the router.
+///
+/// # Errors
+/// A trusted origin that is not `scheme://host[:port]`.
+pub fn router(settings: Settings) -> StdResult<Router, session_tower::ConfigError> {
+    let layer = SessionLayer::from_shared(settings.store, settings.keys)
+        .with_trusted_origins(&settings.origins)?
+        .with_keep_on_login(["cart"])
+        .with_header_id(HeaderName::from_static("x-session-id"));
+    let app = App {
+        users: Arc::new(Users::demo()),
+    };
+    Ok(Router::new()
+        .route("/", get(home))
+        .route("/login", get(login_page).post(login))
+        .route("/logout", post(logout))
+        .route("/products", get(products))
+        .route("/cart", get(cart_page))
+        .route("/cart/add", post(cart_add))
+        .route("/devices", get(devices))
+        .route("/devices/revoke", post(revoke))
+        .route("/devices/revoke-others", post(revoke_others))
+        .route("/api/cart", get(api_cart).post(api_cart_add))
+        .layer(layer)
+        .with_state(app))
+}
+
+type Result<T> = std::result::Result<T, SessionError>;
+type StdResult<T, E> = std::result::Result<T, E>;
+
+async fn cart_of(session: &Session) -> Result<Vec<String>> {
+    Ok(session.get("cart").await?.unwrap_or_default())
+}
+
+async fn render(session: &Session, title: &str, body: &str) -> Result<Html<String>> {
+    let user = session.user().await?;
+    let cart = cart_of(session).await?;
+    let csrf = session.csrf_token().await?;
+    Ok(Html(page(
+        title,
+        &Frame {
+            user: user.as_deref(),
+            cart_len: cart.len(),
+            csrf: csrf.as_deref(),
+        },
+        body,
+    )))
+}
+
+async fn home(session: Session) -> Result<Html<String>> {
+    let body = r#"<p>This shop keeps its sessions on the server. Your browser holds only a signed,
+random id in an <code>HttpOnly</code> cookie; the cart and your login live in the session store.</p>
+<ul><li>Add something to the <a href="/products">cart</a> without logging in: the session is created by the first add.</li>
+<li><a href="/login">Log in</a>: the session id changes (no fixation) and the cart stays.</li>
+<li>Log in from a second browser, then open <a href="/devices">your devices</a> and revoke it.</li></ul>"#;
+    render(&session, "Session demo shop", body).await
+}
+
+#[derive(Deserialize)]
+struct LoginQuery {
+    error: Option<String>,
+}
+
+async fn login_page(session: Session, Query(q): Query<LoginQuery>) -> Result<Html<String>> {
+    let csrf = session.csrf_token().await?;
+    let users: String = DEMO_USERS
+        .iter()
+        .map(|(u, p)| format!("<li><code>{}</code> / <code>{}</code></li>", esc(u), esc(p)))
+        .collect();
+    let error = if q.error.is_some() {
+        r#"<p id="error" style="color:#b00">Wrong name or password.</p>"#
+    } else {
+        ""
+    };
+    let body = format!(
+        r#"{error}<form method="post" action="/login">{}
+<p><label>Name <input name="username" id="username" autocomplete="username"></label></p>
+<p><label>Password <input name="password" id="password" type="password" autocomplete="current-password"></label></p>
+<p><button id="login">Log in</button></p></form>
+<p class="note">Demo accounts (passwords are stored as argon2 hashes):</p><ul>{users}</ul>"#,
+        csrf_field(csrf.as_deref())
+    );
+    render(&session, "Log in", &body).await
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    username: String,
+    password: String,
+}
+
+async fn login(
+    State(app): State<App>,
+    session: Session,
+    Form(f): Form<LoginForm>,
+) -> Result<Redirect> {
+    if !app.users.verify(&f.username, &f.password) {
+        return Ok(Redirect::to("/login?error=1"));
+    }
+    session.login(&f.username).await?;
+    Ok(Redirect::to("/"))
+}
+
+async fn logout(session: Session) -> Result<Redirect> {
+    session.logout().await?;
+    Ok(Redirect::to("/"))
+}
+
+async fn products(session: Session) -> Result<Html<String>> {
+    let csrf = session.csrf_token().await?;
+    let rows: String = PRODUCTS
+        .iter()
+        .map(|(id, name, cents)| {
+            format!(
+                r#"<tr><td>{}</td><td>€{}.{:02}</td><td><form method="post" action="/cart/add">{}<input type="hidden" name="product" value="{}"><button class="add" id="add-{}">Add to cart</button></form></td></tr>"#,
+                esc(name), cents / 100, cents % 100, csrf_field(csrf.as_deref()), esc(id), esc(id)
+            )
+        })
+        .collect();
+    render(&session, "Products", &format!("<table>{rows}</table>")).await
+}
+
+#[derive(Deserialize)]
+struct AddForm {
+    product: String,
+}
+
+fn known(product: &str) -> bool {
+    PRODUCTS.iter().any(|(id, _, _)| *id == product)
+}
+
+async fn add(session: &Session, product: &str) -> Result<Vec<String>> {
+    let mut cart = cart_of(session).await?;
+    if known(product) && cart.len() < 100 {
+        cart.push(product.to_owned());
+        session.insert("cart", &cart)?;
+    }
+    Ok(cart)
+}
+
+async fn cart_add(session: Session, Form(f): Form<AddForm>) -> Result<Redirect> {
+    add(&session, &f.product).await?;
+    Ok(Redirect::to("/cart"))
+}
+
+async fn cart_page(session: Session) -> Result<Html<String>> {
+    let cart = cart_of(&session).await?;
+    let items: String = if cart.is_empty() {
+        "<p id=\"empty\">Your cart is empty.</p>".to_owned()
+    } else {
+        let li: String = cart
+            .iter()
+            .map(|p| format!("<li class=\"item\">{}</li>", esc(p)))
+            .collect();
+        format!("<ul id=\"items\">{li}</ul>")
+    };
+    let body = format!(
+        r#"{items}
+<p><button id="api-add">Add a kiwi through the JSON API</button> <span class="note">(<code>fetch</code> with the CSRF token in a header)</span></p>
+<script>
+document.getElementById('api-add').addEventListener('click', async () => {{
+  const meta = document.querySelector('meta[name=csrf-token]');
+  const r = await fetch('/api/cart', {{
+    method: 'POST', credentials: 'same-origin',
+    headers: {{'content-type': 'application/json', 'x-csrf-token': meta ? meta.content : ''}},
+    body: JSON.stringify({{product: 'kiwi'}})
+  }});
+  if (r.ok) location.reload(); else document.body.insertAdjacentHTML('beforeend', '<p id="api-error">API said ' + r.status + '</p>');
+}});
+</script>"#
+    );
+    render(&session, "Cart", &body).await
+}
+
+async fn devices(session: Session) -> Result<Response> {
+    if session.user().await?.is_none() {
+        return Ok(Redirect::to("/login").into_response());
+    }
+    let list = session.devices().await?;
+    let csrf = session.csrf_token().await?;
+    let body = pages::devices_table(&list, csrf.as_deref(), SystemClock.now().as_millis());
+    Ok(render(&session, "Your devices", &body)
+        .await?
+        .into_response())
+}
+
+#[derive(Deserialize)]
+struct RevokeForm {
+    key: String,
+}
+
+async fn revoke(session: Session, Form(f): Form<RevokeForm>) -> Result<Redirect> {
+    session.revoke_device(&f.key).await?;
+    Ok(Redirect::to("/devices"))
+}
+
+async fn revoke_others(session: Session) -> Result<Redirect> {
+    session.revoke_other_devices().await?;
+    Ok(Redirect::to("/devices"))
+}
+
+#[derive(serde::Serialize)]
+struct ApiCart {
+    user: Option<String>,
+    items: Vec<String>,
+}
+
+async fn api_cart(session: Session) -> Result<Json<ApiCart>> {
+    Ok(Json(ApiCart {
+        user: session.user().await?,
+        items: cart_of(&session).await?,
+    }))
+}
+
+async fn api_cart_add(session: Session, Json(f): Json<AddForm>) -> Result<Json<ApiCart>> {
+    let items = add(&session, &f.product).await?;
+    Ok(Json(ApiCart {
+        user: session.user().await?,
+        items,
+    }))
+}

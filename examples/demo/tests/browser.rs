@@ -1,0 +1,308 @@
+//! The demo in a real headless Chromium, driven over WebDriver (chromedriver + fantoccini).
+//!
+//! One story, as a person would click it: an anonymous cart, login (cart kept, id rotated),
+//! a second browser profile logs in as the same user, the first revokes it on "your
+//! devices", the second is logged out on its next page load. Also: the session cookie is
+//! invisible to `document.cookie` (HttpOnly), a form post with a wrong CSRF token gets 403,
+//! the JSON API works from `fetch`, and after a restart of the server (SQLite store) the
+//! user is still logged in. A screenshot of the devices page is saved to
+//! `target/screenshots/devices.png`.
+//!
+//! Needs Debian's `chromium` and `chromium-driver` (the README's test command installs them);
+//! `CHROME_BIN` and `CHROMEDRIVER` override the paths.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+
+const KEYS: &str = "bG9uZy1lbm91Z2gtdGVzdC1rZXktMzItYnl0ZXMtbG9uZyE";
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn wait_port(port: u16, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not start listening on {port}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Kills the child when dropped, also when an assertion fails.
+struct Proc(Child);
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_demo(db: &Path, port: u16) -> Proc {
+    let child = Command::new(env!("CARGO_BIN_EXE_session-demo"))
+        .args([
+            "--store",
+            &format!("sqlite://{}", db.display()),
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .env("SESSION_KEYS", KEYS)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("start session-demo");
+    wait_port(port, "session-demo");
+    Proc(child)
+}
+
+fn find_tool(var: &str, candidates: &[&str]) -> String {
+    if let Ok(p) = std::env::var(var) {
+        return p;
+    }
+    for c in candidates {
+        if Path::new(c).exists() {
+            return (*c).to_owned();
+        }
+    }
+    panic!(
+        "{} not found: install Debian's chromium and chromium-driver (./scripts/test.sh does), \
+         or set {var} to its path",
+        candidates[0]
+    );
+}
+
+fn start_chromedriver() -> (Proc, u16) {
+    let bin = find_tool(
+        "CHROMEDRIVER",
+        &["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"],
+    );
+    let port = free_port();
+    let child = Command::new(bin)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start chromedriver");
+    wait_port(port, "chromedriver");
+    (Proc(child), port)
+}
+
+async fn browser(driver_port: u16, profile: &Path) -> Client {
+    let chrome = find_tool(
+        "CHROME_BIN",
+        &["/usr/bin/chromium", "/usr/bin/chromium-browser"],
+    );
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": chrome,
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-quic", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--window-size=1100,800",
+                format!("--user-data-dir={}", profile.display()),
+            ]
+        }),
+    );
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{driver_port}"))
+        .await
+        .expect("connect to chromedriver")
+}
+
+async fn text(c: &Client, css: &str) -> String {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .text()
+        .await
+        .unwrap()
+}
+
+async fn count(c: &Client, css: &str) -> usize {
+    c.find_all(Locator::Css(css)).await.unwrap().len()
+}
+
+async fn session_cookie(c: &Client) -> Option<String> {
+    c.get_named_cookie("__Host-id")
+        .await
+        .ok()
+        .map(|k| k.value().to_owned())
+}
+
+async fn login(c: &Client, base: &str, user: &str, password: &str) {
+    c.goto(&format!("{base}/login")).await.unwrap();
+    c.find(Locator::Id("username"))
+        .await
+        .unwrap()
+        .send_keys(user)
+        .await
+        .unwrap();
+    c.find(Locator::Id("password"))
+        .await
+        .unwrap()
+        .send_keys(password)
+        .await
+        .unwrap();
+    c.find(Locator::Id("login"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait().for_element(Locator::Id("who")).await.unwrap();
+}
+
+fn screenshot_dir() -> PathBuf {
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+    let dir = target.join("screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The whole story in two browser profiles (see the module docs).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shop_story_in_a_real_browser() {
+    let tmp = std::env::temp_dir().join(format!("session-demo-browser-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp).unwrap();
+    let db = tmp.join("sessions.db");
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut server = start_demo(&db, port);
+    let (_driver, driver_port) = start_chromedriver();
+    let a = browser(driver_port, &tmp.join("profile-a")).await;
+    let b = browser(driver_port, &tmp.join("profile-b")).await;
+
+    // An anonymous visitor browses: no session yet.
+    a.goto(&format!("{base}/products")).await.unwrap();
+    assert!(
+        session_cookie(&a).await.is_none(),
+        "a session was created by a visit"
+    );
+    // The first add creates the session.
+    a.find(Locator::Id("add-apple"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    a.wait().for_element(Locator::Css("li.item")).await.unwrap();
+    assert_eq!(count(&a, "li.item").await, 1);
+    let anonymous_id = session_cookie(&a)
+        .await
+        .expect("session cookie after the first add");
+
+    // HttpOnly: page scripts cannot see the session cookie.
+    let visible = a.execute("return document.cookie", vec![]).await.unwrap();
+    assert!(
+        !visible.as_str().unwrap_or("").contains("__Host-id"),
+        "document.cookie shows {visible}"
+    );
+
+    // Login keeps the cart and rotates the id.
+    login(&a, &base, "alice", "wonderland").await;
+    assert!(text(&a, "#who").await.contains("alice"));
+    assert_eq!(text(&a, "#cart-link").await, "Cart (1)");
+    let alice_a = session_cookie(&a).await.unwrap();
+    assert_ne!(alice_a, anonymous_id, "login kept the pre-login id");
+
+    // The JSON API from fetch, with the CSRF token in a header.
+    a.goto(&format!("{base}/cart")).await.unwrap();
+    a.find(Locator::Id("api-add"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while count(&a, "li.item").await < 2 {
+        assert!(Instant::now() < deadline, "the API add did not show up");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // A wrong CSRF token is refused with 403, by fetch and by a form post.
+    let status = a
+        .execute(
+            "return fetch('/cart/add', {method: 'POST', body: new URLSearchParams({product: 'pear', csrf_token: 'bad'})}).then(r => r.status)",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, json!(403));
+    a.goto(&format!("{base}/products")).await.unwrap();
+    a.execute(
+        "document.querySelectorAll('input[name=csrf_token]').forEach(i => i.value = 'bad'); document.getElementById('add-pear').click();",
+        vec![],
+    )
+    .await
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let src = a.source().await.unwrap();
+        if src.contains("invalid_token") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the forged form post was not refused: {src}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // A second browser signs in as the same user.
+    login(&b, &base, "alice", "wonderland").await;
+    assert!(text(&b, "#who").await.contains("alice"));
+
+    // The first lists both on "your devices" and revokes the other.
+    a.goto(&format!("{base}/devices")).await.unwrap();
+    assert_eq!(count(&a, "tr.device").await, 2);
+    assert_eq!(count(&a, "tr.current-row").await, 1);
+    let png = a.screenshot().await.unwrap();
+    std::fs::write(screenshot_dir().join("devices.png"), png).unwrap();
+    a.find(Locator::Css("button.revoke"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    a.wait()
+        .for_element(Locator::Css("tr.device"))
+        .await
+        .unwrap();
+    assert_eq!(count(&a, "tr.device").await, 1);
+
+    // The revoked browser is logged out at its next page load.
+    b.goto(&format!("{base}/cart")).await.unwrap();
+    assert_eq!(text(&b, "#who").await, "Not signed in");
+
+    // A restart of the server with the SQLite store keeps the user logged in.
+    drop(server);
+    server = start_demo(&db, port);
+    a.goto(&format!("{base}/")).await.unwrap();
+    assert!(
+        text(&a, "#who").await.contains("alice"),
+        "logged out by a restart"
+    );
+    assert_eq!(session_cookie(&a).await.as_deref(), Some(alice_a.as_str()));
+
+    a.close().await.unwrap();
+    b.close().await.unwrap();
+    drop(server);
+    let _ = std::fs::remove_dir_all(&tmp);
+}
