@@ -20,3 +20,8 @@ echo "== fmt";    cargo fmt --all -- --check
 echo "== clippy"; cargo clippy --workspace --all-targets --all-features -- -D warnings
 echo "== doc";    RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --all-features
 echo "== test";   cargo test --workspace --all-features
+echo "== benches compile"; cargo test -p session-benches --benches --no-run
+echo "== session-bench smoke"
+cargo run -q -p session-benches --bin session-bench -- --store memory --concurrency 1,4 --duration 0.5s --payload 200
+echo "== fuzz smoke (30 s per target)"
+cargo run -q -p session-fuzz -- --seconds "${FUZZ_SECONDS:-30}"

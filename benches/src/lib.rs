@@ -1,1 +1,117 @@
-//! Benchmarks for the session stores (see issue: benchmarks).
+//! Shared by `session-bench` and the criterion benches: opening stores by URL, the raw
+//! client baselines that do the same I/O without session logic, and the two operations of
+//! the workload (a read: load a session; a write: the typical request, load + change one key
+//! + save).
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use session_core::{
+    Bytes, Clock, Record, Session, SessionConfig, SessionId, SessionStore, StoreKey, SystemClock,
+};
+
+/// A store under test and its raw baseline.
+pub struct Target {
+    /// A short name for tables (`memory`, `redis`, `postgres`, …).
+    pub name: String,
+    /// The store.
+    pub store: Arc<dyn SessionStore>,
+    /// The same I/O done with the backend's own client.
+    pub raw: Arc<dyn Raw>,
+}
+
+/// The raw baseline: what a store does on the wire, without ids, records or versions.
+#[session_core::async_trait]
+pub trait Raw: Send + Sync {
+    /// Prepares `n` entries of `payload`.
+    async fn fill(&self, n: usize, payload: &Bytes);
+    /// Reads entry `i` (one GET / select / cache get).
+    async fn read(&self, i: usize) -> Bytes;
+    /// Reads entry `i` and writes `payload` back (GET + SET / select + update / get + insert).
+    async fn write(&self, i: usize, payload: &Bytes);
+}
+
+/// The sessions of a store workload.
+pub struct Sessions {
+    ids: Vec<SessionId>,
+    config: Arc<SessionConfig>,
+}
+
+impl Sessions {
+    /// Creates `n` sessions holding `payload` under the key `cart`.
+    pub async fn create(store: &Arc<dyn SessionStore>, n: usize, payload: &Bytes) -> Self {
+        let now = SystemClock.now();
+        let mut ids = Vec::with_capacity(n);
+        for _ in 0..n {
+            let id = SessionId::generate().expect("rng");
+            let mut r = Record::new(now, now.plus(Duration::from_secs(3600)));
+            r.data.insert("cart".into(), payload.clone());
+            r.data
+                .insert("user".into(), Bytes::from_static(b"\"user-42\""));
+            store.create(&id.store_key(), &r).await.expect("create");
+            ids.push(id);
+        }
+        Self {
+            ids,
+            config: Arc::new(SessionConfig::default()),
+        }
+    }
+
+    /// The number of sessions.
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// True when there are none.
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    /// The store key of session `i`.
+    pub fn key(&self, i: usize) -> StoreKey {
+        self.ids[i % self.ids.len()].store_key()
+    }
+
+    /// A read request: load session `i` and read one key.
+    pub async fn read(&self, store: &Arc<dyn SessionStore>, i: usize) -> Bytes {
+        let s = Session::new(
+            store.clone(),
+            self.config.clone(),
+            Some(self.ids[i % self.ids.len()].clone()),
+        );
+        s.get_raw("cart").await.expect("load").expect("present")
+    }
+
+    /// The typical request: load session `i`, change one key, save.
+    pub async fn write(&self, store: &Arc<dyn SessionStore>, i: usize, payload: &Bytes) {
+        let s = Session::new(
+            store.clone(),
+            self.config.clone(),
+            Some(self.ids[i % self.ids.len()].clone()),
+        );
+        let _ = s.get_raw("cart").await.expect("load");
+        s.insert_raw("cart", payload.clone()).expect("insert");
+        s.save().await.expect("save");
+    }
+}
+
+/// A payload of `n` bytes that looks like a JSON cart.
+pub fn payload(n: usize) -> Bytes {
+    let mut s = String::from("[");
+    let mut i = 0;
+    while s.len() + 24 < n {
+        s.push_str(&format!("{{\"sku\":{i:>8},\"q\":1}},"));
+        i += 1;
+    }
+    while s.len() + 1 < n {
+        s.push(' ');
+    }
+    s.push(']');
+    Bytes::from(s)
+}
+
+mod raw;
+pub use raw::open;

@@ -98,6 +98,7 @@ cases! {
     "handle", handle_idle_timeout, "a session unused for the idle timeout is gone";
     "handle", handle_absolute_timeout, "an active session still ends at the absolute deadline";
     "handle", handle_revoke_other_sessions, "revoking other devices ends them and spares this one and other users";
+    "handle", handle_login_restarts_lifetime, "login restarts the absolute lifetime (re-authentication, R39)";
 }
 
 // ----- helpers ---------------------------------------------------------------------------
@@ -1380,4 +1381,41 @@ pub async fn handle_revoke_other_sessions(ctx: Ctx) -> CaseResult {
     must_be_none(&ctx, &ids[2].store_key(), "other device").await?;
     must_load(&ctx, &trent.store_key(), "another user's session").await?;
     Ok(())
+}
+
+/// Login restarts the absolute lifetime.
+pub async fn handle_login_restarts_lifetime(ctx: Ctx) -> CaseResult {
+    let id = new_session(&ctx, &[("cart", 1)]).await?;
+    // 100 minutes into a 2-hour lifetime, active every 20 minutes.
+    for _ in 0..5 {
+        ctx.clock.advance(20 * MINUTE);
+        let h = handle(&ctx, Some(id.clone()));
+        ensure!(h.exists().await?, "ended early");
+        let _ = h.save().await?;
+    }
+    let s = handle(&ctx, Some(id));
+    s.login("victor").await?;
+    let new = s
+        .id()
+        .await
+        .ok_or_else(|| Fail::Failed("no id after login".into()))?;
+    ctx.clock.advance(25 * MINUTE);
+    // 125 minutes after creation, 25 after login: alive, because login restarted the clock.
+    let again = handle(&ctx, Some(new.clone()));
+    ensure!(
+        again.exists().await?,
+        "login did not restart the absolute lifetime"
+    );
+    let _ = again.save().await?;
+    for _ in 0..5 {
+        ctx.clock.advance(20 * MINUTE);
+        let h = handle(&ctx, Some(new.clone()));
+        if !h.exists().await? {
+            return Ok(());
+        }
+        let _ = h.save().await?;
+    }
+    Err(Fail::Failed(
+        "the session outlived its restarted absolute lifetime".into(),
+    ))
 }

@@ -353,7 +353,8 @@ macro_rules! suite {
                 bad_record_spares_others, handle_round_trip, handle_64_tasks_distinct_keys,
                 handle_64_tasks_same_key, handle_logout_wins_over_late_save,
                 handle_login_rotates_id, handle_touch_is_throttled, handle_idle_timeout,
-                handle_absolute_timeout, handle_revoke_other_sessions
+                handle_absolute_timeout, handle_revoke_other_sessions,
+                handle_login_restarts_lifetime
             );
         }
     };

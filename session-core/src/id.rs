@@ -81,6 +81,10 @@ impl fmt::Debug for ShardTag {
 pub struct SessionId {
     tag: ShardTag,
     secret: [u8; SECRET_LEN],
+    /// The store key, hashed once when the id is made or parsed: a request asks for it
+    /// several times (load, save, rotate), and SHA-256 is the costliest step of a load
+    /// from memory.
+    key: StoreKey,
 }
 
 impl SessionId {
@@ -99,7 +103,7 @@ impl SessionId {
     pub fn generate_with_tag(tag: ShardTag) -> Result<Self, Error> {
         let mut secret = [0u8; SECRET_LEN];
         getrandom::fill(&mut secret).map_err(|source| Error::Rng { source })?;
-        Ok(Self { tag, secret })
+        Ok(Self::from_parts(tag, secret))
     }
 
     /// Parses the cookie form. Anything but exactly 46 base64url characters is rejected
@@ -134,10 +138,7 @@ impl SessionId {
         // Reject non-canonical encodings (trailing bits set), so one id has one spelling.
         let mut secret = [0u8; SECRET_LEN];
         secret.copy_from_slice(&wire[2..WIRE_LEN]);
-        let id = Self {
-            tag: ShardTag(u16::from_be_bytes([wire[0], wire[1]])),
-            secret,
-        };
+        let id = Self::from_parts(ShardTag(u16::from_be_bytes([wire[0], wire[1]])), secret);
         if id.encode() != text {
             return Err(Error::MalformedId);
         }
@@ -157,16 +158,21 @@ impl SessionId {
         self.tag
     }
 
-    /// The key stores use for this id: a SHA-256 hash, never the id itself.
-    pub fn store_key(&self) -> StoreKey {
+    fn from_parts(tag: ShardTag, secret: [u8; SECRET_LEN]) -> Self {
         let mut h = Sha256::new();
         h.update(b"session-store-key-v1\0");
-        h.update(self.tag.0.to_be_bytes());
-        h.update(self.secret);
-        StoreKey {
-            tag: self.tag,
+        h.update(tag.0.to_be_bytes());
+        h.update(secret);
+        let key = StoreKey {
+            tag,
             hash: h.finalize().into(),
-        }
+        };
+        Self { tag, secret, key }
+    }
+
+    /// The key stores use for this id: a SHA-256 hash, never the id itself.
+    pub fn store_key(&self) -> StoreKey {
+        self.key
     }
 }
 
@@ -227,6 +233,17 @@ impl StoreKey {
         hex(&self.hash)
     }
 
+    /// Appends the tag (4 hex digits) and the hash (64) to `out` without allocating more
+    /// than `out` needs: backends that build a key string per call use this on the hot path.
+    pub fn push_hex(&self, out: &mut String, tag: bool, hash: bool) {
+        if tag {
+            push_hex(out, &self.tag.0.to_be_bytes());
+        }
+        if hash {
+            push_hex(out, &self.hash);
+        }
+    }
+
     /// 34 bytes: tag (big-endian) then hash; the form SQL stores use as a primary key.
     pub fn to_bytes(&self) -> [u8; STORE_KEY_BYTES] {
         let mut b = [0u8; STORE_KEY_BYTES];
@@ -282,13 +299,18 @@ impl fmt::Debug for StoreKey {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(bytes.len() * 2);
+    push_hex(&mut s, bytes);
+    s
+}
+
+fn push_hex(s: &mut String, bytes: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    s.reserve(bytes.len() * 2);
     for b in bytes {
         s.push(DIGITS[(b >> 4) as usize] as char);
         s.push(DIGITS[(b & 0xf) as usize] as char);
     }
-    s
 }
 
 fn hex_val(c: u8) -> Option<u8> {

@@ -44,12 +44,14 @@ struct Changes {
     clear: bool,
     /// `Some(new_owner)` when the owner should change at the next write.
     owner: Option<Option<String>>,
+    /// Restart the absolute lifetime at the next write (a (re-)authentication, R39).
+    restart_lifetime: bool,
     user_agent: Option<String>,
 }
 
 impl Changes {
     fn is_empty(&self) -> bool {
-        self.data.is_empty() && !self.clear && self.owner.is_none()
+        self.data.is_empty() && !self.clear && self.owner.is_none() && !self.restart_lifetime
     }
 
     /// Merges `newer` (changes made while a save was in flight) over `self`.
@@ -65,6 +67,7 @@ impl Changes {
         if newer.user_agent.is_some() {
             self.user_agent = newer.user_agent;
         }
+        self.restart_lifetime |= newer.restart_lifetime;
     }
 
     fn apply(&self, record: &mut Record) {
@@ -209,6 +212,13 @@ impl Session {
                 }),
             }),
         }
+    }
+
+    /// The store as a trait object. Calling through `&dyn` rather than `Arc<dyn>` matters:
+    /// `Arc<S>` implements the trait too, and going through that forwarding impl would box
+    /// every store future twice.
+    fn store(&self) -> &dyn SessionStore {
+        self.inner.store.as_ref()
     }
 
     fn changes(&self) -> MutexGuard<'_, Changes> {
@@ -407,12 +417,12 @@ impl Session {
         };
         let key = id.store_key();
         let now = self.inner.config.clock().now();
-        match self.inner.store.load(&key).await? {
+        match self.store().load(&key).await? {
             Some(r) if !self.inner.config.has_ended(&r, now) => io.loaded = Loaded::Present(r),
             Some(_) => {
                 // Live for the store but over our (possibly stricter) limits: end it, so it
                 // cannot come back if the limits are relaxed again.
-                self.inner.store.delete(&key).await?;
+                self.store().delete(&key).await?;
                 io.loaded = Loaded::Missing;
                 io.events.ended = true;
             }
@@ -485,7 +495,7 @@ impl Session {
                         // An owner change is a privilege change: it takes a new id.
                         return self.rotate_locked(io, pending, report).await;
                     }
-                    match self.inner.store.save(&key, &next, current.version).await {
+                    match self.store().save(&key, &next, current.version).await {
                         Ok(()) => {
                             io.loaded = Loaded::Present(next);
                             io.events.expiry_moved = true;
@@ -526,7 +536,7 @@ impl Session {
                         None => ShardTag::random()?,
                     };
                     let id = SessionId::generate_with_tag(tag)?;
-                    match self.inner.store.create(&id.store_key(), &record).await {
+                    match self.store().create(&id.store_key(), &record).await {
                         Ok(()) => {
                             io.id = Some(id);
                             io.loaded = Loaded::Present(record);
@@ -556,7 +566,7 @@ impl Session {
         report: &mut SaveReport,
     ) -> Result<(), Error> {
         let now = self.inner.config.clock().now();
-        match self.inner.store.load(key).await? {
+        match self.store().load(key).await? {
             Some(fresh) if !self.inner.config.has_ended(&fresh, now) => {
                 for k in pending.data.keys() {
                     if before.data.get(k) != fresh.data.get(k) && !report.overwritten.contains(k) {
@@ -598,7 +608,7 @@ impl Session {
         }
         let expires_at = config.expires_at(now, r.absolute_deadline);
         let key = self.current_key(io)?;
-        match self.inner.store.touch(&key, expires_at, now).await {
+        match self.store().touch(&key, expires_at, now).await {
             Ok(()) => {
                 if let Loaded::Present(r) = &mut io.loaded {
                     r.expires_at = expires_at;
@@ -651,7 +661,13 @@ impl Session {
     /// # Errors
     /// As [`Session::save`].
     pub async fn login(&self, owner: &str) -> Result<SaveReport, Error> {
-        self.changes().owner = Some(Some(owner.to_owned()));
+        {
+            let mut c = self.changes();
+            c.owner = Some(Some(owner.to_owned()));
+            // Authentication restarts both the idle and the absolute clock (NIST SP
+            // 800-63B-4 §5.2); `created_at` becomes the sign-in time shown on "your devices".
+            c.restart_lifetime = true;
+        }
         self.rotate().await
     }
 
@@ -679,6 +695,7 @@ impl Session {
                         clear: pending.clear,
                         owner: pending.owner.clone(),
                         user_agent: pending.user_agent.clone(),
+                        restart_lifetime: pending.restart_lifetime,
                     };
                     if with_marker.owner.is_none() && with_marker.data.is_empty() {
                         // A rotation of nothing stores nothing.
@@ -695,6 +712,10 @@ impl Session {
             let mut next = current.clone();
             pending.apply(&mut next);
             self.check_size(&next)?;
+            if pending.restart_lifetime {
+                next.created_at = now;
+                next.absolute_deadline = config.absolute_deadline(now);
+            }
             next.version = current.version.wrapping_add(1);
             next.last_seen = now;
             next.expires_at = config.expires_at(now, next.absolute_deadline);
@@ -744,7 +765,7 @@ impl Session {
     pub async fn destroy(&self) -> Result<(), Error> {
         let mut io = self.inner.io.lock().await;
         if let Some(id) = &io.id {
-            self.inner.store.delete(&id.store_key()).await?;
+            self.store().delete(&id.store_key()).await?;
         }
         *self.changes() = Changes::default();
         io.loaded = Loaded::Ended;
@@ -762,7 +783,7 @@ impl Session {
             return Ok(Vec::new());
         };
         let current = self.id().await.map(|i| i.store_key());
-        let mut list = self.inner.store.list_owner(&owner).await?;
+        let mut list = self.store().list_owner(&owner).await?;
         list.sort_by_key(|s| std::cmp::Reverse(s.last_seen));
         Ok(list
             .into_iter()
@@ -784,6 +805,7 @@ impl Session {
         let current = self.id().await.map(|i| i.store_key());
         self.inner
             .store
+            .as_ref()
             .delete_owner(&owner, current.as_ref())
             .await
     }
@@ -798,11 +820,11 @@ impl Session {
         let Some(owner) = self.owner().await? else {
             return Ok(false);
         };
-        let list = self.inner.store.list_owner(&owner).await?;
+        let list = self.store().list_owner(&owner).await?;
         if !list.iter().any(|s| &s.key == key) {
             return Ok(false);
         }
-        self.inner.store.delete(key).await?;
+        self.store().delete(key).await?;
         if self.id().await.is_some_and(|i| &i.store_key() == key) {
             let mut io = self.inner.io.lock().await;
             io.loaded = Loaded::Ended;
@@ -819,7 +841,7 @@ impl Session {
         let Some(owner) = self.owner().await? else {
             return Ok(0);
         };
-        let n = self.inner.store.delete_owner(&owner, None).await?;
+        let n = self.store().delete_owner(&owner, None).await?;
         let mut io = self.inner.io.lock().await;
         io.loaded = Loaded::Ended;
         io.events.ended = true;

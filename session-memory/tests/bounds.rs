@@ -110,3 +110,34 @@ async fn owner_index_shrinks_with_expiry() {
     assert!(store.list_owner("u").await.unwrap().is_empty());
     assert_eq!(store.owner_index_len(), 0);
 }
+
+/// A gigantic payload is refused by the handle's configured limit with a clear error,
+/// before anything is stored.
+#[tokio::test]
+async fn gigantic_payload_hits_the_limit() {
+    use session_core::{Error, ErrorKind, Session, SessionConfig};
+    use std::sync::Arc;
+    let store: Arc<dyn session_core::SessionStore> = Arc::new(MemoryStore::new());
+    let config = Arc::new(SessionConfig::default().with_max_data_bytes(1024 * 1024));
+    let s = Session::new(store, config, None);
+    let big = vec![b'x'; 5 * 1024 * 1024];
+    let err = s.insert_raw("big", Bytes::from(big)).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::TooLarge {
+                limit: 1_048_576,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    // Many values that are each small but together too large fail at save, storing nothing.
+    for i in 0..3 {
+        s.insert_raw(&format!("part{i}"), Bytes::from(vec![0u8; 400 * 1024]))
+            .unwrap();
+    }
+    let err = s.save().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::BadRequest, "{err}");
+    assert!(s.id().await.is_none(), "a session was created");
+}

@@ -265,12 +265,14 @@ impl RedisStore {
     }
 
     fn rec_key(&self, key: &StoreKey) -> String {
-        format!(
-            "{}:{{{}}}:s:{}",
-            self.prefix,
-            key.tag().to_hex(),
-            key.hash_hex()
-        )
+        // Built by hand, not with `format!`: this runs on every operation.
+        let mut k = String::with_capacity(self.prefix.len() + 76);
+        k.push_str(&self.prefix);
+        k.push_str(":{");
+        key.push_hex(&mut k, true, false);
+        k.push_str("}:s:");
+        key.push_hex(&mut k, false, true);
+        k
     }
 
     fn idx_key(&self, owner: &str) -> String {

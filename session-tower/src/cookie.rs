@@ -6,25 +6,27 @@
 //! returns every value under the name; the caller decides what to do with duplicates, never
 //! by position.
 
-use http::{HeaderMap, HeaderValue, header};
+use http::HeaderValue;
 
 use crate::config::CookieConfig;
 
 /// Why the cookie header was not looked at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum CookieProblem {
+pub enum CookieProblem {
     /// The headers together exceed the byte limit.
     TooLarge,
 }
 
-/// Every value of the cookie `name` in `headers`, in order.
-pub(crate) fn values<'a>(
-    headers: &'a HeaderMap,
+/// Every value of the cookie `name` in the `Cookie` header fields, in order.
+///
+/// # Errors
+/// [`CookieProblem::TooLarge`] when the fields together exceed `max_bytes`.
+pub fn values<'a>(
+    fields: &'a [HeaderValue],
     name: &str,
     max_bytes: usize,
     max_pairs: usize,
 ) -> Result<Vec<&'a [u8]>, CookieProblem> {
-    let fields = headers.get_all(header::COOKIE);
     let total: usize = fields.iter().map(|v| v.as_bytes().len()).sum();
     if total > max_bytes {
         return Err(CookieProblem::TooLarge);
@@ -109,15 +111,14 @@ pub(crate) fn header_value(s: &str) -> Option<HeaderValue> {
 mod tests {
     use super::*;
 
-    fn headers(values: &[&[u8]]) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        for v in values {
-            h.append(header::COOKIE, HeaderValue::from_bytes(v).unwrap());
-        }
-        h
+    fn headers(values: &[&[u8]]) -> Vec<HeaderValue> {
+        values
+            .iter()
+            .map(|v| HeaderValue::from_bytes(v).unwrap())
+            .collect()
     }
 
-    fn find(h: &HeaderMap) -> Vec<Vec<u8>> {
+    fn find(h: &[HeaderValue]) -> Vec<Vec<u8>> {
         values(h, "__Host-id", 8192, 128)
             .unwrap()
             .into_iter()

@@ -58,7 +58,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod config;
-mod cookie;
+pub mod cookie;
 pub mod csrf;
 mod extract;
 mod layer;

@@ -63,7 +63,10 @@ pub(crate) fn csrf_rejection(reason: CsrfReason) -> Response {
     let body = format!(r#"{{"error":"csrf","reason":"{}"}}"#, reason.as_str());
     (
         StatusCode::FORBIDDEN,
-        [(header::CONTENT_TYPE, "application/json")],
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::VARY, "Origin, Sec-Fetch-Site"),
+        ],
         body,
     )
         .into_response()

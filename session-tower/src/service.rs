@@ -28,7 +28,7 @@ use crate::cookie;
 use crate::csrf;
 use crate::layer::Settings;
 use crate::rejection;
-use crate::session::{RequestState, Session};
+use crate::session::{Presented, Session, Source};
 
 /// The service [`crate::SessionLayer`] wraps around an inner service.
 #[derive(Debug, Clone)]
@@ -37,17 +37,10 @@ pub struct SessionService<S> {
     pub(crate) settings: Arc<Settings>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Source {
-    None,
-    Cookie,
-    Header,
-}
-
 /// The id the request presents, if exactly one valid one (R10–R12).
-fn presented_id(headers: &HeaderMap, settings: &Settings) -> (Option<SessionId>, Source) {
+pub(crate) fn presented_id(p: &Presented, settings: &Settings) -> (Option<SessionId>, Source) {
     let c = &settings.cookie;
-    let values = match cookie::values(headers, &c.name, c.max_header_bytes, c.max_pairs) {
+    let values = match cookie::values(&p.cookies, &c.name, c.max_header_bytes, c.max_pairs) {
         Ok(v) => v,
         Err(_) => {
             tracing::warn!("oversized Cookie header ignored");
@@ -82,12 +75,10 @@ fn presented_id(headers: &HeaderMap, settings: &Settings) -> (Option<SessionId>,
     }
     // An API client opts into the header transport by sending the header, with a signed id
     // or with anything else (`new`) to start a session; the new id comes back in it.
-    if let Some(name) = &settings.header_id {
-        if values.is_empty() {
-            if let Some(v) = headers.get(name) {
-                let id = v.to_str().ok().and_then(|s| settings.keys.verify(s));
-                return (id, Source::Header);
-            }
+    if values.is_empty() {
+        if let Some(v) = &p.header {
+            let id = v.to_str().ok().and_then(|s| settings.keys.verify(s));
+            return (id, Source::Header);
         }
     }
     (None, Source::None)
@@ -113,10 +104,10 @@ enum CsrfOutcome {
 async fn check_csrf(
     settings: &Settings,
     session: &Session,
-    state: &RequestState,
     headers: &HeaderMap,
     body: Body,
 ) -> CsrfOutcome {
+    session.state().csrf_checked.store(true, Ordering::Relaxed);
     if let Err(reason) = csrf::check_origin(headers, &settings.csrf.trusted_origins) {
         tracing::info!(reason = reason.as_str(), "CSRF check refused a request");
         return CsrfOutcome::Reject(rejection::csrf_rejection(reason));
@@ -127,7 +118,7 @@ async fn check_csrf(
         Ok(None) => return CsrfOutcome::Pass(body),
         Err(e) => {
             if e.kind() == ErrorKind::Unavailable {
-                state.unavailable.store(true, Ordering::SeqCst);
+                session.state().unavailable.store(true, Ordering::SeqCst);
             }
             return CsrfOutcome::Reject(rejection::outage(settings.outage.status));
         }
@@ -161,26 +152,29 @@ async fn check_csrf(
     }
 }
 
-fn append_vary_cookie(headers: &mut HeaderMap) {
+/// Appends `name` to `Vary` unless it (or `*`) is already there.
+fn append_vary(headers: &mut HeaderMap, name: &'static str) {
     let already = headers.get_all(header::VARY).iter().any(|v| {
         v.to_str().is_ok_and(|s| {
             s.split(',')
-                .any(|p| p.trim().eq_ignore_ascii_case("cookie") || p.trim() == "*")
+                .any(|p| p.trim().eq_ignore_ascii_case(name) || p.trim() == "*")
         })
     });
     if !already {
-        headers.append(header::VARY, HeaderValue::from_static("Cookie"));
+        headers.append(header::VARY, HeaderValue::from_static(name));
     }
 }
 
-async fn finish(
-    settings: &Settings,
-    session: &Session,
-    state: &RequestState,
-    source: Source,
-    mut response: Response,
-) -> Response {
-    let core = session.core();
+async fn finish(settings: &Settings, session: &Session, mut response: Response) -> Response {
+    if session.state().csrf_checked.load(Ordering::Relaxed) {
+        append_vary(response.headers_mut(), "Origin");
+        append_vary(response.headers_mut(), "Sec-Fetch-Site");
+    }
+    // Nothing touched the session: nothing to save, no cookie, no headers.
+    let Some((core, source)) = session.used() else {
+        return response;
+    };
+    let (source, state) = (*source, session.state());
     if state.unavailable.load(Ordering::SeqCst) {
         return rejection::outage(settings.outage.status);
     }
@@ -243,7 +237,7 @@ async fn finish(
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     if state.accessed.load(Ordering::Relaxed) || events.id_changed || events.ended {
-        append_vary_cookie(headers);
+        append_vary(headers, "Cookie");
     }
     response
 }
@@ -272,24 +266,26 @@ where
         Box::pin(async move {
             let (mut parts, body) = req.into_parts();
             let body = Body::new(body);
-            let (id, source) = presented_id(&parts.headers, &settings);
-            let core =
-                session_core::Session::new(settings.store.clone(), settings.session.clone(), id);
-            if let Some(ua) = parts
-                .headers
-                .get(header::USER_AGENT)
-                .and_then(|v| v.to_str().ok())
-            {
-                core.set_user_agent(ua);
-            }
-            let state = Arc::new(RequestState::default());
-            let session = Session::new(core, state.clone(), settings.keep_on_login.clone());
+            let presented = Presented {
+                cookies: parts
+                    .headers
+                    .get_all(header::COOKIE)
+                    .iter()
+                    .cloned()
+                    .collect(),
+                header: settings
+                    .header_id
+                    .as_ref()
+                    .and_then(|n| parts.headers.get(n).cloned()),
+                user_agent: parts.headers.get(header::USER_AGENT).cloned(),
+            };
+            let session = Session::new(settings.clone(), presented);
 
             let body = if settings.csrf.enabled
-                && source != Source::Header
                 && !csrf::is_safe(&parts.method)
+                && session.source() != Source::Header
             {
-                match check_csrf(&settings, &session, &state, &parts.headers, body).await {
+                match check_csrf(&settings, &session, &parts.headers, body).await {
                     CsrfOutcome::Pass(b) => b,
                     CsrfOutcome::Reject(r) => return Ok(r),
                 }
@@ -299,7 +295,7 @@ where
 
             parts.extensions.insert(session.clone());
             let response = inner.call(Request::from_parts(parts, body)).await?;
-            Ok(finish(&settings, &session, &state, source, response).await)
+            Ok(finish(&settings, &session, response).await)
         })
     }
 }

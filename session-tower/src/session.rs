@@ -1,8 +1,10 @@
 //! The session a handler works with: the core handle plus what HTTP adds (CSRF tokens,
 //! login that rotates the CSRF secret, and outage tracking for the layer).
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use http::HeaderValue;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -18,6 +20,8 @@ pub(crate) struct RequestState {
     pub(crate) unavailable: AtomicBool,
     /// The handler read the session: the response depends on the cookie (`Vary: Cookie`).
     pub(crate) accessed: AtomicBool,
+    /// A CSRF decision read `Origin` and `Sec-Fetch-Site` (R72: they go in `Vary`).
+    pub(crate) csrf_checked: AtomicBool,
 }
 
 /// One live session of the current user, for a "your devices" page.
@@ -37,34 +41,92 @@ pub struct Device {
     pub current: bool,
 }
 
+/// Where the request's session id came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Source {
+    /// No id: a new visitor (or a rejected cookie).
+    None,
+    /// The session cookie.
+    Cookie,
+    /// The API header.
+    Header,
+}
+
+/// What a request presented, kept unparsed until the session is first used: a request
+/// whose handler never touches its session pays for neither the HMAC nor the hash.
+#[derive(Debug)]
+pub(crate) struct Presented {
+    pub(crate) cookies: Vec<HeaderValue>,
+    pub(crate) header: Option<HeaderValue>,
+    pub(crate) user_agent: Option<HeaderValue>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    settings: Arc<crate::layer::Settings>,
+    presented: Presented,
+    resolved: OnceLock<(session_core::Session, Source)>,
+    state: RequestState,
+}
+
 /// The session of the current request. Extract it in a handler (`session: Session`).
 ///
 /// Reads load lazily; writes are saved by the layer before the response leaves.
 #[derive(Debug, Clone)]
 pub struct Session {
-    core: session_core::Session,
-    state: Arc<RequestState>,
-    keep_on_login: Arc<[String]>,
+    inner: Arc<Inner>,
 }
 
 impl Session {
-    pub(crate) fn new(
-        core: session_core::Session,
-        state: Arc<RequestState>,
-        keep_on_login: Arc<[String]>,
-    ) -> Self {
+    pub(crate) fn new(settings: Arc<crate::layer::Settings>, presented: Presented) -> Self {
         Self {
-            core,
-            state,
-            keep_on_login,
+            inner: Arc::new(Inner {
+                settings,
+                presented,
+                resolved: OnceLock::new(),
+                state: RequestState::default(),
+            }),
         }
     }
 
+    fn resolve(&self) -> &(session_core::Session, Source) {
+        self.inner.resolved.get_or_init(|| {
+            let settings = &self.inner.settings;
+            let (id, source) = crate::service::presented_id(&self.inner.presented, settings);
+            let core =
+                session_core::Session::new(settings.store.clone(), settings.session.clone(), id);
+            if let Some(ua) = self
+                .inner
+                .presented
+                .user_agent
+                .as_ref()
+                .and_then(|v| v.to_str().ok())
+            {
+                core.set_user_agent(ua);
+            }
+            (core, source)
+        })
+    }
+
+    /// The core session if the request used it; `None` when nothing touched it.
+    pub(crate) fn used(&self) -> Option<&(session_core::Session, Source)> {
+        self.inner.resolved.get()
+    }
+
+    pub(crate) fn state(&self) -> &RequestState {
+        &self.inner.state
+    }
+
+    /// Where the id came from (resolving the session if needed).
+    pub(crate) fn source(&self) -> Source {
+        self.resolve().1
+    }
+
     fn track<T>(&self, r: Result<T, session_core::Error>) -> Result<T, SessionError> {
-        self.state.accessed.store(true, Ordering::Relaxed);
+        self.inner.state.accessed.store(true, Ordering::Relaxed);
         r.map_err(|e| {
             if e.kind() == ErrorKind::Unavailable {
-                self.state.unavailable.store(true, Ordering::SeqCst);
+                self.inner.state.unavailable.store(true, Ordering::SeqCst);
             }
             SessionError::new(e)
         })
@@ -72,7 +134,7 @@ impl Session {
 
     /// The core handle, for what this type does not wrap.
     pub fn core(&self) -> &session_core::Session {
-        &self.core
+        &self.resolve().0
     }
 
     /// The value under `key`.
@@ -80,7 +142,7 @@ impl Session {
     /// # Errors
     /// Store errors (a 503 as a response); a value that does not deserialize as `T`.
     pub async fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, SessionError> {
-        let r = self.core.get(key).await;
+        let r = self.core().get(key).await;
         self.track(r)
     }
 
@@ -94,13 +156,13 @@ impl Session {
                 problem: "the key __csrf is reserved for the CSRF secret",
             }));
         }
-        let r = self.core.insert(key, value);
+        let r = self.core().insert(key, value);
         self.track(r)
     }
 
     /// Removes `key`.
     pub fn remove(&self, key: &str) {
-        self.core.remove(key);
+        self.core().remove(key);
     }
 
     /// The authenticated user, if any.
@@ -108,7 +170,7 @@ impl Session {
     /// # Errors
     /// Store errors.
     pub async fn user(&self) -> Result<Option<String>, SessionError> {
-        let r = self.core.owner().await;
+        let r = self.core().owner().await;
         self.track(r)
     }
 
@@ -119,14 +181,14 @@ impl Session {
     /// # Errors
     /// Store errors.
     pub async fn login(&self, user: &str) -> Result<(), SessionError> {
-        let keys = self.core.keys().await;
+        let keys = self.core().keys().await;
         for k in self.track(keys)? {
-            if !self.keep_on_login.contains(&k) {
-                self.core.remove(&k);
+            if !self.inner.settings.keep_on_login.contains(&k) {
+                self.core().remove(&k);
             }
         }
         self.new_csrf_secret()?;
-        let r = self.core.login(user).await;
+        let r = self.core().login(user).await;
         self.track(r).map(drop)
     }
 
@@ -136,10 +198,10 @@ impl Session {
     /// # Errors
     /// Store errors.
     pub async fn rotate(&self) -> Result<(), SessionError> {
-        if self.core.exists().await.unwrap_or(false) {
+        if self.core().exists().await.unwrap_or(false) {
             self.new_csrf_secret()?;
         }
-        let r = self.core.rotate().await;
+        let r = self.core().rotate().await;
         self.track(r).map(drop)
     }
 
@@ -149,7 +211,7 @@ impl Session {
                 problem: "random source failed",
             }))?;
         let r = self
-            .core
+            .core()
             .insert_raw(csrf::SECRET_KEY, bytes::Bytes::copy_from_slice(&secret));
         self.track(r)
     }
@@ -159,7 +221,7 @@ impl Session {
     /// # Errors
     /// Store errors (the session then still exists; the layer answers 503).
     pub async fn logout(&self) -> Result<(), SessionError> {
-        let r = self.core.destroy().await;
+        let r = self.core().destroy().await;
         self.track(r)
     }
 
@@ -170,16 +232,16 @@ impl Session {
     /// # Errors
     /// Store errors.
     pub async fn csrf_token(&self) -> Result<Option<String>, SessionError> {
-        let existing = self.core.get_raw(csrf::SECRET_KEY).await;
+        let existing = self.core().get_raw(csrf::SECRET_KEY).await;
         let secret = match self.track(existing)? {
             Some(s) => s.to_vec(),
             None => {
-                let exists = self.core.exists().await;
-                if !self.track(exists)? && !self.core.is_modified() {
+                let exists = self.core().exists().await;
+                if !self.track(exists)? && !self.core().is_modified() {
                     return Ok(None);
                 }
                 self.new_csrf_secret()?;
-                let s = self.core.get_raw(csrf::SECRET_KEY).await;
+                let s = self.core().get_raw(csrf::SECRET_KEY).await;
                 self.track(s)?.map(|b| b.to_vec()).unwrap_or_default()
             }
         };
@@ -191,7 +253,7 @@ impl Session {
     /// # Errors
     /// Store errors.
     pub async fn devices(&self) -> Result<Vec<Device>, SessionError> {
-        let r = self.core.owner_sessions().await;
+        let r = self.core().owner_sessions().await;
         Ok(self
             .track(r)?
             .into_iter()
@@ -215,7 +277,7 @@ impl Session {
         let Ok(key) = StoreKey::parse_text(key) else {
             return Ok(false);
         };
-        let r = self.core.revoke_session(&key).await;
+        let r = self.core().revoke_session(&key).await;
         self.track(r)
     }
 
@@ -224,7 +286,7 @@ impl Session {
     /// # Errors
     /// Store errors.
     pub async fn revoke_other_devices(&self) -> Result<u64, SessionError> {
-        let r = self.core.revoke_other_sessions().await;
+        let r = self.core().revoke_other_sessions().await;
         self.track(r)
     }
 
@@ -233,12 +295,12 @@ impl Session {
     /// # Errors
     /// Store errors.
     pub async fn revoke_all_devices(&self) -> Result<u64, SessionError> {
-        let r = self.core.revoke_all_sessions().await;
+        let r = self.core().revoke_all_sessions().await;
         self.track(r)
     }
 
     /// When the session expires unless used, if it exists and was loaded.
     pub async fn expires_at(&self) -> Option<Timestamp> {
-        self.core.expires_at().await
+        self.core().expires_at().await
     }
 }

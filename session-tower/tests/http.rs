@@ -1015,3 +1015,37 @@ fn r18_bad_cookie_settings_fail_at_startup() {
             .is_err()
     );
 }
+
+/// R72: a response whose CSRF decision read `Origin` and `Sec-Fetch-Site` varies on them,
+/// refused or not; a safe request does not.
+#[tokio::test]
+async fn r72_csrf_decisions_vary_on_origin() {
+    let h = start(memory(None), |l| l).await;
+    let (client, _) = browser(&h.base);
+    let r = client.post(h.url("/add/apple")).send().await.unwrap();
+    let vary: Vec<String> = r
+        .headers()
+        .get_all("vary")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        vary.iter().any(|v| v.contains("Origin"))
+            && vary.iter().any(|v| v.contains("Sec-Fetch-Site")),
+        "{vary:?}"
+    );
+    let r = bare()
+        .post(h.url("/add/apple"))
+        .header("origin", "http://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert!(
+        r.headers()
+            .get("vary")
+            .is_some_and(|v| v.to_str().unwrap().contains("Origin"))
+    );
+    let r = client.get(h.url("/untouched")).send().await.unwrap();
+    assert!(r.headers().get("vary").is_none());
+}

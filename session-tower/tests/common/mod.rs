@@ -169,6 +169,15 @@ async fn revoke(session: Session, Path(key): Path<String>) -> Result<String, Ses
     Ok(session.revoke_device(&key).await?.to_string())
 }
 
+async fn note_set(session: Session, body: String) -> Result<&'static str, SessionError> {
+    session.insert("note", &body)?;
+    Ok("stored")
+}
+
+async fn note_get(session: Session) -> Result<Json<Option<String>>, SessionError> {
+    Ok(Json(session.get("note").await?))
+}
+
 async fn revoke_others(session: Session) -> Result<String, SessionError> {
     Ok(session.revoke_other_devices().await?.to_string())
 }
@@ -189,6 +198,7 @@ pub(crate) fn app(layer: SessionLayer, state: AppState) -> Router {
         .route("/devices", get(devices))
         .route("/revoke/{key}", post(revoke))
         .route("/revoke-others", post(revoke_others))
+        .route("/note", get(note_get).post(note_set))
         .layer(layer)
         .with_state(state)
 }

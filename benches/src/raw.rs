@@ -1,0 +1,305 @@
+//! Stores by URL, each with its raw baseline.
+
+use std::sync::Arc;
+
+use moka::sync::Cache;
+use session_core::{Bytes, SessionStore};
+
+use crate::{Raw, Target};
+
+/// moka keyed like the store (a 34-byte key), holding the payload bytes.
+struct MokaRaw {
+    cache: Cache<[u8; 34], Bytes>,
+    keys: std::sync::Mutex<Vec<[u8; 34]>>,
+}
+
+impl MokaRaw {
+    fn key(&self, i: usize) -> [u8; 34] {
+        let keys = self.keys.lock().expect("keys");
+        keys[i % keys.len()]
+    }
+}
+
+#[session_core::async_trait]
+impl Raw for MokaRaw {
+    async fn fill(&self, n: usize, payload: &Bytes) {
+        let mut keys = self.keys.lock().expect("keys");
+        keys.clear();
+        for _ in 0..n {
+            let k = session_core::SessionId::generate()
+                .expect("rng")
+                .store_key()
+                .to_bytes();
+            self.cache.insert(k, payload.clone());
+            keys.push(k);
+        }
+    }
+    async fn read(&self, i: usize) -> Bytes {
+        self.cache.get(&self.key(i)).unwrap_or_default()
+    }
+    async fn write(&self, i: usize, payload: &Bytes) {
+        let k = self.key(i);
+        let _ = self.cache.get(&k);
+        self.cache.insert(k, payload.clone());
+    }
+}
+
+#[derive(Clone)]
+enum RedisConn {
+    Single(redis::aio::ConnectionManager),
+    Cluster(redis::cluster_async::ClusterConnection),
+}
+
+impl RedisConn {
+    async fn query<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> T {
+        match self {
+            RedisConn::Single(c) => cmd.query_async(&mut c.clone()).await.expect("redis"),
+            RedisConn::Cluster(c) => cmd.query_async(&mut c.clone()).await.expect("redis"),
+        }
+    }
+}
+
+struct RedisRaw {
+    conn: RedisConn,
+    prefix: String,
+}
+
+#[session_core::async_trait]
+impl Raw for RedisRaw {
+    async fn fill(&self, n: usize, payload: &Bytes) {
+        for i in 0..n {
+            let mut cmd = redis::cmd("SET");
+            cmd.arg(format!("{}:{i}", self.prefix))
+                .arg(payload.as_ref())
+                .arg("PX")
+                .arg(3_600_000);
+            let _: () = self.conn.query(&cmd).await;
+        }
+    }
+    async fn read(&self, i: usize) -> Bytes {
+        let mut cmd = redis::cmd("GET");
+        cmd.arg(format!("{}:{i}", self.prefix));
+        let v: Vec<u8> = self.conn.query(&cmd).await;
+        Bytes::from(v)
+    }
+    async fn write(&self, i: usize, payload: &Bytes) {
+        let key = format!("{}:{i}", self.prefix);
+        let mut get = redis::cmd("GET");
+        get.arg(&key);
+        let _: Vec<u8> = self.conn.query(&get).await;
+        let mut set = redis::cmd("SET");
+        set.arg(&key).arg(payload.as_ref()).arg("PX").arg(3_600_000);
+        let _: () = self.conn.query(&set).await;
+    }
+}
+
+macro_rules! sql_raw {
+    ($name:ident, $db:ty, $pool:ty, $select:expr, $update:expr, $insert:expr) => {
+        struct $name {
+            pool: $pool,
+            table: String,
+        }
+
+        #[session_core::async_trait]
+        impl Raw for $name {
+            async fn fill(&self, n: usize, payload: &Bytes) {
+                sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {}", self.table)))
+                    .execute(&self.pool)
+                    .await
+                    .expect("clear");
+                for i in 0..n {
+                    sqlx::query(sqlx::AssertSqlSafe(format!($insert, self.table)))
+                        .bind(i as i64)
+                        .bind(payload.to_vec())
+                        .execute(&self.pool)
+                        .await
+                        .expect("insert");
+                }
+            }
+            async fn read(&self, i: usize) -> Bytes {
+                let row: (Vec<u8>,) =
+                    sqlx::query_as(sqlx::AssertSqlSafe(format!($select, self.table)))
+                        .bind(i as i64)
+                        .fetch_one(&self.pool)
+                        .await
+                        .expect("select");
+                Bytes::from(row.0)
+            }
+            async fn write(&self, i: usize, payload: &Bytes) {
+                let _ = self.read(i).await;
+                sqlx::query(sqlx::AssertSqlSafe(format!($update, self.table)))
+                    .bind(payload.to_vec())
+                    .bind(i as i64)
+                    .execute(&self.pool)
+                    .await
+                    .expect("update");
+            }
+        }
+    };
+}
+
+sql_raw!(
+    PgRaw,
+    sqlx::Postgres,
+    sqlx::PgPool,
+    "SELECT v FROM {} WHERE k = $1",
+    "UPDATE {} SET v = $1 WHERE k = $2",
+    "INSERT INTO {} (k, v) VALUES ($1, $2)"
+);
+sql_raw!(
+    MyRaw,
+    sqlx::MySql,
+    sqlx::MySqlPool,
+    "SELECT v FROM {} WHERE k = ?",
+    "UPDATE {} SET v = ? WHERE k = ?",
+    "INSERT INTO {} (k, v) VALUES (?, ?)"
+);
+sql_raw!(
+    LiteRaw,
+    sqlx::Sqlite,
+    sqlx::SqlitePool,
+    "SELECT v FROM {} WHERE k = ?",
+    "UPDATE {} SET v = ? WHERE k = ?",
+    "INSERT INTO {} (k, v) VALUES (?, ?)"
+);
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}_{}", std::process::id())
+}
+
+/// Opens the store named by `url` (`memory`, `sqlite://FILE`, `redis://…`, several
+/// comma-separated `redis://` nodes for a Cluster, `postgres://…`, `mysql://…`) on fresh
+/// tables or key prefixes, with its raw baseline.
+///
+/// # Panics
+/// When the server cannot be reached: this is a benchmark tool.
+pub async fn open(url: &str) -> Target {
+    if url == "memory" {
+        let store: Arc<dyn SessionStore> = Arc::new(session_memory::MemoryStore::new());
+        let raw = Arc::new(MokaRaw {
+            cache: Cache::builder().max_capacity(1_000_000).build(),
+            keys: Default::default(),
+        });
+        return Target {
+            name: "memory".into(),
+            store,
+            raw,
+        };
+    }
+    if url.starts_with("redis://") {
+        let nodes: Vec<&str> = url.split(',').collect();
+        let builder = session_redis::RedisStore::builder().prefix(unique("bench"));
+        let (name, store) = if nodes.len() > 1 {
+            (
+                "redis-cluster",
+                builder.connect_cluster(&nodes).await.expect("cluster"),
+            )
+        } else {
+            ("redis", builder.connect(url).await.expect("redis"))
+        };
+        let conn = if nodes.len() > 1 {
+            let client = redis::cluster::ClusterClient::new(nodes.clone()).expect("cluster urls");
+            RedisConn::Cluster(client.get_async_connection().await.expect("cluster"))
+        } else {
+            let client = redis::Client::open(nodes[0]).expect("url");
+            RedisConn::Single(
+                redis::aio::ConnectionManager::new(client)
+                    .await
+                    .expect("redis"),
+            )
+        };
+        let raw = Arc::new(RedisRaw {
+            conn,
+            prefix: unique("rawbench"),
+        });
+        return Target {
+            name: name.into(),
+            store: Arc::new(store),
+            raw,
+        };
+    }
+    let table = unique("bench");
+    let raw_table = unique("rawbench");
+    if url.starts_with("postgres") {
+        let s = session_sql::PgStore::connect(url)
+            .await
+            .expect("postgres")
+            .with_table(&table)
+            .expect("table");
+        s.migrate().await.expect("migrate");
+        let pool = s.pool().clone();
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "CREATE TABLE IF NOT EXISTS {raw_table} (k BIGINT PRIMARY KEY, v BYTEA NOT NULL)"
+        )))
+        .execute(&pool)
+        .await
+        .expect("raw table");
+        sqlx::query(sqlx::AssertSqlSafe(format!("TRUNCATE {raw_table}")))
+            .execute(&pool)
+            .await
+            .expect("truncate");
+        return Target {
+            name: "postgres".into(),
+            store: Arc::new(s),
+            raw: Arc::new(PgRaw {
+                pool,
+                table: raw_table,
+            }),
+        };
+    }
+    if url.starts_with("mysql") {
+        let s = session_sql::MySqlStore::connect(url)
+            .await
+            .expect("mysql")
+            .with_table(&table)
+            .expect("table");
+        s.migrate().await.expect("migrate");
+        let pool = s.pool().clone();
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "CREATE TABLE IF NOT EXISTS {raw_table} (k BIGINT PRIMARY KEY, v LONGBLOB NOT NULL)"
+        )))
+        .execute(&pool)
+        .await
+        .expect("raw table");
+        sqlx::query(sqlx::AssertSqlSafe(format!("TRUNCATE {raw_table}")))
+            .execute(&pool)
+            .await
+            .expect("truncate");
+        return Target {
+            name: "mysql".into(),
+            store: Arc::new(s),
+            raw: Arc::new(MyRaw {
+                pool,
+                table: raw_table,
+            }),
+        };
+    }
+    if url.starts_with("sqlite") {
+        let s = session_sql::SqliteStore::connect(url)
+            .await
+            .expect("sqlite")
+            .with_table(&table)
+            .expect("table");
+        s.migrate().await.expect("migrate");
+        let pool = s.pool().clone();
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "CREATE TABLE IF NOT EXISTS {raw_table} (k INTEGER PRIMARY KEY, v BLOB NOT NULL)"
+        )))
+        .execute(&pool)
+        .await
+        .expect("raw table");
+        sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {raw_table}")))
+            .execute(&pool)
+            .await
+            .expect("clear");
+        return Target {
+            name: "sqlite".into(),
+            store: Arc::new(s),
+            raw: Arc::new(LiteRaw {
+                pool,
+                table: raw_table,
+            }),
+        };
+    }
+    panic!("unknown store URL {url}");
+}

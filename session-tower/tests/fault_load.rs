@@ -1,0 +1,167 @@
+//! Fault under load: 32 virtual users make typical requests (add an item to their cart)
+//! through the HTTP layer while the test-owned Redis behind it is killed and restarted.
+//!
+//! Asserted: nothing panics; during the outage requests fail fast with 503 (never hang past
+//! the configured timeout); after the restart every item acknowledged before or after the
+//! fault is readable again (Redis runs with `appendfsync always`, so it keeps what it
+//! acknowledged); no request hangs. A table of outage length, failed requests, recovery time
+//! and sessions lost is printed.
+
+mod common;
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use common::{browser, start};
+use http::StatusCode;
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn redis(port: u16, dir: &std::path::Path) -> Child {
+    let child = Command::new("redis-server")
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes", "--appendfsync", "always", "--dir"])
+        .arg(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("redis-server could not be started ({e}): install redis-server, or run ./scripts/test.sh"));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "redis-server did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_outage_under_load() {
+    let dir = std::env::temp_dir().join(format!("fault-load-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let port = free_port();
+    let mut server = redis(port, &dir);
+    let timeout = Duration::from_millis(300);
+    let store = session_redis::RedisStore::builder()
+        .prefix("faultload")
+        .connect_timeout(timeout)
+        .response_timeout(timeout)
+        .connect(&format!("redis://127.0.0.1:{port}"))
+        .await
+        .unwrap();
+    let h = start(Arc::new(store), |l| l).await;
+    let h = Arc::new(h);
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let failed = Arc::new(AtomicU64::new(0));
+    let ok = Arc::new(AtomicU64::new(0));
+    let slowest_ms = Arc::new(AtomicU64::new(0));
+    let mut vus = Vec::new();
+    for vu in 0..32 {
+        let (h, stop, failed, ok, slowest) = (
+            h.clone(),
+            stop.clone(),
+            failed.clone(),
+            ok.clone(),
+            slowest_ms.clone(),
+        );
+        vus.push(tokio::spawn(async move {
+            let (client, _jar) = browser(&h.base);
+            let mut acked = Vec::new();
+            let mut n = 0;
+            while !stop.load(Ordering::Relaxed) {
+                n += 1;
+                let item = format!("vu{vu}-{n}");
+                let t = Instant::now();
+                let r = tokio::time::timeout(
+                    Duration::from_secs(10),
+                    client.post(h.url(&format!("/add/{item}"))).send(),
+                )
+                .await
+                .expect("a request hung")
+                .expect("transport error");
+                slowest.fetch_max(t.elapsed().as_millis() as u64, Ordering::Relaxed);
+                match r.status() {
+                    StatusCode::OK => {
+                        ok.fetch_add(1, Ordering::Relaxed);
+                        acked.push(item);
+                    }
+                    StatusCode::SERVICE_UNAVAILABLE => {
+                        failed.fetch_add(1, Ordering::Relaxed);
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                    s => panic!("unexpected status {s} during the fault"),
+                }
+            }
+            (client, acked)
+        }));
+    }
+
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let before_outage = ok.load(Ordering::Relaxed);
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let outage_start = Instant::now();
+    let failed_before = failed.load(Ordering::Relaxed);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let mut server = redis(port, &dir);
+    let outage = outage_start.elapsed();
+    let restarted = Instant::now();
+    let ok_at_restart = ok.load(Ordering::Relaxed);
+    let recovery = loop {
+        if ok.load(Ordering::Relaxed) > ok_at_restart {
+            break restarted.elapsed();
+        }
+        assert!(
+            restarted.elapsed() < Duration::from_secs(15),
+            "no recovery after the restart"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    stop.store(true, Ordering::Relaxed);
+
+    let mut lost_sessions = 0;
+    let mut lost_items = 0;
+    for vu in vus {
+        let (client, acked) = vu.await.expect("a virtual user panicked");
+        let items: Vec<String> = client
+            .get(h.url("/items"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let missing = acked.iter().filter(|i| !items.contains(i)).count();
+        if missing > 0 {
+            lost_sessions += 1;
+            lost_items += missing;
+        }
+    }
+    let failures = failed.load(Ordering::Relaxed) - failed_before;
+    let slowest = slowest_ms.load(Ordering::Relaxed);
+    println!(
+        "| outage | requests ok before | failed (503) | slowest request | recovery after restart | sessions lost |"
+    );
+    println!("|---|---|---|---|---|---|");
+    println!(
+        "| {outage:.2?} | {before_outage} | {failures} | {slowest} ms | {recovery:.2?} | {lost_sessions} ({lost_items} items) |"
+    );
+    assert!(failures > 0, "the outage was not noticed");
+    assert!(
+        slowest < 3_000,
+        "a request took {slowest} ms; the bound is the 300 ms timeouts plus retry"
+    );
+    assert_eq!(lost_sessions, 0, "acknowledged items were lost");
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
