@@ -1,5 +1,6 @@
 //! Fault under load: 32 virtual users make typical requests (add an item to their cart)
-//! through the HTTP layer while the test-owned Redis behind it is killed and restarted.
+//! through the HTTP layer while the store behind it fails: a test-owned Redis is killed and
+//! restarted; PostgreSQL backends and MariaDB connections of the pool are killed.
 //!
 //! Asserted: nothing panics; during the outage requests fail fast with 503 (never hang past
 //! the configured timeout); after the restart every item acknowledged before or after the
@@ -164,4 +165,201 @@ async fn redis_outage_under_load() {
     server.kill().unwrap();
     server.wait().unwrap();
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// 32 users adding items until `stop`; returns each user's client and acknowledged items,
+/// with counters for 503s and the slowest request.
+struct Load {
+    stop: Arc<AtomicBool>,
+    failed: Arc<AtomicU64>,
+    ok: Arc<AtomicU64>,
+    slowest_ms: Arc<AtomicU64>,
+    vus: Vec<tokio::task::JoinHandle<(reqwest::Client, Vec<String>)>>,
+}
+
+fn load(h: Arc<common::Harness>) -> Load {
+    let stop = Arc::new(AtomicBool::new(false));
+    let failed = Arc::new(AtomicU64::new(0));
+    let ok = Arc::new(AtomicU64::new(0));
+    let slowest_ms = Arc::new(AtomicU64::new(0));
+    let mut vus = Vec::new();
+    for vu in 0..32 {
+        let (h, stop, failed, ok, slowest) = (
+            h.clone(),
+            stop.clone(),
+            failed.clone(),
+            ok.clone(),
+            slowest_ms.clone(),
+        );
+        vus.push(tokio::spawn(async move {
+            let (client, _jar) = browser(&h.base);
+            let mut acked = Vec::new();
+            let mut n = 0;
+            while !stop.load(Ordering::Relaxed) {
+                n += 1;
+                let item = format!("vu{vu}-{n}");
+                let t = Instant::now();
+                let r = tokio::time::timeout(
+                    Duration::from_secs(10),
+                    client.post(h.url(&format!("/add/{item}"))).send(),
+                )
+                .await
+                .expect("a request hung")
+                .expect("transport error");
+                slowest.fetch_max(t.elapsed().as_millis() as u64, Ordering::Relaxed);
+                match r.status() {
+                    StatusCode::OK => {
+                        ok.fetch_add(1, Ordering::Relaxed);
+                        acked.push(item);
+                    }
+                    StatusCode::SERVICE_UNAVAILABLE => {
+                        failed.fetch_add(1, Ordering::Relaxed);
+                    }
+                    s => panic!("unexpected status {s} during the fault"),
+                }
+            }
+            (client, acked)
+        }));
+    }
+    Load {
+        stop,
+        failed,
+        ok,
+        slowest_ms,
+        vus,
+    }
+}
+
+impl Load {
+    /// Stops the users and counts acknowledged items that are no longer readable.
+    async fn finish(self, h: &common::Harness) -> (u64, u64, u64, usize) {
+        self.stop.store(true, Ordering::Relaxed);
+        let mut lost = 0;
+        for vu in self.vus {
+            let (client, acked) = vu.await.expect("a virtual user panicked");
+            let items: Vec<String> = client
+                .get(h.url("/items"))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if acked.iter().any(|i| !items.contains(i)) {
+                lost += 1;
+            }
+        }
+        (
+            self.ok.load(Ordering::Relaxed),
+            self.failed.load(Ordering::Relaxed),
+            self.slowest_ms.load(Ordering::Relaxed),
+            lost,
+        )
+    }
+}
+
+/// Server-side ids of every connection the pool can open (it opens them all at once).
+macro_rules! pool_ids {
+    ($pool:expr, $query:expr) => {{
+        let mut held = Vec::new();
+        let mut ids: Vec<i64> = Vec::new();
+        for _ in 0..$pool.options().get_max_connections() {
+            let mut c = $pool.acquire().await.unwrap();
+            let id: i64 = sqlx::query_scalar($query).fetch_one(&mut *c).await.unwrap();
+            ids.push(id);
+            held.push(c);
+        }
+        drop(held);
+        ids
+    }};
+}
+
+async fn sql_fault_under_load(
+    name: &str,
+    store: Arc<dyn session_core::SessionStore>,
+    kill: impl AsyncFn(),
+) {
+    let h = Arc::new(start(store, |l| l).await);
+    let l = load(h.clone());
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let t = Instant::now();
+    for _ in 0..3 {
+        kill().await;
+        tokio::time::sleep(Duration::from_millis(400)).await;
+    }
+    let fault = t.elapsed();
+    let ok_after_fault = l.ok.load(Ordering::Relaxed);
+    let recovered = loop {
+        if l.ok.load(Ordering::Relaxed) > ok_after_fault + 32 {
+            break t.elapsed() - fault;
+        }
+        assert!(t.elapsed() < Duration::from_secs(20), "{name}: no recovery");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    let (ok, failed, slowest, lost) = l.finish(&h).await;
+    println!("| store | fault | requests ok | failed (503) | slowest | recovery | sessions lost |");
+    println!("|---|---|---|---|---|---|---|");
+    println!(
+        "| {name} | 3 kills over {fault:.2?} | {ok} | {failed} | {slowest} ms | {recovered:.2?} | {lost} |"
+    );
+    assert!(slowest < 5_000, "{name}: a request took {slowest} ms");
+    assert_eq!(lost, 0, "{name}: acknowledged items were lost");
+}
+
+/// PostgreSQL backends of the pool are terminated three times under load.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_backends_killed_under_load() {
+    let url = test_support::url(test_support::Server::Postgres);
+    let table = format!("fault_{}", std::process::id());
+    let store = session_sql::PgStore::connect(&url)
+        .await
+        .unwrap()
+        .with_table(&table)
+        .unwrap();
+    store.migrate().await.unwrap();
+    let pool = store.pool().clone();
+    let admin = sqlx::PgPool::connect(&url).await.unwrap();
+    sql_fault_under_load("PostgreSQL", Arc::new(store), async || {
+        for id in pool_ids!(pool, "SELECT pg_backend_pid()::bigint") {
+            let _ = sqlx::query("SELECT pg_terminate_backend($1::int)")
+                .bind(id)
+                .execute(&admin)
+                .await;
+        }
+    })
+    .await;
+    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP TABLE {table}; DROP TABLE {table}_schema"
+    )))
+    .execute(&admin)
+    .await;
+}
+
+/// MariaDB connections of the pool are killed three times under load.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mysql_connections_killed_under_load() {
+    let url = test_support::url(test_support::Server::Mysql);
+    let table = format!("fault_{}", std::process::id());
+    let store = session_sql::MySqlStore::connect(&url)
+        .await
+        .unwrap()
+        .with_table(&table)
+        .unwrap();
+    store.migrate().await.unwrap();
+    let pool = store.pool().clone();
+    let admin = sqlx::MySqlPool::connect(&url).await.unwrap();
+    sql_fault_under_load("MariaDB", Arc::new(store), async || {
+        for id in pool_ids!(pool, "SELECT CAST(CONNECTION_ID() AS SIGNED)") {
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!("KILL {id}")))
+                .execute(&admin)
+                .await;
+        }
+    })
+    .await;
+    let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP TABLE {table}")))
+        .execute(&admin)
+        .await;
+    let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP TABLE {table}_schema")))
+        .execute(&admin)
+        .await;
 }
