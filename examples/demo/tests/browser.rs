@@ -123,17 +123,48 @@ async fn browser(driver_port: u16, profile: &Path) -> Client {
         .expect("connect to chromedriver")
 }
 
+/// The text of `css`, retried while the page is still changing (a stale element after a
+/// navigation is not a failure of the app).
 async fn text(c: &Client, css: &str) -> String {
-    c.find(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
-        .text()
-        .await
-        .unwrap()
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let r = match c.find(Locator::Css(css)).await {
+            Ok(e) => e.text().await,
+            Err(e) => Err(e),
+        };
+        match r {
+            Ok(t) => return t,
+            Err(e) => {
+                assert!(Instant::now() < deadline, "{css}: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
 }
 
 async fn count(c: &Client, css: &str) -> usize {
-    c.find_all(Locator::Css(css)).await.unwrap().len()
+    c.find_all(Locator::Css(css))
+        .await
+        .map(|v| v.len())
+        .unwrap_or(0)
+}
+
+/// Waits until the browser shows `path` and the page has loaded.
+async fn wait_path(c: &Client, path: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let at = c
+            .current_url()
+            .await
+            .map(|u| u.path().to_owned())
+            .unwrap_or_default();
+        let ready = c.execute("return document.readyState", vec![]).await.ok();
+        if at == path && ready.as_ref().and_then(|v| v.as_str()) == Some("complete") {
+            return;
+        }
+        assert!(Instant::now() < deadline, "never reached {path} (at {at})");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 async fn session_cookie(c: &Client) -> Option<String> {
@@ -163,7 +194,7 @@ async fn login(c: &Client, base: &str, user: &str, password: &str) {
         .click()
         .await
         .unwrap();
-    c.wait().for_element(Locator::Id("who")).await.unwrap();
+    wait_path(c, "/").await;
 }
 
 fn screenshot_dir() -> PathBuf {
@@ -202,6 +233,7 @@ async fn shop_story_in_a_real_browser() {
         .click()
         .await
         .unwrap();
+    wait_path(&a, "/cart").await;
     a.wait().for_element(Locator::Css("li.item")).await.unwrap();
     assert_eq!(count(&a, "li.item").await, 1);
     let anonymous_id = session_cookie(&a)
@@ -271,6 +303,7 @@ async fn shop_story_in_a_real_browser() {
 
     // The first lists both on "your devices" and revokes the other.
     a.goto(&format!("{base}/devices")).await.unwrap();
+    wait_path(&a, "/devices").await;
     assert_eq!(count(&a, "tr.device").await, 2);
     assert_eq!(count(&a, "tr.current-row").await, 1);
     let png = a.screenshot().await.unwrap();
