@@ -237,15 +237,27 @@ impl Load {
         let mut lost = 0;
         for vu in self.vus {
             let (client, acked) = vu.await.expect("a virtual user panicked");
-            let items: Vec<String> = client
-                .get(h.url("/items"))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            if acked.iter().any(|i| !items.contains(i)) {
+            // The store may still be settling (a Cluster refreshing its slot map): retry.
+            let deadline = Instant::now() + Duration::from_secs(15);
+            let items: Vec<String> = loop {
+                let r = client.get(h.url("/items")).send().await.unwrap();
+                if r.status() == StatusCode::OK {
+                    break r.json().await.unwrap();
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "items unreadable after the fault: {}",
+                    r.status()
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            };
+            let missing = acked.iter().filter(|i| !items.contains(i)).count();
+            if missing > 0 {
+                eprintln!(
+                    "lost {missing} of {} acknowledged items ({} readable)",
+                    acked.len(),
+                    items.len()
+                );
                 lost += 1;
             }
         }

@@ -114,12 +114,14 @@ async fn add(
 }
 
 async fn items(session: Session) -> Result<Json<Vec<String>>, SessionError> {
-    let keys = session
-        .core()
-        .keys()
-        .await
-        .map_err(|_| ())
-        .unwrap_or_default();
+    let keys = match session.core().keys().await {
+        Ok(k) => k,
+        // Through the layer's own error path, so an outage is a 503 here too.
+        Err(_) => {
+            let _: Option<bool> = session.get("item:probe").await?;
+            Vec::new()
+        }
+    };
     Ok(Json(
         keys.into_iter()
             .filter_map(|k| k.strip_prefix("item:").map(str::to_owned))
