@@ -10,6 +10,16 @@ use std::time::{Duration, Instant};
 use session_core::{ErrorKind, Session, SessionConfig, SessionStore};
 use session_redis::RedisStore;
 
+/// A child process killed when dropped, also when an assertion fails mid-test.
+struct Owned(Child);
+
+impl Drop for Owned {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -18,7 +28,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn start_redis(port: u16) -> Child {
+fn start_redis(port: u16) -> Owned {
     let child = Command::new("redis-server")
         .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
         .stdout(Stdio::null())
@@ -33,14 +43,14 @@ fn start_redis(port: u16) -> Child {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-    child
+    Owned(child)
 }
 
 /// The server goes away and comes back; the store reports the outage fast and recovers.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn outage_is_unavailable_then_recovers() {
     let port = free_port();
-    let mut server = start_redis(port);
+    let server = start_redis(port);
     let timeout = Duration::from_millis(500);
     let store = RedisStore::builder()
         .prefix("fault")
@@ -57,8 +67,7 @@ async fn outage_is_unavailable_then_recovers() {
     s.save().await.unwrap();
     let id = s.id().await.unwrap();
 
-    server.kill().unwrap();
-    server.wait().unwrap();
+    drop(server);
     let outage_start = Instant::now();
 
     // Every operation during the outage fails as retryable, within the bound.
@@ -87,7 +96,7 @@ async fn outage_is_unavailable_then_recovers() {
     }
     let max_fail_latency = outage_start.elapsed() / failures;
 
-    let mut server = start_redis(port);
+    let server = start_redis(port);
     let outage = outage_start.elapsed();
     let restarted = Instant::now();
     // The same store object works again, without being rebuilt. Redis kept nothing
@@ -114,6 +123,5 @@ async fn outage_is_unavailable_then_recovers() {
     println!(
         "| outage | failed ops | mean failure latency | recovery after restart |\n|---|---|---|---|\n| {outage:?} | {failures} | {max_fail_latency:?} | {recovery:?} |"
     );
-    server.kill().unwrap();
-    server.wait().unwrap();
+    drop(server);
 }

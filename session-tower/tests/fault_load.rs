@@ -19,6 +19,16 @@ use std::time::{Duration, Instant};
 use common::{browser, start};
 use http::StatusCode;
 
+/// A child process killed when dropped, also when an assertion fails mid-test.
+struct Owned(Child);
+
+impl Drop for Owned {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -27,7 +37,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn redis(port: u16, dir: &std::path::Path) -> Child {
+fn redis(port: u16, dir: &std::path::Path) -> Owned {
     let child = Command::new("redis-server")
         .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes", "--appendfsync", "always", "--dir"])
         .arg(dir)
@@ -40,7 +50,7 @@ fn redis(port: u16, dir: &std::path::Path) -> Child {
         assert!(Instant::now() < deadline, "redis-server did not start");
         std::thread::sleep(Duration::from_millis(20));
     }
-    child
+    Owned(child)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -48,7 +58,7 @@ async fn redis_outage_under_load() {
     let dir = std::env::temp_dir().join(format!("fault-load-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let port = free_port();
-    let mut server = redis(port, &dir);
+    let server = redis(port, &dir);
     let timeout = Duration::from_millis(300);
     let store = session_redis::RedisStore::builder()
         .prefix("faultload")
@@ -62,12 +72,11 @@ async fn redis_outage_under_load() {
 
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let before_outage = l.ok.load(Ordering::Relaxed);
-    server.kill().unwrap();
-    server.wait().unwrap();
+    drop(server);
     let outage_start = Instant::now();
     let failed_before = l.failed.load(Ordering::Relaxed);
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let mut server = redis(port, &dir);
+    let server = redis(port, &dir);
     let outage = outage_start.elapsed();
     let restarted = Instant::now();
     let ok_at_restart = l.ok.load(Ordering::Relaxed);
@@ -97,8 +106,7 @@ async fn redis_outage_under_load() {
         "a request took {slowest} ms; the bound is the 300 ms timeouts plus retry"
     );
     assert_eq!(lost_sessions, 0, "acknowledged items were lost");
-    server.kill().unwrap();
-    server.wait().unwrap();
+    drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
