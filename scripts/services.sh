@@ -21,12 +21,14 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
-# A Redis Cluster node also listens on its port + 10000 (the cluster bus): both must be free.
+# A Redis Cluster node also listens on its port + 10000 (the cluster bus): both must be free,
+# and both below the ephemeral range (32768 and up on Linux), where an outgoing connection
+# could take the bus port between our check and the node's bind.
 free_cluster_port() {
   python3 - <<'PY'
 import random, socket
 for _ in range(1000):
-    p = random.randint(20000, 40000)
+    p = random.randint(12000, 22000)
     try:
         for q in (p, p + 10000):
             s = socket.socket(); s.bind(("127.0.0.1", q)); s.close()
