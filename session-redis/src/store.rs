@@ -374,14 +374,24 @@ impl RedisStore {
         Ok(())
     }
 
-    fn write_args(record: &Record, now: Timestamp) -> Result<Vec<Vec<u8>>, Error> {
-        Ok(vec![
+    /// Script arguments: `head`, then the record's fields in the order the scripts read them
+    /// (encoded record, expiry, last seen, version, TTL), then `tail`.
+    fn script_args(
+        head: Vec<Vec<u8>>,
+        record: &Record,
+        now: Timestamp,
+        tail: Vec<Vec<u8>>,
+    ) -> Result<Vec<Vec<u8>>, Error> {
+        let mut args = head;
+        args.extend([
             record.encode()?,
             arg(record.expires_at.as_millis()),
             arg(record.last_seen.as_millis()),
             arg(record.version),
             arg(ttl_ms(now, record.expires_at)),
-        ])
+        ]);
+        args.extend(tail);
+        Ok(args)
     }
 
     async fn load_inner(&self, key: &StoreKey) -> Result<Option<Record>, Error> {
@@ -547,17 +557,12 @@ impl SessionStore for RedisStore {
             if !owner.is_empty() && self.colocated(key, owner) {
                 keys.push(self.idx_key(owner));
             }
-            let w = Self::write_args(record, now)?;
-            let args = vec![
-                arg(now.as_millis()),
-                w[0].clone(),
-                w[1].clone(),
-                w[2].clone(),
-                w[3].clone(),
-                w[4].clone(),
-                key.to_text().into_bytes(),
-                owner.as_bytes().to_vec(),
-            ];
+            let args = Self::script_args(
+                vec![arg(now.as_millis())],
+                record,
+                now,
+                vec![key.to_text().into_bytes(), owner.as_bytes().to_vec()],
+            )?;
             let reply = self
                 .invoke("create", &scripts::CREATE, &keys, &args)
                 .await?;
@@ -589,18 +594,12 @@ impl SessionStore for RedisStore {
             if !owner.is_empty() && self.colocated(key, owner) {
                 keys.push(self.idx_key(owner));
             }
-            let w = Self::write_args(record, now)?;
-            let args = vec![
-                arg(now.as_millis()),
-                arg(expected),
-                w[0].clone(),
-                w[1].clone(),
-                w[2].clone(),
-                w[3].clone(),
-                w[4].clone(),
-                key.to_text().into_bytes(),
-                owner.as_bytes().to_vec(),
-            ];
+            let args = Self::script_args(
+                vec![arg(now.as_millis()), arg(expected)],
+                record,
+                now,
+                vec![key.to_text().into_bytes(), owner.as_bytes().to_vec()],
+            )?;
             let reply = self.invoke("save", &scripts::SAVE, &keys, &args).await?;
             match reply.first().map(String::as_str) {
                 Some("ok") => {
@@ -690,19 +689,16 @@ impl SessionStore for RedisStore {
             if !owner.is_empty() && self.colocated(new, owner) {
                 keys.push(self.idx_key(owner));
             }
-            let w = Self::write_args(record, now)?;
-            let args = vec![
-                arg(now.as_millis()),
-                arg(expected),
-                w[0].clone(),
-                w[1].clone(),
-                w[2].clone(),
-                w[3].clone(),
-                w[4].clone(),
-                old.to_text().into_bytes(),
-                new.to_text().into_bytes(),
-                owner.as_bytes().to_vec(),
-            ];
+            let args = Self::script_args(
+                vec![arg(now.as_millis()), arg(expected)],
+                record,
+                now,
+                vec![
+                    old.to_text().into_bytes(),
+                    new.to_text().into_bytes(),
+                    owner.as_bytes().to_vec(),
+                ],
+            )?;
             let reply = self
                 .invoke("rotate", &scripts::ROTATE, &keys, &args)
                 .await?;
