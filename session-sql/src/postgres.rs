@@ -1,9 +1,6 @@
 //! The PostgreSQL store.
 
-use std::time::Duration;
-
 use session_core::Error;
-use sqlx::postgres::{PgPool, PgPoolOptions};
 
 use crate::dialect::Dialect;
 
@@ -27,12 +24,8 @@ impl PgStore {
     /// [`Error::InvalidSetting`] for a bad URL; [`Error::Unavailable`] when the server
     /// cannot be reached.
     pub async fn connect(url: &str) -> Result<Self, Error> {
-        let pool: PgPool = PgPoolOptions::new()
-            .max_connections(16)
-            .acquire_timeout(Duration::from_secs(3))
-            .connect(url)
-            .await
-            .map_err(|e| crate::error::map("connect", e))?;
-        Ok(Self::new(pool))
+        Ok(Self::new(
+            crate::store::server_pool::<sqlx::Postgres>(url).await?,
+        ))
     }
 }

@@ -17,6 +17,20 @@
 //! | list / delete an owner's sessions | 1 statement on the owner index |
 //! | sweep | bounded `DELETE` batches until a batch comes back short |
 
+/// A pool for a database server: up to 16 connections, a 3 s acquire timeout, so an
+/// exhausted pool is an error rather than a hang.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+pub(crate) async fn server_pool<DB: sqlx::Database>(
+    url: &str,
+) -> Result<sqlx::Pool<DB>, session_core::Error> {
+    sqlx::pool::PoolOptions::<DB>::new()
+        .max_connections(16)
+        .acquire_timeout(std::time::Duration::from_secs(3))
+        .connect(url)
+        .await
+        .map_err(|e| crate::error::map("connect", e))
+}
+
 macro_rules! sql_store {
     (
         $(#[$meta:meta])*
