@@ -284,6 +284,15 @@ impl RedisStore {
         )
     }
 
+    /// `keys` plus `owner`'s index key when a script on `key` may write it (see
+    /// [`Self::colocated`]); the scripts take the index as their last, optional key.
+    fn script_keys(&self, mut keys: Vec<String>, key: &StoreKey, owner: &str) -> Vec<String> {
+        if !owner.is_empty() && self.colocated(key, owner) {
+            keys.push(self.idx_key(owner));
+        }
+        keys
+    }
+
     /// Whether a script on `key` may also touch `owner`'s index: always on a single server;
     /// on Cluster only when both carry the same tag (and so share a hash slot).
     fn colocated(&self, key: &StoreKey, owner: &str) -> bool {
@@ -553,10 +562,7 @@ impl SessionStore for RedisStore {
         async {
             let now = self.clock.now();
             let owner = record.owner.as_deref().unwrap_or("");
-            let mut keys = vec![self.rec_key(key)];
-            if !owner.is_empty() && self.colocated(key, owner) {
-                keys.push(self.idx_key(owner));
-            }
+            let keys = self.script_keys(vec![self.rec_key(key)], key, owner);
             let args = Self::script_args(
                 vec![arg(now.as_millis())],
                 record,
@@ -590,10 +596,7 @@ impl SessionStore for RedisStore {
         async {
             let now = self.clock.now();
             let owner = record.owner.as_deref().unwrap_or("");
-            let mut keys = vec![self.rec_key(key)];
-            if !owner.is_empty() && self.colocated(key, owner) {
-                keys.push(self.idx_key(owner));
-            }
+            let keys = self.script_keys(vec![self.rec_key(key)], key, owner);
             let args = Self::script_args(
                 vec![arg(now.as_millis()), arg(expected)],
                 record,
@@ -685,10 +688,7 @@ impl SessionStore for RedisStore {
             }
             let now = self.clock.now();
             let owner = record.owner.as_deref().unwrap_or("");
-            let mut keys = vec![self.rec_key(old), self.rec_key(new)];
-            if !owner.is_empty() && self.colocated(new, owner) {
-                keys.push(self.idx_key(owner));
-            }
+            let keys = self.script_keys(vec![self.rec_key(old), self.rec_key(new)], new, owner);
             let args = Self::script_args(
                 vec![arg(now.as_millis()), arg(expected)],
                 record,
