@@ -49,6 +49,7 @@ cases! {
     "record", many_keys, "a record with 1000 keys round-trips";
     "record", empty_data, "a record without data is still a session";
     "record", keys_are_isolated, "a key loads its own record, never another key's";
+    "record", shared_load_agrees, "load_shared returns what load returns: live, touched, expired, missing";
     "create", create_never_overwrites, "create on a live key is Collision and changes nothing";
     "expiry", expired_is_none_before_cleanup, "an expired record loads as None before any cleanup";
     "expiry", expiry_boundary_is_exact, "a record is live 1 ms before expires_at and gone at it";
@@ -64,6 +65,7 @@ cases! {
     "save", save_missing_is_gone, "save of a missing key is Gone: save never creates";
     "save", save_never_resurrects_deleted, "save after delete is Gone and the session stays deleted";
     "save", save_never_resurrects_expired, "save after expiry is Gone and the session stays dead";
+    "save", shared_save_is_compare_and_swap, "save_shared keeps save's contract: Conflict, Gone, replace";
     "delete", delete_removes, "a deleted record loads as None";
     "delete", delete_is_idempotent, "deleting a missing key, or twice, succeeds";
     "delete", delete_touches_only_its_key, "delete leaves other records alone";
@@ -492,6 +494,34 @@ pub async fn touch_never_revives_deleted(ctx: Ctx) -> CaseResult {
     must_be_none(&ctx, &k, "after touch of a deleted record").await
 }
 
+/// `load_shared` (what the session handle calls) agrees with `load` in every state.
+pub async fn shared_load_agrees(ctx: Ctx) -> CaseResult {
+    let r = record(&ctx, &[("a", b"1")]);
+    let k = created(&ctx, &r).await?;
+    let shared = ctx.store.load_shared(&k).await?;
+    ensure!(
+        shared.as_deref() == Some(&r),
+        "load_shared after create: {shared:?}"
+    );
+    let now = session_core::Clock::now(&ctx.clock);
+    ctx.store.touch(&k, now.plus(2 * HOUR), now).await?;
+    let (plain, shared) = (ctx.store.load(&k).await?, ctx.store.load_shared(&k).await?);
+    ensure!(
+        plain.is_some() && shared.as_deref() == plain.as_ref(),
+        "after touch, load_shared {shared:?} differs from load {plain:?}"
+    );
+    ctx.clock.advance(3 * HOUR);
+    ensure!(
+        ctx.store.load_shared(&k).await?.is_none(),
+        "load_shared returned an expired record"
+    );
+    ensure!(
+        ctx.store.load_shared(&new_key()?).await?.is_none(),
+        "load_shared of a missing key is not None"
+    );
+    Ok(())
+}
+
 // ----- save ------------------------------------------------------------------------------
 
 /// A save with the current version replaces the record.
@@ -574,6 +604,35 @@ pub async fn save_missing_is_gone(ctx: Ctx) -> CaseResult {
         "save of a missing key",
     )?;
     must_be_none(&ctx, &k, "after save of a missing key").await
+}
+
+/// `save_shared` (what the session handle calls) keeps `save`'s contract.
+pub async fn shared_save_is_compare_and_swap(ctx: Ctx) -> CaseResult {
+    let r = record(&ctx, &[("a", b"1")]);
+    let k = created(&ctx, &r).await?;
+    let mut next = r.clone();
+    next.data.insert("a".into(), Bytes::from_static(b"2"));
+    next.version = r.version + 1;
+    let next = Arc::new(next);
+    ctx.store.save_shared(&k, &next, r.version).await?;
+    let back = must_load(&ctx, &k, "after save_shared").await?;
+    ensure!(back == *next, "save_shared stored {back:?}");
+    expect_kind(
+        ctx.store.save_shared(&k, &next, r.version).await,
+        ErrorKind::Conflict,
+        "stale save_shared",
+    )?;
+    ensure!(
+        must_load(&ctx, &k, "after stale save_shared").await? == *next,
+        "a stale save_shared changed the record"
+    );
+    ctx.store.delete(&k).await?;
+    expect_kind(
+        ctx.store.save_shared(&k, &next, next.version).await,
+        ErrorKind::Gone,
+        "save_shared after delete",
+    )?;
+    must_be_none(&ctx, &k, "after save_shared of a deleted key").await
 }
 
 /// Save never resurrects a deleted session.

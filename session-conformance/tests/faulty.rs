@@ -30,6 +30,11 @@ enum Bug {
     MangleBinaryValues,
     SaveIgnoresOwnerChange,
     BadBytesLoadAsNone,
+    /// `load_shared` keeps handing out the first record it loaded (a cache that never
+    /// sees touches, saves or expiry).
+    SharedLoadCachesStale,
+    /// `save_shared` writes over whatever version is stored.
+    SharedSaveSkipsVersionCheck,
 }
 
 const ALL_BUGS: &[Bug] = &[
@@ -51,6 +56,8 @@ const ALL_BUGS: &[Bug] = &[
     Bug::MangleBinaryValues,
     Bug::SaveIgnoresOwnerChange,
     Bug::BadBytesLoadAsNone,
+    Bug::SharedLoadCachesStale,
+    Bug::SharedSaveSkipsVersionCheck,
 ];
 
 /// A correct store with one bug.
@@ -60,6 +67,7 @@ struct Faulty {
     inner: ReferenceStore,
     /// Every record ever written, by key: what a buggy store "remembers".
     shadow: Mutex<HashMap<StoreKey, Record>>,
+    stale: Mutex<HashMap<StoreKey, Arc<Record>>>,
     created: Mutex<Vec<StoreKey>>,
 }
 
@@ -113,6 +121,35 @@ impl SessionStore for Faulty {
             }
             other => other,
         }
+    }
+
+    async fn load_shared(&self, key: &StoreKey) -> Result<Option<Arc<Record>>, Error> {
+        if self.bug == Bug::SharedLoadCachesStale {
+            if let Some(r) = self.stale.lock().unwrap().get(key) {
+                return Ok(Some(r.clone()));
+            }
+            let r = self.load(key).await?.map(Arc::new);
+            if let Some(r) = &r {
+                self.stale.lock().unwrap().insert(*key, r.clone());
+            }
+            return Ok(r);
+        }
+        Ok(self.load(key).await?.map(Arc::new))
+    }
+
+    async fn save_shared(
+        &self,
+        key: &StoreKey,
+        record: &Arc<Record>,
+        expected: u64,
+    ) -> Result<(), Error> {
+        if self.bug == Bug::SharedSaveSkipsVersionCheck {
+            return match self.inner.load(key).await? {
+                Some(cur) => self.inner.save(key, record, cur.version).await,
+                None => Err(Error::Gone),
+            };
+        }
+        self.save(key, record, expected).await
     }
 
     async fn save(&self, key: &StoreKey, record: &Record, expected: u64) -> Result<(), Error> {
@@ -269,6 +306,7 @@ async fn every_faulty_store_is_caught() {
                 bug,
                 inner: ReferenceStore::new(Arc::new(clock)),
                 shadow: Mutex::default(),
+                stale: Mutex::default(),
                 created: Mutex::default(),
             })
         })

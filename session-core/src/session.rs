@@ -95,7 +95,9 @@ enum Loaded {
     NotYet,
     /// No live record for the presented id (or no id at all).
     Missing,
-    Present(Record),
+    /// Shared with the store where it keeps records in memory (see
+    /// [`SessionStore::load_shared`]): reads never copy it, writes build a new one.
+    Present(Arc<Record>),
     /// Destroyed by this handle, or found deleted by a concurrent request.
     Ended,
 }
@@ -417,7 +419,7 @@ impl Session {
         };
         let key = id.store_key();
         let now = self.inner.config.clock().now();
-        match self.store().load(&key).await? {
+        match self.store().load_shared(&key).await? {
             Some(r) if !self.inner.config.has_ended(&r, now) => io.loaded = Loaded::Present(r),
             Some(_) => {
                 // Live for the store but over our (possibly stricter) limits: end it, so it
@@ -484,7 +486,7 @@ impl Session {
             match &io.loaded {
                 Loaded::Present(current) => {
                     let key = self.current_key(io)?;
-                    let mut next = current.clone();
+                    let mut next = Record::clone(current);
                     pending.apply(&mut next);
                     self.check_size(&next)?;
                     next.version = current.version.wrapping_add(1);
@@ -495,7 +497,8 @@ impl Session {
                         // An owner change is a privilege change: it takes a new id.
                         return self.rotate_locked(io, pending, report).await;
                     }
-                    match self.store().save(&key, &next, current.version).await {
+                    let next = Arc::new(next);
+                    match self.store().save_shared(&key, &next, current.version).await {
                         Ok(()) => {
                             io.loaded = Loaded::Present(next);
                             io.events.expiry_moved = true;
@@ -539,7 +542,7 @@ impl Session {
                     match self.store().create(&id.store_key(), &record).await {
                         Ok(()) => {
                             io.id = Some(id);
-                            io.loaded = Loaded::Present(record);
+                            io.loaded = Loaded::Present(Arc::new(record));
                             io.events.id_changed = true;
                             io.events.expiry_moved = true;
                             io.events.ended = false;
@@ -566,7 +569,7 @@ impl Session {
         report: &mut SaveReport,
     ) -> Result<(), Error> {
         let now = self.inner.config.clock().now();
-        match self.store().load(key).await? {
+        match self.store().load_shared(key).await? {
             Some(fresh) if !self.inner.config.has_ended(&fresh, now) => {
                 for k in pending.data.keys() {
                     if before.data.get(k) != fresh.data.get(k) && !report.overwritten.contains(k) {
@@ -611,6 +614,8 @@ impl Session {
         match self.store().touch(&key, expires_at, now).await {
             Ok(()) => {
                 if let Loaded::Present(r) = &mut io.loaded {
+                    // Copies the record only if the store shares it (a memory store).
+                    let r = Arc::make_mut(r);
                     r.expires_at = expires_at;
                     r.last_seen = now;
                 }
@@ -709,7 +714,7 @@ impl Session {
                 Loaded::Ended | Loaded::NotYet => return Err(Error::Gone),
             };
             let old_key = self.current_key(io)?;
-            let mut next = current.clone();
+            let mut next = Record::clone(&current);
             pending.apply(&mut next);
             self.check_size(&next)?;
             if pending.restart_lifetime {
@@ -729,14 +734,13 @@ impl Session {
             let new_id = SessionId::generate_with_tag(tag)?;
             let new_key = new_id.store_key();
             match self
-                .inner
-                .store
+                .store()
                 .rotate(&old_key, &new_key, &next, current.version)
                 .await
             {
                 Ok(()) => {
                     io.id = Some(new_id);
-                    io.loaded = Loaded::Present(next);
+                    io.loaded = Loaded::Present(Arc::new(next));
                     io.events.id_changed = true;
                     io.events.expiry_moved = true;
                     report.write = Write::Rotated;

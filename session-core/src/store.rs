@@ -9,6 +9,7 @@
 //! |---|---|
 //! | [`create`](SessionStore::create) | insert if absent; a taken key is [`Error::Collision`], never an overwrite |
 //! | [`load`](SessionStore::load) | a missing or expired record is `None`, even before the backend removed it |
+//! | [`load_shared`](SessionStore::load_shared), [`save_shared`](SessionStore::save_shared) | `load` and `save` for a reference-counted record; provided, overridden only by stores that keep records in memory |
 //! | [`save`](SessionStore::save) | compare-and-swap on the version: stale is [`Error::Conflict`], dead is [`Error::Gone`]; never resurrects |
 //! | [`touch`](SessionStore::touch) | moves expiry and last-seen, leaves data alone, never revives |
 //! | [`delete`](SessionStore::delete) | idempotent |
@@ -72,6 +73,17 @@ pub trait SessionStore: Send + Sync + std::fmt::Debug + 'static {
     /// [`Error::Decode`] when the stored bytes are unreadable; backend errors.
     async fn load(&self, key: &StoreKey) -> Result<Option<Record>, Error>;
 
+    /// [`load`](Self::load), returning a reference-counted record. The session handle calls
+    /// this one: a store that keeps decoded records in memory hands out its own copy
+    /// instead of cloning it on every request. The default wraps `load`; the contract is
+    /// the same, and the conformance suite checks both.
+    ///
+    /// # Errors
+    /// As [`load`](Self::load).
+    async fn load_shared(&self, key: &StoreKey) -> Result<Option<Arc<Record>>, Error> {
+        Ok(self.load(key).await?.map(Arc::new))
+    }
+
     /// Replaces the record under `key` with `record` if the stored version is
     /// `expected_version` and the stored record is live.
     ///
@@ -86,6 +98,21 @@ pub trait SessionStore: Send + Sync + std::fmt::Debug + 'static {
         record: &Record,
         expected_version: u64,
     ) -> Result<(), Error>;
+
+    /// [`save`](Self::save) of a reference-counted record, which a store that keeps records
+    /// in memory can keep without copying. The session handle calls this one; the default
+    /// calls `save`, with the same contract.
+    ///
+    /// # Errors
+    /// As [`save`](Self::save).
+    async fn save_shared(
+        &self,
+        key: &StoreKey,
+        record: &Arc<Record>,
+        expected_version: u64,
+    ) -> Result<(), Error> {
+        self.save(key, record, expected_version).await
+    }
 
     /// Sets the live record's expiry and last-seen time without changing its data or version.
     ///
@@ -148,6 +175,17 @@ macro_rules! forward {
             }
             async fn load(&self, key: &StoreKey) -> Result<Option<Record>, Error> {
                 (**self).load(key).await
+            }
+            async fn load_shared(&self, key: &StoreKey) -> Result<Option<Arc<Record>>, Error> {
+                (**self).load_shared(key).await
+            }
+            async fn save_shared(
+                &self,
+                key: &StoreKey,
+                record: &Arc<Record>,
+                expected_version: u64,
+            ) -> Result<(), Error> {
+                (**self).save_shared(key, record, expected_version).await
             }
             async fn save(
                 &self,

@@ -269,6 +269,36 @@ impl MemoryStore {
             .insert(key);
     }
 
+    /// The compare-and-swap behind `save` and `save_shared`; `stored` makes the value to
+    /// keep, called only once the swap is certain.
+    fn save_with(
+        &self,
+        key: &StoreKey,
+        record: &Record,
+        expected: u64,
+        stored: impl FnOnce() -> Arc<Record>,
+    ) -> Result<(), Error> {
+        let _g = lock(&self.inner.stripes[self.stripe(key)]);
+        let current = self.live(key).ok_or(Error::Gone)?;
+        if current.version != expected {
+            return Err(Error::Conflict);
+        }
+        if record.is_expired(self.now()) {
+            self.remove_locked(key);
+            return Ok(());
+        }
+        self.inner.cache.insert(*key, stored());
+        if current.owner != record.owner {
+            if let Some(o) = &current.owner {
+                unindex(&self.inner.owners, o, key);
+            }
+            if let Some(o) = &record.owner {
+                self.index(o, *key);
+            }
+        }
+        Ok(())
+    }
+
     /// Removes `key` from cache and index. Caller holds the key's stripe.
     fn remove_locked(&self, key: &StoreKey) {
         if let Some(old) = self.inner.cache.remove(key) {
@@ -301,27 +331,26 @@ impl SessionStore for MemoryStore {
         Ok(self.live(key).map(|r| (*r).clone()))
     }
 
+    async fn load_shared(&self, key: &StoreKey) -> Result<Option<Arc<Record>>, Error> {
+        let _span = tracing::debug_span!("memory.load", key = ?key).entered();
+        // The cached record itself: records are never changed in place (every write
+        // inserts a new one), so handing it out is safe and costs a reference count.
+        Ok(self.live(key))
+    }
+
     async fn save(&self, key: &StoreKey, record: &Record, expected: u64) -> Result<(), Error> {
         let _span = tracing::debug_span!("memory.save", key = ?key).entered();
-        let _g = lock(&self.inner.stripes[self.stripe(key)]);
-        let current = self.live(key).ok_or(Error::Gone)?;
-        if current.version != expected {
-            return Err(Error::Conflict);
-        }
-        if record.is_expired(self.now()) {
-            self.remove_locked(key);
-            return Ok(());
-        }
-        self.inner.cache.insert(*key, Arc::new(record.clone()));
-        if current.owner != record.owner {
-            if let Some(o) = &current.owner {
-                unindex(&self.inner.owners, o, key);
-            }
-            if let Some(o) = &record.owner {
-                self.index(o, *key);
-            }
-        }
-        Ok(())
+        self.save_with(key, record, expected, || Arc::new(record.clone()))
+    }
+
+    async fn save_shared(
+        &self,
+        key: &StoreKey,
+        record: &Arc<Record>,
+        expected: u64,
+    ) -> Result<(), Error> {
+        let _span = tracing::debug_span!("memory.save", key = ?key).entered();
+        self.save_with(key, record, expected, || record.clone())
     }
 
     async fn touch(

@@ -32,12 +32,15 @@ struct Options {
     sessions: usize,
     json: Option<String>,
     plot: Option<String>,
+    /// Run only this kind of cell (`raw` or `session`), for profiling one side at a time.
+    only: Option<String>,
 }
 
 fn usage() -> ! {
     eprintln!(
         "usage: session-bench --store URL[,URL...] [--concurrency 1,16,64] [--duration 10s] \
-         [--payload 200,4096] [--mix read:90,write:10] [--sessions 1000] [--json FILE] [--plot FILE.svg]"
+         [--payload 200,4096] [--mix read:90,write:10] [--sessions 1000] [--json FILE] [--plot FILE.svg] \
+         [--only raw|session]"
     );
     std::process::exit(2)
 }
@@ -64,6 +67,7 @@ fn parse_args() -> Options {
         sessions: 1000,
         json: None,
         plot: None,
+        only: None,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -90,6 +94,7 @@ fn parse_args() -> Options {
             }
             "--json" => o.json = Some(v),
             "--plot" => o.plot = Some(v),
+            "--only" if v == "raw" || v == "session" => o.only = Some(v),
             _ => usage(),
         }
         i += 2;
@@ -278,33 +283,39 @@ async fn main() {
             let sessions = Arc::new(Sessions::create(&target.store, o.sessions, &body).await);
             target.raw.fill(o.sessions, &body).await;
             for &c in &o.concurrency {
-                let raw = target.raw.clone();
-                let b = body.clone();
-                let label = format!("{} raw c={c} p={size}", target.name);
-                let (ops, lat, el) = run_cell(&label, &o, c, move |read, i| {
-                    let (raw, b) = (raw.clone(), b.clone());
-                    async move {
-                        if read {
-                            raw.read(i).await;
-                        } else {
-                            raw.write(i, &b).await;
+                let mut raw_ops = f64::NAN;
+                if o.only.as_deref() != Some("session") {
+                    let raw = target.raw.clone();
+                    let b = body.clone();
+                    let label = format!("{} raw c={c} p={size}", target.name);
+                    let (ops, lat, el) = run_cell(&label, &o, c, move |read, i| {
+                        let (raw, b) = (raw.clone(), b.clone());
+                        async move {
+                            if read {
+                                raw.read(i).await;
+                            } else {
+                                raw.write(i, &b).await;
+                            }
                         }
-                    }
-                })
-                .await;
-                let raw_ops = ops as f64 / el.as_secs_f64();
-                cells.push(Cell {
-                    store: target.name.clone(),
-                    kind: "raw",
-                    concurrency: c,
-                    payload: size,
-                    ops,
-                    ops_per_sec: raw_ops,
-                    p50_us: pct(&lat, 0.5),
-                    p99_us: pct(&lat, 0.99),
-                    p999_us: pct(&lat, 0.999),
-                    ratio_to_raw: None,
-                });
+                    })
+                    .await;
+                    raw_ops = ops as f64 / el.as_secs_f64();
+                    cells.push(Cell {
+                        store: target.name.clone(),
+                        kind: "raw",
+                        concurrency: c,
+                        payload: size,
+                        ops,
+                        ops_per_sec: raw_ops,
+                        p50_us: pct(&lat, 0.5),
+                        p99_us: pct(&lat, 0.99),
+                        p999_us: pct(&lat, 0.999),
+                        ratio_to_raw: None,
+                    });
+                }
+                if o.only.as_deref() == Some("raw") {
+                    continue;
+                }
 
                 let (store, s, b) = (target.store.clone(), sessions.clone(), body.clone());
                 let label = format!("{} session c={c} p={size}", target.name);
@@ -330,7 +341,7 @@ async fn main() {
                     p50_us: pct(&lat, 0.5),
                     p99_us: pct(&lat, 0.99),
                     p999_us: pct(&lat, 0.999),
-                    ratio_to_raw: Some(ops_s / raw_ops),
+                    ratio_to_raw: Some(ops_s / raw_ops).filter(|r| r.is_finite()),
                 });
             }
         }

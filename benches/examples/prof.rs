@@ -1,0 +1,46 @@
+//! One operation in a loop on one thread, for instruction counts under callgrind:
+//!
+//! ```sh
+//! cargo build --release -p session-benches --example prof
+//! URL=redis://127.0.0.1:6379 valgrind --tool=callgrind ./target/release/examples/prof read 20000
+//! URL=redis://127.0.0.1:6379 valgrind --tool=callgrind ./target/release/examples/prof read 0
+//! ```
+//!
+//! The second run counts the setup (sessions created, raw entries filled); subtract it and
+//! divide by the iterations for instructions per operation. Operations: `read`, `write`
+//! (the typical request), `raw-read`, `raw-write`. `URL` defaults to `memory`. A tracing
+//! subscriber at `info` is installed, as in a deployed service, so disabled `debug` spans
+//! cost what they cost there.
+
+#![allow(missing_docs)]
+
+use std::sync::Arc;
+
+use session_benches::{Sessions, open, payload};
+
+fn main() {
+    tracing_subscriber::fmt().with_env_filter("info").init();
+    let mut args = std::env::args().skip(1);
+    let op = args.next().unwrap_or_else(|| "read".into());
+    let n: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(100_000);
+    let url = std::env::var("URL").unwrap_or_else(|_| "memory".into());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let t = open(&url).await;
+        let body = payload(200);
+        let s = Arc::new(Sessions::create(&t.store, 1000, &body).await);
+        t.raw.fill(1000, &body).await;
+        for i in 0..n {
+            match op.as_str() {
+                "raw-read" => drop(t.raw.read(i).await),
+                "raw-write" => t.raw.write(i, &body).await,
+                "write" => s.write(&t.store, i, &body).await,
+                "read" => drop(s.read(&t.store, i).await),
+                other => panic!("unknown operation {other}"),
+            }
+        }
+    });
+}
