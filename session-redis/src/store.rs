@@ -243,14 +243,15 @@ impl RedisStore {
         expires_at: Timestamp,
     ) -> Result<(), Error> {
         let now = self.clock.now();
+        let (e, l) = (ms_field(expires_at), ms_field(now));
         let mut cmd = redis::cmd("HSET");
         cmd.arg(self.rec_key(key))
             .arg("r")
-            .arg(bytes)
+            .arg([&e[..], &l[..], bytes].concat())
             .arg("e")
-            .arg(expires_at.as_millis())
+            .arg(&e[..])
             .arg("l")
-            .arg(now.as_millis())
+            .arg(&l[..])
             .arg("v")
             .arg(1);
         self.command("write_raw", cmd).await?;
@@ -392,10 +393,16 @@ impl RedisStore {
         tail: Vec<Vec<u8>>,
     ) -> Result<Vec<Vec<u8>>, Error> {
         let mut args = head;
+        let (e, l) = (ms_field(record.expires_at), ms_field(record.last_seen));
+        let body = record.encode()?;
+        let mut r = Vec::with_capacity(HEADER + body.len());
+        r.extend_from_slice(&e);
+        r.extend_from_slice(&l);
+        r.extend_from_slice(&body);
         args.extend([
-            record.encode()?,
-            arg(record.expires_at.as_millis()),
-            arg(record.last_seen.as_millis()),
+            r,
+            e.to_vec(),
+            l.to_vec(),
             arg(record.version),
             arg(ttl_ms(now, record.expires_at)),
         ]);
@@ -404,35 +411,25 @@ impl RedisStore {
     }
 
     async fn load_inner(&self, key: &StoreKey) -> Result<Option<Record>, Error> {
-        let mut cmd = redis::cmd("HMGET");
-        cmd.arg(self.rec_key(key)).arg("r").arg("e").arg("l");
-        let v = self.command("load", cmd).await?;
-        let Value::Array(fields) = v else {
-            return Err(unexpected("load"));
+        let mut cmd = redis::cmd("HGET");
+        cmd.arg(self.rec_key(key)).arg("r");
+        let bytes = match self.command("load", cmd).await? {
+            Value::BulkString(b) => b,
+            Value::Nil => return Ok(None),
+            _ => return Err(unexpected("load")),
         };
-        let mut it = fields.into_iter();
-        let (r, e, l) = (it.next(), it.next(), it.next());
-        let e = match e {
-            Some(Value::BulkString(b)) => parse_ms(&b)?,
-            Some(Value::Nil) | None => return Ok(None),
-            Some(_) => return Err(unexpected("load")),
+        let inconsistent = || Error::Decode {
+            reason: DecodeProblem::Inconsistent("record header is not two 20-digit times"),
         };
+        let (header, body) = bytes.split_at_checked(HEADER).ok_or_else(inconsistent)?;
+        let (e, l) = header.split_at(HEADER / 2);
+        let (e, l) = (parse_field(e).ok_or_else(inconsistent)?, parse_field(l));
         if self.clock.now() >= e {
             return Ok(None);
         }
-        let bytes = match r {
-            Some(Value::BulkString(b)) => b,
-            _ => {
-                return Err(Error::Decode {
-                    reason: DecodeProblem::Inconsistent("record field missing"),
-                });
-            }
-        };
-        let mut record = Record::decode(&bytes)?;
+        let mut record = Record::decode(body)?;
         record.expires_at = e;
-        if let Some(Value::BulkString(b)) = l {
-            record.last_seen = parse_ms(&b)?;
-        }
+        record.last_seen = l.ok_or_else(inconsistent)?;
         Ok(Some(record))
     }
 
@@ -545,14 +542,36 @@ fn word(w: &[String], i: usize) -> &str {
     w.get(i).map_or("", String::as_str)
 }
 
-fn parse_ms(b: &[u8]) -> Result<Timestamp, Error> {
-    std::str::from_utf8(b)
-        .ok()
-        .and_then(|s| s.parse::<i64>().ok())
-        .map(Timestamp::from_millis)
-        .ok_or(Error::Decode {
-            reason: DecodeProblem::Inconsistent("expiry field is not a number"),
-        })
+/// Length of the header in field `r`: expires-at and last-seen, 20 digits each.
+const HEADER: usize = 40;
+
+/// A time as the scripts store it: milliseconds since the epoch in 20 zero-padded digits
+/// (fixed width so a script can replace the header of `r` without parsing the record;
+/// times before the epoch are stored as 0).
+fn ms_field(t: Timestamp) -> [u8; HEADER / 2] {
+    let mut out = [b'0'; HEADER / 2];
+    let mut v = t.as_millis().max(0).unsigned_abs();
+    for d in out.iter_mut().rev() {
+        // i64::MAX has 19 digits, so 20 always suffice.
+        *d = b'0' + (v % 10) as u8;
+        v /= 10;
+    }
+    out
+}
+
+/// Reads a field written by [`ms_field`]; `None` for anything else.
+fn parse_field(b: &[u8]) -> Option<Timestamp> {
+    if b.len() != HEADER / 2 {
+        return None;
+    }
+    let mut v: i64 = 0;
+    for &c in b {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_add(i64::from(c - b'0'))?;
+    }
+    Some(Timestamp::from_millis(v))
 }
 
 #[async_trait]
@@ -644,8 +663,8 @@ impl SessionStore for RedisStore {
                     &[self.rec_key(key)],
                     &[
                         arg(now.as_millis()),
-                        arg(expires_at.as_millis()),
-                        arg(last_seen.as_millis()),
+                        ms_field(expires_at).to_vec(),
+                        ms_field(last_seen).to_vec(),
                         arg(ttl_ms(now, expires_at)),
                         key.to_text().into_bytes(),
                     ],
@@ -789,5 +808,34 @@ impl SessionStore for RedisStore {
     async fn delete_expired(&self) -> Result<u64, Error> {
         // Redis expires keys itself (every write sets the TTL); there is nothing to sweep.
         Ok(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The header fields are fixed width and round-trip every time a store can meet,
+    /// including the saturated far future; anything else is refused, never misread.
+    #[test]
+    fn header_fields_round_trip_and_reject_junk() {
+        for ms in [0, 1, 1_764_470_000_000, i64::MAX] {
+            let f = ms_field(Timestamp::from_millis(ms));
+            assert_eq!(f.len(), 20);
+            assert_eq!(parse_field(&f), Some(Timestamp::from_millis(ms)));
+        }
+        assert_eq!(
+            parse_field(&ms_field(Timestamp::from_millis(-5))),
+            Some(Timestamp::from_millis(0))
+        );
+        for bad in [
+            &b""[..],
+            b"123",
+            b"0000000000000000000x",
+            b"99999999999999999999",
+            b"-0000000000000000001",
+        ] {
+            assert_eq!(parse_field(bad), None, "{bad:?}");
+        }
     }
 }
