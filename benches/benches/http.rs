@@ -1,4 +1,5 @@
-//! The HTTP layer's cost: an axum handler without sessions, the same handler behind the
+//! The HTTP layer's cost: an axum handler without sessions, behind a layer that does
+//! nothing (the floor any tower middleware pays), the same handler behind the
 //! session layer without touching the session, and one that reads its session (memory
 //! store). Requests go through the router in process (`oneshot`), so the figures are the
 //! layer's own cost, not the network's.
@@ -32,6 +33,29 @@ async fn reads(session: Session) -> String {
         .unwrap_or_default()
 }
 
+/// A layer that does nothing: what any tower middleware costs axum per request, the floor
+/// under the session layer's own cost.
+#[derive(Clone)]
+struct Noop<S>(S);
+
+impl<S, R> tower::Service<R> for Noop<S>
+where
+    S: tower::Service<R>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), S::Error>> {
+        self.0.poll_ready(cx)
+    }
+    fn call(&mut self, req: R) -> S::Future {
+        self.0.call(req)
+    }
+}
+
 fn http(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -52,6 +76,9 @@ fn http(c: &mut Criterion) {
     let cookie = format!("__Host-id={}", keys.sign(&id));
 
     let without: Router = Router::new().route("/", get(plain));
+    let noop: Router = Router::new()
+        .route("/", get(plain))
+        .layer(tower::layer::layer_fn(Noop));
     let layer = SessionLayer::from_shared(store, keys);
     let untouched: Router = Router::new().route("/", get(plain)).layer(layer.clone());
     let read: Router = Router::new().route("/", get(reads)).layer(layer);
@@ -59,6 +86,7 @@ fn http(c: &mut Criterion) {
     let mut g = c.benchmark_group("http");
     for (name, app) in [
         ("handler without sessions", without),
+        ("handler behind a layer that does nothing", noop),
         ("session layer, untouched", untouched),
         ("session layer, session read", read),
     ] {

@@ -71,6 +71,6 @@ pub use config::{ConfigError, SameSite};
 pub use csrf::CsrfReason;
 pub use layer::SessionLayer;
 pub use rejection::{MissingSessionLayer, SessionError};
-pub use service::SessionService;
+pub use service::{ResponseFuture, SessionService};
 pub use session::{Device, Session};
 pub use signing::SigningKeys;

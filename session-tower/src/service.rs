@@ -40,7 +40,19 @@ pub struct SessionService<S> {
 /// The id the request presents, if exactly one valid one (R10–R12).
 pub(crate) fn presented_id(p: &Presented, settings: &Settings) -> (Option<SessionId>, Source) {
     let c = &settings.cookie;
-    let values = match cookie::values(&p.cookies, &c.name, c.max_header_bytes, c.max_pairs) {
+    let joined: Vec<HeaderValue>;
+    let fields: &[HeaderValue] = match &p.cookie {
+        None => &[],
+        Some(first) if p.more_cookies.is_empty() => std::slice::from_ref(first),
+        Some(first) => {
+            joined = std::iter::once(first)
+                .chain(&p.more_cookies)
+                .cloned()
+                .collect();
+            &joined
+        }
+    };
+    let values = match cookie::values(fields, &c.name, c.max_header_bytes, c.max_pairs) {
         Ok(v) => v,
         Err(_) => {
             tracing::warn!("oversized Cookie header ignored");
@@ -242,6 +254,79 @@ async fn finish(settings: &Settings, session: &Session, mut response: Response) 
     response
 }
 
+pin_project_lite::pin_project! {
+    /// The response future of [`SessionService`].
+    ///
+    /// Not boxed on the common path: a request whose handler never touched its session
+    /// costs the layer no allocation beyond the session handle itself.
+    pub struct ResponseFuture<F, E> {
+        #[pin]
+        state: State<F, E>,
+    }
+}
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+pin_project_lite::pin_project! {
+    #[project = StateProj]
+    enum State<F, E> {
+        /// A safe method (or the header transport): the handler runs at once.
+        Handler {
+            #[pin]
+            fut: F,
+            session: Option<Session>,
+            settings: Arc<Settings>,
+        },
+        /// The handler used the session: saving it and setting the cookie.
+        Finish { fut: BoxFuture<Response> },
+        /// An unsafe method: the CSRF check (which may read the body), the handler and the
+        /// finish, in one future.
+        Checked { fut: BoxFuture<Result<Response, E>> },
+    }
+}
+
+impl<F, E> Future for ResponseFuture<F, E>
+where
+    F: Future<Output = Result<Response, E>>,
+{
+    type Output = Result<Response, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut state = self.project().state;
+        loop {
+            match state.as_mut().project() {
+                StateProj::Handler {
+                    fut,
+                    session,
+                    settings,
+                } => {
+                    let response = match fut.poll(cx) {
+                        Poll::Ready(Ok(r)) => r,
+                        Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                        Poll::Pending => return Poll::Pending,
+                    };
+                    let Some(session) = session.take() else {
+                        // Only reachable if polled after completion.
+                        return Poll::Ready(Ok(response));
+                    };
+                    if session.used().is_none()
+                        && !session.state().csrf_checked.load(Ordering::Relaxed)
+                    {
+                        // Nothing touched the session: nothing to save, no headers.
+                        return Poll::Ready(Ok(response));
+                    }
+                    let settings = settings.clone();
+                    state.set(State::Finish {
+                        fut: Box::pin(async move { finish(&settings, &session, response).await }),
+                    });
+                }
+                StateProj::Finish { fut } => return fut.as_mut().poll(cx).map(Ok),
+                StateProj::Checked { fut } => return fut.as_mut().poll(cx),
+            }
+        }
+    }
+}
+
 impl<S, B> tower_service::Service<Request<B>> for SessionService<S>
 where
     S: tower_service::Service<Request<Body>, Response = Response> + Clone + Send + 'static,
@@ -252,50 +337,50 @@ where
 {
     type Response = Response;
     type Error = S::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Response, S::Error>> + Send + 'static>>;
+    type Future = ResponseFuture<S::Future, S::Error>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
-        // The clone is not ready; keep the one that is (tower's usual swap).
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
         let settings = self.settings.clone();
-        Box::pin(async move {
-            let (mut parts, body) = req.into_parts();
-            let body = Body::new(body);
-            let presented = Presented {
-                cookies: parts
-                    .headers
-                    .get_all(header::COOKIE)
-                    .iter()
-                    .cloned()
-                    .collect(),
-                header: settings
-                    .header_id
-                    .as_ref()
-                    .and_then(|n| parts.headers.get(n).cloned()),
-                user_agent: parts.headers.get(header::USER_AGENT).cloned(),
-            };
-            let session = Session::new(settings.clone(), presented);
+        let (mut parts, body) = req.into_parts();
+        let body = Body::new(body);
+        let presented = Presented::from_headers(&parts.headers, settings.header_id.as_ref());
+        let session = Session::new(settings.clone(), presented);
 
-            let body = if settings.csrf.enabled
-                && !csrf::is_safe(&parts.method)
-                && session.source() != Source::Header
-            {
-                match check_csrf(&settings, &session, &parts.headers, body).await {
+        if settings.csrf.enabled
+            && !csrf::is_safe(&parts.method)
+            && session.source() != Source::Header
+        {
+            // The handler runs after an await: call a clone and keep the one that is ready
+            // (tower's usual swap).
+            let clone = self.inner.clone();
+            let mut inner = std::mem::replace(&mut self.inner, clone);
+            let fut = Box::pin(async move {
+                let body = match check_csrf(&settings, &session, &parts.headers, body).await {
                     CsrfOutcome::Pass(b) => b,
                     CsrfOutcome::Reject(r) => return Ok(r),
-                }
-            } else {
-                body
+                };
+                parts.extensions.insert(session.clone());
+                let response = inner.call(Request::from_parts(parts, body)).await?;
+                Ok(finish(&settings, &session, response).await)
+            });
+            return ResponseFuture {
+                state: State::Checked { fut },
             };
+        }
 
-            parts.extensions.insert(session.clone());
-            let response = inner.call(Request::from_parts(parts, body)).await?;
-            Ok(finish(&settings, &session, response).await)
-        })
+        // The handler is called now, on the service that was polled ready: no clone.
+        parts.extensions.insert(session.clone());
+        let fut = self.inner.call(Request::from_parts(parts, body));
+        ResponseFuture {
+            state: State::Handler {
+                fut,
+                session: Some(session),
+                settings,
+            },
+        }
     }
 }

@@ -56,9 +56,29 @@ pub(crate) enum Source {
 /// whose handler never touches its session pays for neither the HMAC nor the hash.
 #[derive(Debug)]
 pub(crate) struct Presented {
-    pub(crate) cookies: Vec<HeaderValue>,
+    /// The first `Cookie` field; the usual request has exactly one.
+    pub(crate) cookie: Option<HeaderValue>,
+    /// Any further `Cookie` fields (HTTP/2 may split them); empty, so unallocated, for most.
+    pub(crate) more_cookies: Vec<HeaderValue>,
     pub(crate) header: Option<HeaderValue>,
     pub(crate) user_agent: Option<HeaderValue>,
+}
+
+impl Presented {
+    /// Takes what the session may need from `headers`: cheap reference-counted clones,
+    /// no parsing.
+    pub(crate) fn from_headers(
+        headers: &http::HeaderMap,
+        id_header: Option<&http::HeaderName>,
+    ) -> Self {
+        let mut cookies = headers.get_all(http::header::COOKIE).iter();
+        Self {
+            cookie: cookies.next().cloned(),
+            more_cookies: cookies.cloned().collect(),
+            header: id_header.and_then(|n| headers.get(n).cloned()),
+            user_agent: headers.get(http::header::USER_AGENT).cloned(),
+        }
+    }
 }
 
 #[derive(Debug)]

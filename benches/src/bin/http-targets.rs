@@ -1,6 +1,7 @@
 //! Serves the same handler three ways for a load generator (wrk, or any HTTP client): without
-//! sessions (port P), behind the session layer without touching the session (P+1), and
-//! reading the session (P+2). Sessions are in memory; a session cookie is printed for
+//! sessions (port P), behind the session layer without touching the session (P+1),
+//! reading the session (P+2), and behind a layer that does nothing (P+3: the floor any
+//! tower middleware pays). Sessions are in memory; a session cookie is printed for
 //! requests that should carry one.
 //!
 //! Run with `cargo run --release -p session-benches --bin http-targets -- 4000`, then for
@@ -17,6 +18,28 @@ use session_tower::{Session, SessionLayer, SigningKeys};
 
 async fn plain() -> &'static str {
     "ok"
+}
+
+/// A layer that does nothing.
+#[derive(Clone)]
+struct Noop<S>(S);
+
+impl<S, R> tower::Service<R> for Noop<S>
+where
+    S: tower::Service<R>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), S::Error>> {
+        self.0.poll_ready(cx)
+    }
+    fn call(&mut self, req: R) -> S::Future {
+        self.0.call(req)
+    }
 }
 
 async fn reads(session: Session) -> String {
@@ -50,6 +73,9 @@ async fn main() {
         Router::new().route("/", get(plain)),
         Router::new().route("/", get(plain)).layer(layer.clone()),
         Router::new().route("/", get(reads)).layer(layer),
+        Router::new()
+            .route("/", get(plain))
+            .layer(tower::layer::layer_fn(Noop)),
     ];
     let mut tasks = Vec::new();
     for (i, app) in apps.into_iter().enumerate() {
