@@ -304,15 +304,25 @@ fn hex(bytes: &[u8]) -> String {
     s
 }
 
-fn push_hex(s: &mut String, bytes: &[u8]) {
+/// Each byte's two lowercase hex digits, built at compile time.
+const HEX_PAIRS: [[u8; 2]; 256] = {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut t = [[0u8; 2]; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = [DIGITS[i >> 4], DIGITS[i & 0xf]];
+        i += 1;
+    }
+    t
+};
+
+fn push_hex(s: &mut String, bytes: &[u8]) {
     // Digits go to a stack buffer and into the string in one append: pushing them one
     // `char` at a time cost the Redis store about 900 instructions per key.
     let mut buf = [0u8; 64];
     for chunk in bytes.chunks(32) {
-        for (pair, b) in buf.chunks_exact_mut(2).zip(chunk) {
-            pair[0] = DIGITS[usize::from(b >> 4)];
-            pair[1] = DIGITS[usize::from(b & 0xf)];
+        for (pair, &b) in buf.chunks_exact_mut(2).zip(chunk) {
+            pair.copy_from_slice(&HEX_PAIRS[usize::from(b)]);
         }
         // Always ASCII, so never the empty fallback.
         s.push_str(std::str::from_utf8(&buf[..chunk.len() * 2]).unwrap_or_default());
@@ -330,6 +340,18 @@ fn hex_val(c: u8) -> Option<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Hex is lowercase, two digits a byte, high nibble first, across the 32-byte chunk
+    /// boundary too.
+    #[test]
+    fn hex_digits() {
+        assert_eq!(hex(&[0x00, 0x0f, 0xa5, 0xff]), "000fa5ff");
+        let long: Vec<u8> = (0..=40).collect();
+        let h = hex(&long);
+        assert_eq!(h.len(), 82);
+        assert_eq!(&h[62..68], "1f2021");
+        assert_eq!(hex(&[]), "");
+    }
 
     /// Ids round-trip through their cookie form, which is 46 url-safe characters.
     #[test]
