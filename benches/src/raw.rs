@@ -104,6 +104,10 @@ macro_rules! sql_raw {
         struct $name {
             pool: $pool,
             table: String,
+            /// Stamped into each written value. SQLite and InnoDB skip an UPDATE that
+            /// changes nothing (no page write, no log flush), so rewriting the same bytes
+            /// would measure a no-op; a session save always changes its row.
+            writes: std::sync::atomic::AtomicU64,
         }
 
         #[session_core::async_trait]
@@ -133,8 +137,15 @@ macro_rules! sql_raw {
             }
             async fn write(&self, i: usize, payload: &Bytes) {
                 let _ = self.read(i).await;
+                let n = self
+                    .writes
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                    .to_le_bytes();
+                let mut value = payload.to_vec();
+                let m = value.len().min(n.len());
+                value[..m].copy_from_slice(&n[..m]);
                 sqlx::query(sqlx::AssertSqlSafe(format!($update, self.table)))
-                    .bind(payload.to_vec())
+                    .bind(value)
                     .bind(i as i64)
                     .execute(&self.pool)
                     .await
@@ -250,6 +261,7 @@ pub async fn open(url: &str) -> Target {
             raw: Arc::new(PgRaw {
                 pool,
                 table: raw_table,
+                writes: Default::default(),
             }),
         };
     }
@@ -277,6 +289,7 @@ pub async fn open(url: &str) -> Target {
             raw: Arc::new(MyRaw {
                 pool,
                 table: raw_table,
+                writes: Default::default(),
             }),
         };
     }
@@ -304,6 +317,7 @@ pub async fn open(url: &str) -> Target {
             raw: Arc::new(LiteRaw {
                 pool,
                 table: raw_table,
+                writes: Default::default(),
             }),
         };
     }
