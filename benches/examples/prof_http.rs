@@ -5,57 +5,16 @@
 //! valgrind --tool=callgrind ./target/release/examples/prof_http untouched 20000
 //! ```
 //!
-//! Routes: `plain` (no session layer), `noop` (a layer that does nothing), `untouched` (layer, handler ignores the session),
-//! `read` (handler reads one key). Each request carries a valid session cookie.
+//! Routes: `plain` (no session layer), `noop` (a layer that does nothing), `untouched`
+//! (layer, handler ignores the session), `read` (handler reads one key). Each request
+//! carries a valid session cookie.
 
 #![allow(missing_docs)]
 
-use std::sync::Arc;
-use std::time::Duration;
-
-use axum::Router;
 use axum::body::Body;
-use axum::routing::get;
 use http::Request;
-use session_core::{Clock, Record, SessionId, SessionStore, SystemClock};
-use session_memory::MemoryStore;
-use session_tower::{Session, SessionLayer, SigningKeys};
+use session_benches::http::Apps;
 use tower::ServiceExt as _;
-
-async fn plain() -> &'static str {
-    "ok"
-}
-
-async fn reads(session: Session) -> String {
-    session
-        .get::<String>("user")
-        .await
-        .ok()
-        .flatten()
-        .unwrap_or_default()
-}
-
-/// A layer that does nothing: what any tower middleware costs axum per request.
-#[derive(Clone)]
-struct Noop<S>(S);
-
-impl<S, R> tower::Service<R> for Noop<S>
-where
-    S: tower::Service<R>,
-{
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = S::Future;
-    fn poll_ready(
-        &mut self,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Result<(), S::Error>> {
-        self.0.poll_ready(cx)
-    }
-    fn call(&mut self, req: R) -> S::Future {
-        self.0.call(req)
-    }
-}
 
 fn main() {
     tracing_subscriber::fmt().with_env_filter("info").init();
@@ -67,28 +26,17 @@ fn main() {
         .build()
         .expect("runtime");
     rt.block_on(async {
-        let store = Arc::new(MemoryStore::new());
-        let keys = SigningKeys::generate().expect("keys");
-        let id = SessionId::generate().expect("rng");
-        let now = SystemClock.now();
-        let mut r = Record::new(now, now.plus(Duration::from_secs(3600)));
-        r.data
-            .insert("user".into(), session_core::Bytes::from_static(b"\"u\""));
-        store.create(&id.store_key(), &r).await.expect("create");
-        let cookie = format!("__Host-id={}", keys.sign(&id));
-        let layer = SessionLayer::from_shared(store, keys);
-        let app: Router = match route.as_str() {
-            "plain" => Router::new().route("/", get(plain)),
-            "noop" => Router::new()
-                .route("/", get(plain))
-                .layer(tower::layer::layer_fn(Noop)),
-            "untouched" => Router::new().route("/", get(plain)).layer(layer),
-            "read" => Router::new().route("/", get(reads)).layer(layer),
+        let apps = Apps::new().await;
+        let app = match route.as_str() {
+            "plain" => apps.plain,
+            "noop" => apps.noop,
+            "untouched" => apps.untouched,
+            "read" => apps.read,
             other => panic!("unknown route {other}"),
         };
         for _ in 0..n {
             let req = Request::get("/")
-                .header("cookie", &cookie)
+                .header("cookie", &apps.cookie)
                 .body(Body::empty())
                 .expect("request");
             let _ = app.clone().oneshot(req).await.expect("response");

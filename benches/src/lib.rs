@@ -113,5 +113,6 @@ pub fn payload(n: usize) -> Bytes {
     Bytes::from(s)
 }
 
+pub mod http;
 mod raw;
 pub use raw::open;
