@@ -76,7 +76,8 @@ pub trait SessionStore: Send + Sync + std::fmt::Debug + 'static {
     /// [`load`](Self::load), returning a reference-counted record. The session handle calls
     /// this one: a store that keeps decoded records in memory hands out its own copy
     /// instead of cloning it on every request. The default wraps `load`; the contract is
-    /// the same, and the conformance suite checks both.
+    /// the same, and the conformance suite checks both. A store that overrides it must
+    /// never change a record it has handed out: every write stores a new one.
     ///
     /// # Errors
     /// As [`load`](Self::load).
