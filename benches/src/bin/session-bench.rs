@@ -285,16 +285,18 @@ async fn main() {
             for &c in &o.concurrency {
                 let mut raw_ops = f64::NAN;
                 if o.only.as_deref() != Some("session") {
-                    let raw = target.raw.clone();
-                    let b = body.clone();
+                    // One shared handle per operation on each side, so that the
+                    // harness's own reference counting weighs the same on both.
+                    let ctx = Arc::new((target.raw.clone(), body.clone()));
                     let label = format!("{} raw c={c} p={size}", target.name);
                     let (ops, lat, el) = run_cell(&label, &o, c, move |read, i| {
-                        let (raw, b) = (raw.clone(), b.clone());
+                        let ctx = ctx.clone();
                         async move {
+                            let (raw, b) = &*ctx;
                             if read {
                                 raw.read(i).await;
                             } else {
-                                raw.write(i, &b).await;
+                                raw.write(i, b).await;
                             }
                         }
                     })
@@ -317,15 +319,16 @@ async fn main() {
                     continue;
                 }
 
-                let (store, s, b) = (target.store.clone(), sessions.clone(), body.clone());
+                let ctx = Arc::new((target.store.clone(), sessions.clone(), body.clone()));
                 let label = format!("{} session c={c} p={size}", target.name);
                 let (ops, lat, el) = run_cell(&label, &o, c, move |read, i| {
-                    let (store, s, b) = (store.clone(), s.clone(), b.clone());
+                    let ctx = ctx.clone();
                     async move {
+                        let (store, s, b) = &*ctx;
                         if read {
-                            s.read(&store, i).await;
+                            s.read(store, i).await;
                         } else {
-                            s.write(&store, i, &b).await;
+                            s.write(store, i, b).await;
                         }
                     }
                 })
