@@ -189,6 +189,7 @@ fn stores(c: &mut Criterion) {
     for url in targets() {
         let target = rt.block_on(open(&url));
         bench_target(c, &rt, &target);
+        rt.block_on(target.raw.clean());
     }
 }
 

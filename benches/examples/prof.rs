@@ -42,5 +42,6 @@ fn main() {
                 other => panic!("unknown operation {other}"),
             }
         }
+        t.raw.clean().await;
     });
 }

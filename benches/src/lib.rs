@@ -32,6 +32,9 @@ pub trait Raw: Send + Sync {
     async fn read(&self, i: usize) -> Bytes;
     /// Reads entry `i` and writes `payload` back (GET + SET / select + update / get + insert).
     async fn write(&self, i: usize, payload: &Bytes);
+    /// Removes what this run wrote to a server: the raw entries and the store's tables or
+    /// keys, so that repeated runs leave nothing behind.
+    async fn clean(&self);
 }
 
 /// The sessions of a store workload.

@@ -48,6 +48,7 @@ impl Raw for MokaRaw {
         let _ = self.cache.get(&k);
         self.cache.insert(k, payload.clone());
     }
+    async fn clean(&self) {}
 }
 
 #[derive(Clone)]
@@ -68,6 +69,9 @@ impl RedisConn {
 struct RedisRaw {
     conn: RedisConn,
     prefix: String,
+    /// The store's key prefix, and every node, for [`Raw::clean`].
+    store_prefix: String,
+    nodes: Vec<String>,
 }
 
 #[session_core::async_trait]
@@ -97,6 +101,41 @@ impl Raw for RedisRaw {
         set.arg(&key).arg(payload.as_ref()).arg("PX").arg(3_600_000);
         let _: () = self.conn.query(&set).await;
     }
+    async fn clean(&self) {
+        // Node by node: on a Cluster each node holds only its own slots' keys, and SCAN
+        // through the cluster client would see one node. Keys go one DEL each, so no
+        // command spans two slots.
+        for node in &self.nodes {
+            let client = redis::Client::open(node.as_str()).expect("url");
+            let mut con = client
+                .get_multiplexed_async_connection()
+                .await
+                .expect("redis");
+            for prefix in [&self.prefix, &self.store_prefix] {
+                let mut cursor: u64 = 0;
+                loop {
+                    let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+                        .arg(cursor)
+                        .arg("MATCH")
+                        .arg(format!("{prefix}:*"))
+                        .arg("COUNT")
+                        .arg(1000)
+                        .query_async(&mut con)
+                        .await
+                        .expect("scan");
+                    let mut pipe = redis::pipe();
+                    for k in &keys {
+                        pipe.cmd("DEL").arg(k).ignore();
+                    }
+                    let _: () = pipe.query_async(&mut con).await.expect("del");
+                    cursor = next;
+                    if cursor == 0 {
+                        break;
+                    }
+                }
+            }
+        }
+    }
 }
 
 macro_rules! sql_raw {
@@ -104,6 +143,8 @@ macro_rules! sql_raw {
         struct $name {
             pool: $pool,
             table: String,
+            /// The store's table, dropped with ours by [`Raw::clean`].
+            store_table: String,
             /// Stamped into each written value. SQLite and InnoDB skip an UPDATE that
             /// changes nothing (no page write, no log flush), so rewriting the same bytes
             /// would measure a no-op; a session save always changes its row.
@@ -150,6 +191,18 @@ macro_rules! sql_raw {
                     .execute(&self.pool)
                     .await
                     .expect("update");
+            }
+            async fn clean(&self) {
+                for t in [
+                    self.table.clone(),
+                    self.store_table.clone(),
+                    format!("{}_schema", self.store_table),
+                ] {
+                    sqlx::query(sqlx::AssertSqlSafe(format!("DROP TABLE IF EXISTS {t}")))
+                        .execute(&self.pool)
+                        .await
+                        .expect("drop");
+                }
             }
         }
     };
@@ -228,6 +281,8 @@ pub async fn open(url: &str) -> Target {
         let raw = Arc::new(RedisRaw {
             conn,
             prefix: unique("rawbench"),
+            store_prefix: unique("bench"),
+            nodes: nodes.iter().map(|n| (*n).to_owned()).collect(),
         });
         return Target {
             name: name.into(),
@@ -261,6 +316,7 @@ pub async fn open(url: &str) -> Target {
             raw: Arc::new(PgRaw {
                 pool,
                 table: raw_table,
+                store_table: table,
                 writes: Default::default(),
             }),
         };
@@ -289,6 +345,7 @@ pub async fn open(url: &str) -> Target {
             raw: Arc::new(MyRaw {
                 pool,
                 table: raw_table,
+                store_table: table,
                 writes: Default::default(),
             }),
         };
@@ -317,6 +374,7 @@ pub async fn open(url: &str) -> Target {
             raw: Arc::new(LiteRaw {
                 pool,
                 table: raw_table,
+                store_table: table,
                 writes: Default::default(),
             }),
         };

@@ -348,6 +348,7 @@ async fn main() {
                 });
             }
         }
+        target.raw.clean().await;
     }
     println!(
         "read:{} write:{}  duration {:?} per cell, {} sessions\n",
