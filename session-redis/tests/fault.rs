@@ -2,48 +2,23 @@
 //! must fail with `Unavailable` (or `Timeout`) within the configured bound, never panic or
 //! hang, and the same store object must work again once the server is back.
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use session_core::{ErrorKind, Session, SessionConfig, SessionStore};
 use session_redis::RedisStore;
+use test_support::{ChildGuard, free_port, wait_port};
 
-/// A child process killed when dropped, also when an assertion fails mid-test.
-struct Owned(Child);
-
-impl Drop for Owned {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn start_redis(port: u16) -> Owned {
+fn start_redis(port: u16) -> ChildGuard {
     let child = Command::new("redis-server")
         .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap_or_else(|e| panic!("redis-server could not be started ({e}): install redis-server, or run ./scripts/test.sh"));
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "redis-server on port {port} did not come up"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Owned(child)
+    wait_port(port, "redis-server", Duration::from_secs(10));
+    ChildGuard(child)
 }
 
 /// The server goes away and comes back; the store reports the outage fast and recovers.

@@ -11,33 +11,16 @@
 mod common;
 
 use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use common::{browser, start};
 use http::StatusCode;
+use test_support::{ChildGuard, free_port, wait_port};
 
-/// A child process killed when dropped, also when an assertion fails mid-test.
-struct Owned(Child);
-
-impl Drop for Owned {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn redis(port: u16, dir: &std::path::Path) -> Owned {
+fn redis(port: u16, dir: &std::path::Path) -> ChildGuard {
     let child = Command::new("redis-server")
         .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes", "--appendfsync", "always", "--dir"])
         .arg(dir)
@@ -45,12 +28,8 @@ fn redis(port: u16, dir: &std::path::Path) -> Owned {
         .stderr(Stdio::null())
         .spawn()
         .unwrap_or_else(|e| panic!("redis-server could not be started ({e}): install redis-server, or run ./scripts/test.sh"));
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "redis-server did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Owned(child)
+    wait_port(port, "redis-server", Duration::from_secs(10));
+    ChildGuard(child)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -351,7 +330,7 @@ async fn redis_cluster_master_killed_under_load() {
     let dir = std::env::temp_dir().join(format!("fault-cluster-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let mut ports = Vec::new();
-    let mut nodes: Vec<(u16, Option<Owned>)> = Vec::new();
+    let mut nodes: Vec<(u16, Option<ChildGuard>)> = Vec::new();
     for _ in 0..6 {
         let port = cluster_port(&ports);
         ports.push(port);
@@ -384,7 +363,7 @@ async fn redis_cluster_master_killed_under_load() {
             .unwrap_or_else(|e| {
                 panic!("redis-server could not be started ({e}): install redis-server")
             });
-        nodes.push((port, Some(Owned(child))));
+        nodes.push((port, Some(ChildGuard(child))));
     }
     let deadline = Instant::now() + Duration::from_secs(30);
     for port in &ports {

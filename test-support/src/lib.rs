@@ -148,3 +148,41 @@ fn spawn_watchdog(id: &str) {
         );
     }
 }
+
+/// A child process (a server a test started itself) killed and reaped when dropped, also
+/// when an assertion fails mid-test.
+#[derive(Debug)]
+pub struct ChildGuard(pub std::process::Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A loopback port that was free a moment ago.
+///
+/// # Panics
+/// When no port can be bound on 127.0.0.1.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("no free loopback port: {e}"))
+}
+
+/// Waits until something listens on `port`, checking every 20 ms.
+///
+/// # Panics
+/// After `timeout`, naming `what` and the port.
+pub fn wait_port(port: u16, what: &str, timeout: std::time::Duration) {
+    let deadline = Instant::now() + timeout;
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not start listening on {port}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}

@@ -11,45 +11,21 @@
 //! Needs Debian's `chromium` and `chromium-driver` (the README's test command installs them);
 //! `CHROME_BIN` and `CHROMEDRIVER` override the paths.
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
+use test_support::{ChildGuard, free_port};
 
 const KEYS: &str = "bG9uZy1lbm91Z2gtdGVzdC1rZXktMzItYnl0ZXMtbG9uZyE";
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn wait_port(port: u16, what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "{what} did not start listening on {port}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    test_support::wait_port(port, what, Duration::from_secs(30));
 }
 
-/// Kills the child when dropped, also when an assertion fails.
-struct Proc(Child);
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_demo(db: &Path, port: u16) -> Proc {
+fn start_demo(db: &Path, port: u16) -> ChildGuard {
     let child = Command::new(env!("CARGO_BIN_EXE_session-demo"))
         .args([
             "--store",
@@ -63,7 +39,7 @@ fn start_demo(db: &Path, port: u16) -> Proc {
         .spawn()
         .expect("start session-demo");
     wait_port(port, "session-demo");
-    Proc(child)
+    ChildGuard(child)
 }
 
 fn find_tool(var: &str, candidates: &[&str]) -> String {
@@ -82,7 +58,7 @@ fn find_tool(var: &str, candidates: &[&str]) -> String {
     );
 }
 
-fn start_chromedriver() -> (Proc, u16) {
+fn start_chromedriver() -> (ChildGuard, u16) {
     let bin = find_tool(
         "CHROMEDRIVER",
         &["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"],
@@ -95,7 +71,7 @@ fn start_chromedriver() -> (Proc, u16) {
         .spawn()
         .expect("start chromedriver");
     wait_port(port, "chromedriver");
-    (Proc(child), port)
+    (ChildGuard(child), port)
 }
 
 async fn browser(driver_port: u16, profile: &Path) -> Client {
