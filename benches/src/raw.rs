@@ -139,7 +139,40 @@ impl Raw for RedisRaw {
 }
 
 macro_rules! sql_raw {
-    ($name:ident, $db:ty, $pool:ty, $select:expr, $update:expr, $insert:expr) => {
+    (
+        $name:ident, $db:ty, $pool:ty, $store:ty, $kind:literal,
+        $create:expr, $clear:expr, $select:expr, $update:expr, $insert:expr
+    ) => {
+        impl $name {
+            /// The store on a fresh table `table`, and this raw client on `raw_table`
+            /// (created and emptied) in the store's own pool.
+            async fn target(url: &str, table: String, raw_table: String) -> Target {
+                let s = <$store>::connect(url)
+                    .await
+                    .expect($kind)
+                    .with_table(&table)
+                    .expect("table");
+                s.migrate().await.expect("migrate");
+                let pool = s.pool().clone();
+                for sql in [format!($create, raw_table), format!($clear, raw_table)] {
+                    sqlx::query(sqlx::AssertSqlSafe(sql))
+                        .execute(&pool)
+                        .await
+                        .expect("raw table");
+                }
+                Target {
+                    name: $kind.into(),
+                    store: Arc::new(s),
+                    raw: Arc::new($name {
+                        pool,
+                        table: raw_table,
+                        store_table: table,
+                        writes: Default::default(),
+                    }),
+                }
+            }
+        }
+
         struct $name {
             pool: $pool,
             table: String,
@@ -212,6 +245,10 @@ sql_raw!(
     PgRaw,
     sqlx::Postgres,
     sqlx::PgPool,
+    session_sql::PgStore,
+    "postgres",
+    "CREATE TABLE IF NOT EXISTS {} (k BIGINT PRIMARY KEY, v BYTEA NOT NULL)",
+    "TRUNCATE {}",
     "SELECT v FROM {} WHERE k = $1",
     "UPDATE {} SET v = $1 WHERE k = $2",
     "INSERT INTO {} (k, v) VALUES ($1, $2)"
@@ -220,6 +257,10 @@ sql_raw!(
     MyRaw,
     sqlx::MySql,
     sqlx::MySqlPool,
+    session_sql::MySqlStore,
+    "mysql",
+    "CREATE TABLE IF NOT EXISTS {} (k BIGINT PRIMARY KEY, v LONGBLOB NOT NULL)",
+    "TRUNCATE {}",
     "SELECT v FROM {} WHERE k = ?",
     "UPDATE {} SET v = ? WHERE k = ?",
     "INSERT INTO {} (k, v) VALUES (?, ?)"
@@ -228,6 +269,10 @@ sql_raw!(
     LiteRaw,
     sqlx::Sqlite,
     sqlx::SqlitePool,
+    session_sql::SqliteStore,
+    "sqlite",
+    "CREATE TABLE IF NOT EXISTS {} (k INTEGER PRIMARY KEY, v BLOB NOT NULL)",
+    "DELETE FROM {}",
     "SELECT v FROM {} WHERE k = ?",
     "UPDATE {} SET v = ? WHERE k = ?",
     "INSERT INTO {} (k, v) VALUES (?, ?)"
@@ -258,7 +303,8 @@ pub async fn open(url: &str) -> Target {
     }
     if url.starts_with("redis://") {
         let nodes: Vec<&str> = url.split(',').collect();
-        let builder = session_redis::RedisStore::builder().prefix(unique("bench"));
+        let store_prefix = unique("bench");
+        let builder = session_redis::RedisStore::builder().prefix(store_prefix.clone());
         let (name, store) = if nodes.len() > 1 {
             (
                 "redis-cluster",
@@ -281,7 +327,7 @@ pub async fn open(url: &str) -> Target {
         let raw = Arc::new(RedisRaw {
             conn,
             prefix: unique("rawbench"),
-            store_prefix: unique("bench"),
+            store_prefix,
             nodes: nodes.iter().map(|n| (*n).to_owned()).collect(),
         });
         return Target {
@@ -293,91 +339,13 @@ pub async fn open(url: &str) -> Target {
     let table = unique("bench");
     let raw_table = unique("rawbench");
     if url.starts_with("postgres") {
-        let s = session_sql::PgStore::connect(url)
-            .await
-            .expect("postgres")
-            .with_table(&table)
-            .expect("table");
-        s.migrate().await.expect("migrate");
-        let pool = s.pool().clone();
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "CREATE TABLE IF NOT EXISTS {raw_table} (k BIGINT PRIMARY KEY, v BYTEA NOT NULL)"
-        )))
-        .execute(&pool)
-        .await
-        .expect("raw table");
-        sqlx::query(sqlx::AssertSqlSafe(format!("TRUNCATE {raw_table}")))
-            .execute(&pool)
-            .await
-            .expect("truncate");
-        return Target {
-            name: "postgres".into(),
-            store: Arc::new(s),
-            raw: Arc::new(PgRaw {
-                pool,
-                table: raw_table,
-                store_table: table,
-                writes: Default::default(),
-            }),
-        };
+        return PgRaw::target(url, table, raw_table).await;
     }
     if url.starts_with("mysql") {
-        let s = session_sql::MySqlStore::connect(url)
-            .await
-            .expect("mysql")
-            .with_table(&table)
-            .expect("table");
-        s.migrate().await.expect("migrate");
-        let pool = s.pool().clone();
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "CREATE TABLE IF NOT EXISTS {raw_table} (k BIGINT PRIMARY KEY, v LONGBLOB NOT NULL)"
-        )))
-        .execute(&pool)
-        .await
-        .expect("raw table");
-        sqlx::query(sqlx::AssertSqlSafe(format!("TRUNCATE {raw_table}")))
-            .execute(&pool)
-            .await
-            .expect("truncate");
-        return Target {
-            name: "mysql".into(),
-            store: Arc::new(s),
-            raw: Arc::new(MyRaw {
-                pool,
-                table: raw_table,
-                store_table: table,
-                writes: Default::default(),
-            }),
-        };
+        return MyRaw::target(url, table, raw_table).await;
     }
     if url.starts_with("sqlite") {
-        let s = session_sql::SqliteStore::connect(url)
-            .await
-            .expect("sqlite")
-            .with_table(&table)
-            .expect("table");
-        s.migrate().await.expect("migrate");
-        let pool = s.pool().clone();
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "CREATE TABLE IF NOT EXISTS {raw_table} (k INTEGER PRIMARY KEY, v BLOB NOT NULL)"
-        )))
-        .execute(&pool)
-        .await
-        .expect("raw table");
-        sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {raw_table}")))
-            .execute(&pool)
-            .await
-            .expect("clear");
-        return Target {
-            name: "sqlite".into(),
-            store: Arc::new(s),
-            raw: Arc::new(LiteRaw {
-                pool,
-                table: raw_table,
-                store_table: table,
-                writes: Default::default(),
-            }),
-        };
+        return LiteRaw::target(url, table, raw_table).await;
     }
     panic!("unknown store URL {url}");
 }
