@@ -120,6 +120,33 @@ struct Cell {
     ratio_to_raw: Option<f64>,
 }
 
+impl Cell {
+    /// A cell from what `run_cell` measured: `ops` operations in `elapsed`, their
+    /// latencies sorted in nanoseconds. The ratio is set by the caller.
+    fn measured(
+        store: &str,
+        kind: &'static str,
+        concurrency: usize,
+        payload: usize,
+        ops: u64,
+        sorted: &[u32],
+        elapsed: Duration,
+    ) -> Self {
+        Self {
+            store: store.to_owned(),
+            kind,
+            concurrency,
+            payload,
+            ops,
+            ops_per_sec: ops as f64 / elapsed.as_secs_f64(),
+            p50_us: pct(sorted, 0.5),
+            p99_us: pct(sorted, 0.99),
+            p999_us: pct(sorted, 0.999),
+            ratio_to_raw: None,
+        }
+    }
+}
+
 /// A tiny xorshift: virtual users need cheap, independent random choices, not security.
 struct Rng(u64);
 impl Rng {
@@ -283,7 +310,7 @@ async fn main() {
             let sessions = Arc::new(Sessions::create(&target.store, o.sessions, &body).await);
             target.raw.fill(o.sessions, &body).await;
             for &c in &o.concurrency {
-                let mut raw_ops = f64::NAN;
+                let mut raw_ops = None;
                 if o.only.as_deref() != Some("session") {
                     // One shared handle per operation on each side, so that the
                     // harness's own reference counting weighs the same on both.
@@ -301,19 +328,9 @@ async fn main() {
                         }
                     })
                     .await;
-                    raw_ops = ops as f64 / el.as_secs_f64();
-                    cells.push(Cell {
-                        store: target.name.clone(),
-                        kind: "raw",
-                        concurrency: c,
-                        payload: size,
-                        ops,
-                        ops_per_sec: raw_ops,
-                        p50_us: pct(&lat, 0.5),
-                        p99_us: pct(&lat, 0.99),
-                        p999_us: pct(&lat, 0.999),
-                        ratio_to_raw: None,
-                    });
+                    let cell = Cell::measured(&target.name, "raw", c, size, ops, &lat, el);
+                    raw_ops = Some(cell.ops_per_sec);
+                    cells.push(cell);
                 }
                 if o.only.as_deref() == Some("raw") {
                     continue;
@@ -333,19 +350,9 @@ async fn main() {
                     }
                 })
                 .await;
-                let ops_s = ops as f64 / el.as_secs_f64();
-                cells.push(Cell {
-                    store: target.name.clone(),
-                    kind: "session",
-                    concurrency: c,
-                    payload: size,
-                    ops,
-                    ops_per_sec: ops_s,
-                    p50_us: pct(&lat, 0.5),
-                    p99_us: pct(&lat, 0.99),
-                    p999_us: pct(&lat, 0.999),
-                    ratio_to_raw: Some(ops_s / raw_ops).filter(|r| r.is_finite()),
-                });
+                let mut cell = Cell::measured(&target.name, "session", c, size, ops, &lat, el);
+                cell.ratio_to_raw = raw_ops.map(|raw| cell.ops_per_sec / raw);
+                cells.push(cell);
             }
         }
         target.raw.clean().await;
