@@ -275,7 +275,6 @@ pin_project_lite::pin_project! {
             #[pin]
             fut: F,
             session: Option<Session>,
-            settings: Arc<Settings>,
         },
         /// The handler used the session: saving it and setting the cookie.
         Finish { fut: BoxFuture<Response> },
@@ -295,11 +294,7 @@ where
         let mut state = self.project().state;
         loop {
             match state.as_mut().project() {
-                StateProj::Handler {
-                    fut,
-                    session,
-                    settings,
-                } => {
+                StateProj::Handler { fut, session } => {
                     let response = match fut.poll(cx) {
                         Poll::Ready(Ok(r)) => r,
                         Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
@@ -315,7 +310,7 @@ where
                         // Nothing touched the session: nothing to save, no headers.
                         return Poll::Ready(Ok(response));
                     }
-                    let settings = settings.clone();
+                    let settings = session.settings().clone();
                     state.set(State::Finish {
                         fut: Box::pin(async move { finish(&settings, &session, response).await }),
                     });
@@ -344,10 +339,11 @@ where
     }
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
-        let settings = self.settings.clone();
+        let settings = &self.settings;
         let (mut parts, body) = req.into_parts();
         let body = Body::new(body);
         let presented = Presented::from_headers(&parts.headers, settings.header_id.as_ref());
+        // The session holds the only per-request reference to the settings.
         let session = Session::new(settings.clone(), presented);
 
         if settings.csrf.enabled
@@ -356,6 +352,7 @@ where
         {
             // The handler runs after an await: call a clone and keep the one that is ready
             // (tower's usual swap).
+            let settings = settings.clone();
             let clone = self.inner.clone();
             let mut inner = std::mem::replace(&mut self.inner, clone);
             let fut = Box::pin(async move {
@@ -379,7 +376,6 @@ where
             state: State::Handler {
                 fut,
                 session: Some(session),
-                settings,
             },
         }
     }

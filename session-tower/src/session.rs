@@ -133,6 +133,11 @@ impl Session {
         self.inner.resolved.get()
     }
 
+    /// The layer's settings this session was made with.
+    pub(crate) fn settings(&self) -> &Arc<crate::layer::Settings> {
+        &self.inner.settings
+    }
+
     pub(crate) fn state(&self) -> &RequestState {
         &self.inner.state
     }
