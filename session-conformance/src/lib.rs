@@ -51,7 +51,8 @@
 //!
 //! | module | job |
 //! |---|---|
-//! | [`cases`] | the cases, one async function each |
+//! | `list` | the list of cases, written once, expanded into [`cases::ALL`] and [`suite!`] |
+//! | [`cases`] | the cases, one module per group, one async function each |
 //! | [`reference`](mod@reference) | [`ReferenceStore`]: a small, obviously correct store that keeps encoded bytes |
 //! | this file | fixtures, the runner, the report and the [`suite!`] macro |
 
@@ -68,6 +69,8 @@ use std::time::Duration;
 pub use session_core::ManualClock;
 use session_core::{Error, SessionStore, StoreKey, Timestamp, async_trait};
 
+#[macro_use]
+mod list;
 pub mod cases;
 pub mod reference;
 
@@ -333,64 +336,7 @@ macro_rules! suite {
         mod $name {
             #[allow(unused_imports)]
             use super::*;
-            $crate::__suite_cases!($factory;
-                round_trip, load_missing_is_none, fields_round_trip, value_of_1_mib,
-                value_of_5_mib, binary_safe_values, unicode_keys, many_keys, empty_data,
-                keys_are_isolated, shared_load_agrees, create_never_overwrites, expired_is_none_before_cleanup,
-                expiry_boundary_is_exact, save_with_past_expiry_deletes, touch_extends_expiry,
-                touch_keeps_data_and_version, touch_missing_is_gone, touch_never_revives_expired,
-                touch_never_revives_deleted, save_bumps_version, save_stale_version_conflicts,
-                save_future_version_conflicts, save_missing_is_gone, save_never_resurrects_deleted,
-                save_never_resurrects_expired, shared_save_is_compare_and_swap, delete_removes, delete_is_idempotent,
-                delete_touches_only_its_key, rotate_moves_data, rotate_stale_conflicts,
-                rotate_never_resurrects_deleted, rotate_expired_is_gone, rotate_collision_keeps_old,
-                rotate_index_follows, rotate_can_set_owner, owner_lists_live_sessions,
-                owner_list_drops_expired, owner_list_drops_deleted, owners_are_isolated,
-                owner_listing_has_metadata, delete_owner_removes_all, delete_owner_keeps_one,
-                save_owner_change_moves_index, cleanup_removes_only_expired,
-                cleanups_run_concurrently, truncated_bytes_are_an_error,
-                unknown_version_is_an_error, foreign_bytes_are_an_error, empty_bytes_are_an_error,
-                bad_record_spares_others, handle_round_trip, handle_64_tasks_distinct_keys,
-                handle_64_tasks_same_key, handle_logout_wins_over_late_save,
-                handle_login_rotates_id, handle_touch_is_throttled, handle_idle_timeout,
-                handle_absolute_timeout, handle_revoke_other_sessions,
-                handle_login_restarts_lifetime
-            );
+            $crate::__case_list!(__suite_cases! { $factory; });
         }
     };
-}
-
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __suite_cases {
-    ($factory:expr; $($case:ident),* $(,)?) => {
-        $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $case() {
-                $crate::run_named(stringify!($case), $factory).await;
-            }
-        )*
-        /// The macro's list and the suite's list name the same cases.
-        #[test]
-        fn macro_lists_every_case() {
-            let listed: &[&str] = &[$(stringify!($case)),*];
-            $crate::assert_case_list(listed);
-        }
-    };
-}
-
-/// Checks that `listed` names every case of the suite exactly once.
-///
-/// # Panics
-/// When a case is missing from `listed`, or listed twice, or unknown.
-pub fn assert_case_list(listed: &[&str]) {
-    let all: Vec<&str> = cases::ALL.iter().map(|c| c.name).collect();
-    for name in &all {
-        assert_eq!(
-            listed.iter().filter(|n| *n == name).count(),
-            1,
-            "case {name} must appear once in suite!"
-        );
-    }
-    assert_eq!(listed.len(), all.len(), "suite! lists unknown cases");
 }

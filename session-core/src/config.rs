@@ -31,6 +31,8 @@ pub struct SessionConfig {
     touch_after: Option<Duration>,
     max_save_attempts: u32,
     max_data_bytes: usize,
+    lock_lease: Duration,
+    lock_wait: Duration,
 }
 
 impl Default for SessionConfig {
@@ -42,6 +44,8 @@ impl Default for SessionConfig {
             touch_after: None,
             max_save_attempts: 128,
             max_data_bytes: 4 * 1024 * 1024,
+            lock_lease: Duration::from_secs(10),
+            lock_wait: Duration::from_secs(5),
         }
     }
 }
@@ -84,6 +88,31 @@ impl SessionConfig {
     pub fn with_max_data_bytes(mut self, n: usize) -> Self {
         self.max_data_bytes = n;
         self
+    }
+
+    /// How long a [`crate::Session::lock`] holds the session's lock unless released first: a
+    /// holder that dies frees the lock after this long, and a holder still running after it
+    /// can no longer write ([`Error::LockLost`]). At least 1 ms.
+    pub fn with_lock_lease(mut self, d: Duration) -> Self {
+        self.lock_lease = d.max(Duration::from_millis(1));
+        self
+    }
+
+    /// How long [`crate::Session::lock`] waits for another holder before failing with
+    /// [`Error::LockTimeout`].
+    pub fn with_lock_wait(mut self, d: Duration) -> Self {
+        self.lock_wait = d;
+        self
+    }
+
+    /// The lock's lease.
+    pub fn lock_lease(&self) -> Duration {
+        self.lock_lease
+    }
+
+    /// How long a lock waits.
+    pub fn lock_wait(&self) -> Duration {
+        self.lock_wait
     }
 
     /// Checks that the settings can work together.

@@ -14,6 +14,8 @@ pub enum ErrorKind {
     Unavailable,
     /// A compare-and-swap lost: the record changed since it was loaded.
     Conflict,
+    /// The session's lock is held by another request, or this one's lease ran out.
+    Locked,
     /// The record was deleted or has expired; it will not come back.
     Gone,
     /// A create found the key taken.
@@ -112,6 +114,17 @@ pub enum Error {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// [`crate::Session::lock`] waited its configured time while another request held the
+    /// session's lock.
+    #[error("session is locked by another request (waited {waited_ms} ms)")]
+    LockTimeout {
+        /// How long the call waited.
+        waited_ms: u64,
+    },
+    /// This handle held the session's lock, but its lease ran out (and another request may
+    /// have taken it): the write was refused.
+    #[error("the session lock's lease ran out before the write")]
+    LockLost,
     /// A compare-and-swap kept losing after the configured number of retries.
     #[error("gave up saving after {attempts} conflicting attempts")]
     TooManyConflicts {
@@ -156,6 +169,7 @@ impl Error {
                 ErrorKind::Unavailable
             }
             Self::Conflict | Self::TooManyConflicts { .. } => ErrorKind::Conflict,
+            Self::LockTimeout { .. } | Self::LockLost => ErrorKind::Locked,
             Self::Gone => ErrorKind::Gone,
             Self::Collision => ErrorKind::Collision,
             Self::Decode { .. } | Self::Encode { .. } | Self::Value { .. } => ErrorKind::BadData,

@@ -52,6 +52,6 @@ pub use clock::{Clock, ManualClock, SharedClock, SystemClock, Timestamp};
 pub use config::SessionConfig;
 pub use error::{DecodeProblem, Error, ErrorKind};
 pub use id::{SessionId, ShardTag, StoreKey};
-pub use record::Record;
-pub use session::{CookieEvents, SaveReport, Session, Write};
+pub use record::{Lease, Record};
+pub use session::{CookieEvents, Fence, SaveReport, Session, Write};
 pub use store::{OwnerSession, SessionStore};

@@ -40,6 +40,30 @@ pub struct Record {
     pub version: u64,
     /// The user agent that created the session, for a "your devices" page.
     pub user_agent: Option<String>,
+    /// The per-session lock's lease, kept after release so that fencing tokens only grow
+    /// (see [`crate::Session::lock`]). Stores keep it as part of the record; they never
+    /// read it.
+    pub lease: Option<Lease>,
+}
+
+/// The lease of a session's lock: who holds it (a fencing token) and until when.
+///
+/// A lease whose `until` has passed is free, whoever took it. Tokens grow by one with each
+/// acquisition, so a holder whose lease ran out and was taken over can tell that it lost
+/// the lock, and so can anything it handed the token to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lease {
+    /// The fencing token of the latest acquisition.
+    pub token: u64,
+    /// When the lease ends (released leases end at their release time).
+    pub until: Timestamp,
+}
+
+impl Lease {
+    /// True while the lease is held at `now`.
+    pub fn is_held(&self, now: Timestamp) -> bool {
+        now < self.until
+    }
 }
 
 impl std::fmt::Debug for Record {
@@ -58,6 +82,7 @@ impl std::fmt::Debug for Record {
             .field("absolute_deadline", &self.absolute_deadline)
             .field("owner", &self.owner.as_ref().map(|_| "…"))
             .field("version", &self.version)
+            .field("lease", &self.lease)
             .finish()
     }
 }
@@ -74,6 +99,7 @@ impl Record {
             owner: None,
             version: 1,
             user_agent: None,
+            lease: None,
         }
     }
 

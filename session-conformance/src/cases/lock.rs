@@ -1,0 +1,153 @@
+//! The lock group: the per-session lock of [`Session::lock`], over this store's
+//! compare-and-swap.
+
+#[allow(unused_imports)]
+use super::*;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use session_core::Fence;
+
+/// A configuration whose lock waits long (the holders queue) with a one-minute lease.
+fn lock_config(ctx: &Ctx, wait: Duration) -> Arc<SessionConfig> {
+    Arc::new(
+        SessionConfig::clone(&config(ctx))
+            .with_lock_lease(MINUTE)
+            .with_lock_wait(wait),
+    )
+}
+
+fn locking(ctx: &Ctx, id: &SessionId, wait: Duration) -> Session {
+    Session::new(ctx.store.clone(), lock_config(ctx, wait), Some(id.clone()))
+}
+
+/// 16 concurrent holders, 4 rounds each: never two at once, and every write lands.
+pub async fn lock_excludes_16_holders(ctx: Ctx) -> CaseResult {
+    let id = new_session(&ctx, &[("done", 0)]).await?;
+    let inside = Arc::new(AtomicUsize::new(0));
+    let most = Arc::new(AtomicUsize::new(0));
+    let barrier = Arc::new(Barrier::new(16));
+    let mut tasks = Vec::new();
+    for _ in 0..16 {
+        let (ctx, id) = (ctx.clone(), id.clone());
+        let (inside, most, barrier) = (inside.clone(), most.clone(), barrier.clone());
+        tasks.push(tokio::spawn(async move {
+            barrier.wait().await;
+            for _ in 0..4 {
+                let s = locking(&ctx, &id, Duration::from_secs(10));
+                s.lock().await?;
+                let now = inside.fetch_add(1, Ordering::SeqCst) + 1;
+                most.fetch_max(now, Ordering::SeqCst);
+                // A plain read-then-insert: safe only because the lock excludes the others.
+                let done: i64 = s.get("done").await?.unwrap_or(0);
+                tokio::task::yield_now().await;
+                s.insert("done", &(done + 1))?;
+                inside.fetch_sub(1, Ordering::SeqCst);
+                s.save().await?;
+            }
+            Ok::<(), Error>(())
+        }));
+    }
+    for t in tasks {
+        t.await
+            .map_err(|e| Fail::Failed(format!("task failed: {e}")))??;
+    }
+    let most = most.load(Ordering::SeqCst);
+    ensure!(most == 1, "{most} holders were inside the lock at once");
+    let done: Option<i64> = handle(&ctx, Some(id)).get("done").await?;
+    ensure!(done == Some(64), "64 locked increments stored {done:?}");
+    Ok(())
+}
+
+/// A holder that dies keeps others out until its lease ends, and no longer.
+pub async fn lock_dead_holder_frees_after_lease(ctx: Ctx) -> CaseResult {
+    let id = new_session(&ctx, &[("x", 1)]).await?;
+    let dead = locking(&ctx, &id, Duration::ZERO);
+    dead.lock().await?;
+    drop(dead); // never saves, never unlocks
+    ctx.clock.advance(MINUTE - Duration::from_millis(1));
+    let early = locking(&ctx, &id, Duration::from_millis(30));
+    expect_kind(
+        early.lock().await,
+        ErrorKind::Locked,
+        "lock before the lease ended",
+    )?;
+    ctx.clock.advance(Duration::from_millis(1));
+    let late = locking(&ctx, &id, Duration::ZERO);
+    late.lock().await?;
+    late.insert("x", &2)?;
+    late.save().await?;
+    ensure!(
+        handle(&ctx, Some(id)).get::<i64>("x").await? == Some(2),
+        "the next holder's write was lost"
+    );
+    Ok(())
+}
+
+/// A holder past its lease cannot write: alone, or after another took the lock.
+pub async fn lock_expired_holder_cannot_write(ctx: Ctx) -> CaseResult {
+    let id = new_session(&ctx, &[("x", 1)]).await?;
+    let slow = locking(&ctx, &id, Duration::ZERO);
+    slow.lock().await?;
+    ctx.clock.advance(MINUTE);
+    slow.insert("x", &100)?;
+    expect_kind(
+        slow.save().await,
+        ErrorKind::Locked,
+        "write after the lease ran out",
+    )?;
+    let after = must_load(&ctx, &id.store_key(), "after the refused write").await?;
+    ensure!(
+        data_of(&after, "x") == Some(&b"1"[..]),
+        "the refused write was stored"
+    );
+
+    let stale = locking(&ctx, &id, Duration::ZERO);
+    stale.lock().await?;
+    ctx.clock.advance(MINUTE);
+    let next = locking(&ctx, &id, Duration::ZERO);
+    next.lock().await?;
+    stale.insert("x", &200)?;
+    expect_kind(
+        stale.save().await,
+        ErrorKind::Locked,
+        "write by a holder that was replaced",
+    )?;
+    next.insert("x", &3)?;
+    next.save().await?;
+    let back = must_load(&ctx, &id.store_key(), "after both").await?;
+    ensure!(
+        data_of(&back, "x") == Some(&b"3"[..]),
+        "x is {:?}, not the current holder's 3",
+        data_of(&back, "x")
+    );
+    Ok(())
+}
+
+/// Fencing tokens grow with every acquisition, and a released lock is free at once.
+pub async fn lock_fence_grows(ctx: Ctx) -> CaseResult {
+    let id = new_session(&ctx, &[("x", 1)]).await?;
+    let mut last = Fence(0);
+    for round in 0..3 {
+        let s = locking(&ctx, &id, Duration::ZERO);
+        let fence = s.lock().await?;
+        ensure!(
+            fence > last,
+            "round {round}: token {fence:?} after {last:?}"
+        );
+        ensure!(
+            s.fence().await == Some(fence),
+            "fence() disagrees with lock()"
+        );
+        ensure!(s.lock().await? == fence, "locking twice changed the token");
+        s.unlock().await?;
+        last = fence;
+    }
+    let missing = locking(&ctx, &SessionId::generate()?, Duration::ZERO);
+    expect_kind(
+        missing.lock().await,
+        ErrorKind::Gone,
+        "lock of a missing session",
+    )?;
+    Ok(())
+}

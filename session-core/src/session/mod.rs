@@ -1,0 +1,536 @@
+//! The per-request session handle, independent of HTTP.
+//!
+//! A [`Session`] is what a handler holds: typed `get`, `insert`, `update` and `remove`, then
+//! one [`Session::save`] at the end of the request. It loads lazily (a request that never
+//! reads the session costs no store call), keeps a per-key change log, and writes only when
+//! something changed, or when the touch throttle says the expiry needs moving.
+//!
+//! Saves are compare-and-swap. When another request saved first, the store answers
+//! [`Error::Conflict`]; the handle reloads, replays its own changes key by key on the fresh
+//! record, and tries again (bounded). What a replay merges:
+//!
+//! | change | on a conflict |
+//! |---|---|
+//! | [`Session::update`] | the closure runs again on the fresh value: concurrent updates of one key all take effect |
+//! | [`Session::insert`], [`Session::remove`] | the same value is written again: last writer wins for that key, and [`SaveReport::overwritten`] names it |
+//! | changes to different keys | both kept |
+//!
+//! A save never brings back a session that was deleted meanwhile (a logout in another tab
+//! wins): it fails with [`Error::Gone`] and stores nothing. What a replay cannot merge (a
+//! checkout, a one-time code) takes the session's lock, [`Session::lock`].
+//!
+//! Two locks inside the handle, on purpose: `insert` and `remove` are synchronous (they
+//! only record a change), so the change log sits behind a `std` mutex that is never held
+//! across an await; loading and saving go through a tokio mutex so that two clones of one
+//! handle never race a compare-and-swap against each other.
+//!
+//! | module | job |
+//! |---|---|
+//! | `changes` | the change log and how it replays |
+//! | `write` | the one compare-and-swap loop behind save, rotate and login; the touch |
+//! | `lock` | the per-session lock (a lease in the record, taken by compare-and-swap) |
+//! | `owner` | "your devices" and revocation |
+//! | `report` | [`CookieEvents`], [`SaveReport`], [`Write`] |
+
+mod changes;
+mod lock;
+mod owner;
+mod report;
+mod write;
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use bytes::Bytes;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::config::SessionConfig;
+use crate::error::Error;
+use crate::id::SessionId;
+use crate::record::Record;
+use crate::store::SessionStore;
+
+use changes::{Change, Changes, UpdateFn};
+pub use lock::Fence;
+pub use report::{CookieEvents, SaveReport, Write};
+
+#[derive(Debug, Clone)]
+enum Loaded {
+    NotYet,
+    /// No live record for the presented id (or no id at all).
+    Missing,
+    /// Shared with the store where it keeps records in memory (see
+    /// [`SessionStore::load_shared`]): reads never copy it, writes build a new one.
+    Present(Arc<Record>),
+    /// Ended by this handle (logout, revocation of itself, its limits ran out).
+    Ended,
+    /// Found deleted or moved by another request after it was loaded.
+    Gone,
+}
+
+#[derive(Debug)]
+struct Io {
+    id: Option<SessionId>,
+    loaded: Loaded,
+    events: CookieEvents,
+    /// The fencing token of the lock this handle holds, if it took it.
+    lease: Option<u64>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    store: Arc<dyn SessionStore>,
+    config: Arc<SessionConfig>,
+    changes: Mutex<Changes>,
+    io: tokio::sync::Mutex<Io>,
+}
+
+/// A handle on one session for the length of one request (or job, or socket task).
+///
+/// Clones share state.
+///
+/// # Example
+/// ```
+/// # use std::sync::Arc;
+/// # use session_core::{Session, SessionConfig, SessionStore};
+/// # async fn demo(store: Arc<dyn SessionStore>) -> Result<(), session_core::Error> {
+/// let config = Arc::new(SessionConfig::default());
+/// // A first request: nothing presented, something stored.
+/// let session = Session::new(store.clone(), config.clone(), None);
+/// session.insert("cart", &vec!["apple"])?;
+/// let _ = session.save().await?;
+/// let id = session.id().await.expect("created");
+///
+/// // A later request presents the id.
+/// let session = Session::new(store, config, Some(id));
+/// let cart: Option<Vec<String>> = session.get("cart").await?;
+/// assert_eq!(cart, Some(vec!["apple".to_string()]));
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Session {
+    inner: Arc<Inner>,
+}
+
+impl Session {
+    /// A handle for the session identified by `id` (as presented by the client, already
+    /// verified by the caller), or for a new visitor when `id` is `None`. Nothing is loaded
+    /// until a method needs it.
+    pub fn new(
+        store: Arc<dyn SessionStore>,
+        config: Arc<SessionConfig>,
+        id: Option<SessionId>,
+    ) -> Self {
+        let loaded = if id.is_some() {
+            Loaded::NotYet
+        } else {
+            Loaded::Missing
+        };
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                config,
+                changes: Mutex::new(Changes::default()),
+                io: tokio::sync::Mutex::new(Io {
+                    id,
+                    loaded,
+                    events: CookieEvents::default(),
+                    lease: None,
+                }),
+            }),
+        }
+    }
+
+    /// The store as a trait object. Calling through `&dyn` rather than `Arc<dyn>` matters:
+    /// `Arc<S>` implements the trait too, and going through that forwarding impl would box
+    /// every store future twice.
+    fn store(&self) -> &dyn SessionStore {
+        self.inner.store.as_ref()
+    }
+
+    /// The I/O state, locked. Almost always uncontended (one request, one task), and
+    /// `try_lock` is a single atomic operation where `lock().await` builds and polls a
+    /// semaphore waiter: the fast path saves a memory-store read about 110 instructions.
+    async fn io(&self) -> tokio::sync::MutexGuard<'_, Io> {
+        match self.inner.io.try_lock() {
+            Ok(guard) => guard,
+            Err(_) => self.inner.io.lock().await,
+        }
+    }
+
+    fn changes(&self) -> MutexGuard<'_, Changes> {
+        // A poisoned lock means a panic elsewhere while recording a change; the map itself
+        // is still consistent (every mutation is a single insert), so keep using it.
+        self.inner
+            .changes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Puts back changes taken for a write that failed, under any made meanwhile; after
+    /// [`Error::Gone`] there is nothing to put them back into.
+    fn restore(&self, pending: Changes, error: &Error) {
+        if error.kind() == crate::ErrorKind::Gone {
+            return;
+        }
+        let newer = std::mem::take(&mut *self.changes());
+        let mut restored = pending;
+        restored.merge_newer(newer);
+        *self.changes() = restored;
+    }
+
+    /// The one place a session ends for this handle. `here` is true when this handle ended
+    /// it (the cookie must then be expired); false when another request did.
+    fn mark_ended(&self, io: &mut Io, here: bool) {
+        io.lease = None;
+        if here {
+            io.loaded = Loaded::Ended;
+            io.events.ended = true;
+            *self.changes() = Changes::default();
+        } else {
+            io.loaded = Loaded::Gone;
+        }
+    }
+
+    /// The typed value under `key`, including this request's own pending changes.
+    ///
+    /// # Errors
+    /// Store errors from the lazy load; [`Error::Value`] if the stored value does not
+    /// deserialize as `T`.
+    pub async fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, Error> {
+        match self.get_raw(key).await? {
+            None => Ok(None),
+            Some(b) => serde_json::from_slice(&b)
+                .map(Some)
+                .map_err(|source| Error::Value {
+                    key: key.to_owned(),
+                    source,
+                }),
+        }
+    }
+
+    /// The serialized bytes under `key`.
+    ///
+    /// # Errors
+    /// Store errors from the lazy load; an error from a pending [`Session::update`].
+    pub async fn get_raw(&self, key: &str) -> Result<Option<Bytes>, Error> {
+        let pending = {
+            let c = self.changes();
+            match c.data.get(key) {
+                Some(Change::Set(v)) => return Ok(Some(v.clone())),
+                Some(Change::Remove) => return Ok(None),
+                None if c.clear => return Ok(None),
+                Some(update @ Change::Update(_)) => Some(update.clone()),
+                None => None,
+            }
+        };
+        let mut io = self.io().await;
+        self.ensure_loaded(&mut io).await?;
+        let stored = match &io.loaded {
+            Loaded::Present(r) => r.data.get(key).cloned(),
+            _ => None,
+        };
+        match pending {
+            Some(update) => update.value_after(stored.as_deref()),
+            None => Ok(stored),
+        }
+    }
+
+    /// The data keys, including this request's own pending changes.
+    ///
+    /// # Errors
+    /// Store errors from the lazy load.
+    pub async fn keys(&self) -> Result<Vec<String>, Error> {
+        let mut keys: std::collections::BTreeSet<String> = {
+            let mut io = self.io().await;
+            self.ensure_loaded(&mut io).await?;
+            match &io.loaded {
+                Loaded::Present(r) => r.data.keys().cloned().collect(),
+                _ => Default::default(),
+            }
+        };
+        let c = self.changes();
+        if c.clear {
+            keys.clear();
+        }
+        for (k, change) in &c.data {
+            match change {
+                Change::Set(_) | Change::Update(_) => {
+                    keys.insert(k.clone());
+                }
+                Change::Remove => {
+                    keys.remove(k);
+                }
+            }
+        }
+        Ok(keys.into_iter().collect())
+    }
+
+    /// Stores `value` under `key` (saved by the next [`Session::save`]).
+    ///
+    /// Last writer wins: if another request changes `key` before this one saves, this
+    /// value replaces theirs, and the save's [`SaveReport::overwritten`] names the key. To
+    /// change a value based on what is stored (a counter, a cart), use
+    /// [`Session::update`].
+    ///
+    /// # Errors
+    /// [`Error::Value`] if `value` does not serialize; [`Error::TooLarge`] if it alone is
+    /// over the configured limit. Nothing is recorded on error.
+    pub fn insert<T: Serialize + ?Sized>(&self, key: &str, value: &T) -> Result<(), Error> {
+        let bytes = serde_json::to_vec(value).map_err(|source| Error::Value {
+            key: key.to_owned(),
+            source,
+        })?;
+        self.insert_raw(key, Bytes::from(bytes))
+    }
+
+    /// Stores already-serialized bytes under `key`; [`Session::get_raw`] returns them as
+    /// they are (binary-safe). Read them back with `get_raw`, not `get`.
+    ///
+    /// # Errors
+    /// [`Error::TooLarge`] if the value is over the configured limit.
+    pub fn insert_raw(&self, key: &str, value: Bytes) -> Result<(), Error> {
+        let limit = self.inner.config.max_data_bytes();
+        let size = key.len() + value.len();
+        if size > limit {
+            return Err(Error::TooLarge { size, limit });
+        }
+        self.changes()
+            .data
+            .insert(key.to_owned(), Change::Set(value));
+        Ok(())
+    }
+
+    /// Read-modify-write of the value under `key` (absent reads as `T::default()`): `f`
+    /// changes it, and the result is saved by the next [`Session::save`]. Returns the value
+    /// as `f` leaves it now, on the record this handle has loaded.
+    ///
+    /// When another request saved first, the save runs `f` again on the freshly stored
+    /// value, as often as the compare-and-swap needs: 64 concurrent increments of a counter
+    /// end at 64, and 64 concurrent appends to a cart leave 64 items. `f` must therefore
+    /// depend on nothing but its argument and what it captured, and do nothing else (no I/O).
+    ///
+    /// # Errors
+    /// Store errors from the lazy load; [`Error::Value`] when the stored value is not a `T`.
+    ///
+    /// # Example
+    /// ```
+    /// # async fn demo(session: session_core::Session) -> Result<(), session_core::Error> {
+    /// let count: u64 = session.update("visits", |n: &mut u64| *n += 1).await?;
+    /// let cart: Vec<String> = session.update("cart", |c: &mut Vec<String>| c.push("fig".into())).await?;
+    /// session.save().await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn update<T, F>(&self, key: &str, f: F) -> Result<T, Error>
+    where
+        T: Serialize + DeserializeOwned + Default + 'static,
+        F: Fn(&mut T) + Send + Sync + 'static,
+    {
+        let name = key.to_owned();
+        let update: UpdateFn = Arc::new(move |stored: Option<&[u8]>| {
+            let value_error = |source| Error::Value {
+                key: name.clone(),
+                source,
+            };
+            let mut value: T = match stored {
+                Some(b) => serde_json::from_slice(b).map_err(value_error)?,
+                None => T::default(),
+            };
+            f(&mut value);
+            let bytes = serde_json::to_vec(&value).map_err(value_error)?;
+            Ok(Some(Bytes::from(bytes)))
+        });
+        self.changes().push_update(key, update)?;
+        Ok(self.get(key).await?.unwrap_or_default())
+    }
+
+    /// Removes `key` (at the next save). Last writer wins, as for [`Session::insert`].
+    pub fn remove(&self, key: &str) {
+        self.changes().data.insert(key.to_owned(), Change::Remove);
+    }
+
+    /// Removes every key (at the next save); the session itself stays.
+    pub fn clear(&self) {
+        let mut c = self.changes();
+        c.data.clear();
+        c.clear = true;
+    }
+
+    /// Records the client's user agent, shown on a "your devices" page; kept only when the
+    /// session is created.
+    pub fn set_user_agent(&self, ua: &str) {
+        // Bounded: a header can be large, and this value is stored with every session.
+        let ua: String = ua.chars().take(256).collect();
+        self.changes().user_agent = Some(ua);
+    }
+
+    /// The current id, if the session exists or was presented.
+    pub async fn id(&self) -> Option<SessionId> {
+        let io = self.io().await;
+        match io.loaded {
+            Loaded::Ended | Loaded::Gone => None,
+            _ => io.id.clone(),
+        }
+    }
+
+    /// What the cookie must reflect after this request.
+    pub async fn cookie_events(&self) -> CookieEvents {
+        self.io().await.events
+    }
+
+    /// The loaded record's expiry, if there is a live record.
+    pub async fn expires_at(&self) -> Option<crate::Timestamp> {
+        match &self.io().await.loaded {
+            Loaded::Present(r) => Some(r.expires_at),
+            _ => None,
+        }
+    }
+
+    /// True if the store was asked for this session (or it was found to be new).
+    pub async fn was_loaded(&self) -> bool {
+        !matches!(self.io().await.loaded, Loaded::NotYet)
+    }
+
+    /// True if there are changes not yet saved.
+    pub fn is_modified(&self) -> bool {
+        !self.changes().is_empty()
+    }
+
+    /// True if a live session exists (loading it if needed).
+    ///
+    /// # Errors
+    /// Store errors from the lazy load.
+    pub async fn exists(&self) -> Result<bool, Error> {
+        let mut io = self.io().await;
+        self.ensure_loaded(&mut io).await?;
+        Ok(matches!(io.loaded, Loaded::Present(_)))
+    }
+
+    /// The owner (the authenticated user) of this session, if any.
+    ///
+    /// # Errors
+    /// Store errors from the lazy load.
+    pub async fn owner(&self) -> Result<Option<String>, Error> {
+        if let Some(o) = &self.changes().owner {
+            return Ok(o.clone());
+        }
+        let mut io = self.io().await;
+        self.ensure_loaded(&mut io).await?;
+        Ok(match &io.loaded {
+            Loaded::Present(r) => r.owner.clone(),
+            _ => None,
+        })
+    }
+
+    async fn ensure_loaded(&self, io: &mut Io) -> Result<(), Error> {
+        if !matches!(io.loaded, Loaded::NotYet) {
+            return Ok(());
+        }
+        let Some(id) = &io.id else {
+            io.loaded = Loaded::Missing;
+            return Ok(());
+        };
+        let key = id.store_key();
+        let now = self.inner.config.clock().now();
+        match self.store().load_shared(&key).await? {
+            Some(r) if !self.inner.config.has_ended(&r, now) => io.loaded = Loaded::Present(r),
+            Some(_) => {
+                // Live for the store but over our (possibly stricter) limits: end it, so it
+                // cannot come back if the limits are relaxed again. This request saw its
+                // own session run out: its cookie is expired.
+                self.store().delete(&key).await?;
+                self.mark_ended(io, true);
+                io.loaded = Loaded::Missing;
+            }
+            // Unknown or dead: a new visitor as far as this request goes, but the cookie is
+            // left alone (a login in another tab may have replaced it already).
+            None => io.loaded = Loaded::Missing,
+        }
+        Ok(())
+    }
+
+    /// Writes pending changes, creating the session if needed, or touches it when the
+    /// throttle says so. Does nothing when nothing changed and the session is fresh. A
+    /// handle that holds the session's lock releases it with this write.
+    ///
+    /// # Errors
+    /// [`Error::Gone`] if the session was deleted or moved meanwhile and there were changes
+    /// to store (they are not stored, and the session is not recreated);
+    /// [`Error::TooLarge`] over the data limit; [`Error::TooManyConflicts`] when the
+    /// compare-and-swap kept losing; [`Error::LockLost`] when this handle held the lock and
+    /// its lease ran out; store errors. On error the pending changes are kept, except after
+    /// `Gone`.
+    pub async fn save(&self) -> Result<SaveReport, Error> {
+        let mut io = self.io().await;
+        let pending = std::mem::take(&mut *self.changes());
+        let result = self.save_locked(&mut io, &pending).await;
+        if let Err(e) = &result {
+            self.restore(pending, e);
+        }
+        result
+    }
+
+    /// Moves the session to a new id, keeping its data and pending changes. Call it when
+    /// privileges change; [`Session::login`] does it for you.
+    ///
+    /// # Errors
+    /// As [`Session::save`].
+    pub async fn rotate(&self) -> Result<SaveReport, Error> {
+        let mut io = self.io().await;
+        let pending = std::mem::take(&mut *self.changes());
+        let result = async {
+            self.ensure_loaded(&mut io).await?;
+            self.write_locked(&mut io, &pending, true).await
+        }
+        .await;
+        if let Err(e) = &result {
+            self.restore(pending, e);
+        }
+        result
+    }
+
+    /// Marks the session as `owner`'s and rotates its id (no session fixation).
+    ///
+    /// The login rule: from an anonymous session, the data gathered before login (a cart)
+    /// is kept; from a session of a different owner, the session starts empty (bob never
+    /// inherits alice's cart); signing in again as the same owner keeps the data.
+    ///
+    /// # Errors
+    /// As [`Session::save`].
+    pub async fn login(&self, owner: &str) -> Result<SaveReport, Error> {
+        let previous = self.owner().await?;
+        {
+            let mut c = self.changes();
+            if previous.is_some_and(|p| p != owner) {
+                c.data.clear();
+                c.clear = true;
+            }
+            c.owner = Some(Some(owner.to_owned()));
+            // Authentication restarts both the idle and the absolute clock (NIST SP
+            // 800-63B-4 §5.2); `created_at` becomes the sign-in time shown on "your devices".
+            c.restart_lifetime = true;
+        }
+        self.rotate().await
+    }
+
+    /// Ends the session: deletes the record and drops pending changes (logout).
+    ///
+    /// # Errors
+    /// Store errors; the session is then still alive and the call may be repeated.
+    pub async fn destroy(&self) -> Result<(), Error> {
+        let mut io = self.io().await;
+        if let Some(id) = &io.id {
+            self.store().delete(&id.store_key()).await?;
+        }
+        self.mark_ended(&mut io, true);
+        Ok(())
+    }
+}
+
+/// `ensure_loaded` runs before every match on the load state; reaching `NotYet` after it
+/// would be a bug in this module, reported as an error rather than a panic.
+fn unreachable_loaded<T>() -> Result<T, Error> {
+    Err(Error::Misconfigured {
+        problem: "session state was read before it was loaded",
+    })
+}
