@@ -8,10 +8,14 @@
 //! 2. when the request belongs to a live session, it carries that session's token in the
 //!    `X-CSRF-Token` header or the `csrf_token` form field.
 //!
-//! The token is the synchronizer pattern: a 256-bit secret kept in the session, shown to
-//! the page masked with a fresh random pad on every call (`pad ‖ pad⊕secret`), so a
-//! compressed response never repeats it (BREACH). A request without any session has no
-//! secret to check: it is protected by the origin checks alone (login forms, an anonymous
+//! The token is the synchronizer pattern: a 256-bit per-session secret, shown to the page
+//! masked with a fresh random pad on every call (`pad ‖ pad⊕secret`), so a compressed
+//! response never repeats it (BREACH). The secret is not stored: it is an HMAC of the
+//! session id under a subkey of the signing keys, so any number of concurrent first renders
+//! of one session all show tokens of the same secret, and a new id (login, rotation) is a
+//! new secret. The session stores only a marker that tokens were issued; from then on
+//! every unsafe request must carry one. A request without any session, or whose session
+//! never showed a token, is protected by the origin checks alone (login forms, an anonymous
 //! visitor's first add-to-cart), which is what R86 asks for.
 //!
 //! A rejection is a 403 whose JSON body names the reason; the handler is not called and
@@ -22,8 +26,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::{HeaderMap, Method};
 use session_core::id::constant_time_eq;
 
-/// The session key the CSRF secret lives under.
+/// The session key of the marker "tokens were shown for this session" (reserved).
 pub(crate) const SECRET_KEY: &str = "__csrf";
+/// The marker's stored value.
+pub(crate) const ISSUED: &[u8] = b"1";
 const SECRET_LEN: usize = 32;
 /// Length of a masked token.
 pub const TOKEN_LEN: usize = 86;
@@ -69,13 +75,6 @@ pub(crate) fn is_safe(method: &Method) -> bool {
         *method,
         Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
     )
-}
-
-/// A fresh secret.
-pub(crate) fn new_secret() -> Option<[u8; SECRET_LEN]> {
-    let mut s = [0u8; SECRET_LEN];
-    getrandom::fill(&mut s).ok()?;
-    Some(s)
 }
 
 /// `secret` masked with a fresh pad, base64url.
@@ -159,6 +158,12 @@ mod tests {
             m.insert(*k, HeaderValue::from_static(v));
         }
         m
+    }
+
+    fn new_secret() -> Option<[u8; SECRET_LEN]> {
+        let mut s = [0u8; SECRET_LEN];
+        getrandom::fill(&mut s).ok()?;
+        Some(s)
     }
 
     /// Tokens are masked afresh every time and all unmask to the secret (R82).

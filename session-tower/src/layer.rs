@@ -21,7 +21,7 @@ pub(crate) struct Settings {
     pub(crate) csrf: CsrfConfig,
     pub(crate) session: Arc<SessionConfig>,
     pub(crate) header_id: Option<HeaderName>,
-    pub(crate) keep_on_login: Arc<[String]>,
+    pub(crate) discard_on_login: Arc<[String]>,
     pub(crate) outage: OutagePolicy,
 }
 
@@ -73,7 +73,7 @@ impl SessionLayer {
                 csrf: CsrfConfig::default(),
                 session: Arc::new(SessionConfig::default()),
                 header_id: None,
-                keep_on_login: Arc::from(Vec::new()),
+                discard_on_login: Arc::from(Vec::new()),
                 outage: OutagePolicy::default(),
             }),
         }
@@ -87,7 +87,7 @@ impl SessionLayer {
             csrf: self.settings.csrf.clone(),
             session: self.settings.session.clone(),
             header_id: self.settings.header_id.clone(),
-            keep_on_login: self.settings.keep_on_login.clone(),
+            discard_on_login: self.settings.discard_on_login.clone(),
             outage: self.settings.outage,
         };
         f(&mut s);
@@ -130,6 +130,19 @@ impl SessionLayer {
     /// The largest session data, in bytes (default 4 MiB).
     pub fn with_max_data_bytes(self, n: usize) -> Self {
         self.edit_session(|c| c.with_max_data_bytes(n))
+    }
+
+    /// How long a request's session lock ([`crate::Session::lock`], [`crate::LockedSession`])
+    /// lasts if its holder never finishes (default 10 s); a holder still running after it
+    /// can no longer write.
+    pub fn with_lock_lease(self, d: Duration) -> Self {
+        self.edit_session(|c| c.with_lock_lease(d))
+    }
+
+    /// How long a request waits for another request's session lock before it is answered
+    /// 409 `session_locked` (default 5 s).
+    pub fn with_lock_wait(self, d: Duration) -> Self {
+        self.edit_session(|c| c.with_lock_wait(d))
     }
 
     /// Checks the session settings together.
@@ -215,15 +228,16 @@ impl SessionLayer {
         self.edit(|s| s.header_id = Some(name))
     }
 
-    /// Keys kept through [`crate::Session::login`] (everything else from before login is
-    /// cleared).
-    pub fn with_keep_on_login<I, S>(self, keys: I) -> Self
+    /// Keys an anonymous session drops when it logs in ([`crate::Session::login`]); the
+    /// rest of its data (a cart) is kept. A login over another user's session starts empty
+    /// whatever this says.
+    pub fn with_discard_on_login<I, S>(self, keys: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        let keep: Vec<String> = keys.into_iter().map(Into::into).collect();
-        self.edit(|s| s.keep_on_login = Arc::from(keep))
+        let discard: Vec<String> = keys.into_iter().map(Into::into).collect();
+        self.edit(|s| s.discard_on_login = Arc::from(discard))
     }
 
     /// The status for a request whose session store is unavailable (default 503).

@@ -16,8 +16,12 @@
 //! - **Lifecycle**: idle (30 min) and absolute (12 h) timeouts enforced server-side on every
 //!   load, throttled touch, login that rotates the id and the CSRF secret, logout that
 //!   deletes the record and expires the cookie, "your devices" and "log out everywhere".
-//! - **Concurrency**: concurrent requests on one session keep each other's changes, and a
-//!   request that loaded before a logout cannot bring the session back.
+//! - **Concurrency**: concurrent requests on one session keep each other's changes
+//!   ([`Session::update`] merges changes to one key; `insert` is last-writer-wins and a
+//!   key it overwrote is logged at WARN), a request that loaded before a logout cannot bring
+//!   the session back, and a write that was not stored is never answered with the
+//!   handler's success ([`error_status`]). [`LockedSession`] gives a route its session to
+//!   itself.
 //! - **CSRF**: `Sec-Fetch-Site` / `Origin` checks plus a masked per-session token (header
 //!   or form field) on unsafe methods; a refusal is a 403 with a machine-readable reason.
 //! - **Outages**: a request that needs the session gets 503, never an empty session.
@@ -29,7 +33,7 @@
 //! | `layer` | [`SessionLayer`] and its validated settings |
 //! | `service` | the per-request flow |
 //! | `session` | [`Session`], what handlers use |
-//! | `extract` | the axum extractor |
+//! | `extract` | the axum extractors, [`Session`] and [`LockedSession`] |
 //! | `cookie` | the strict `Cookie` parser and `Set-Cookie` writer |
 //! | `signing` | [`SigningKeys`] |
 //! | `csrf` | tokens and origin checks |
@@ -69,8 +73,9 @@ pub mod signing;
 
 pub use config::{ConfigError, SameSite};
 pub use csrf::CsrfReason;
+pub use extract::LockedSession;
 pub use layer::SessionLayer;
-pub use rejection::{MissingSessionLayer, SessionError};
+pub use rejection::{MissingSessionLayer, SessionError, error_status};
 pub use service::{ResponseFuture, SessionService};
 pub use session::{Device, Session};
 pub use signing::SigningKeys;

@@ -8,9 +8,8 @@ use crate::csrf::CsrfReason;
 
 /// A session operation failed.
 ///
-/// As a response: 503 when the store is unavailable (never an empty session that would log
-/// the user out), 400 for data the client sent, 500 otherwise. The body never contains a
-/// session id, key or token.
+/// As a response, by [`error_response`]: the body is `{"error":"session","reason":...}` and
+/// never contains a session id, key or token.
 #[derive(Debug, thiserror::Error)]
 #[error("session operation failed")]
 pub struct SessionError {
@@ -36,15 +35,59 @@ impl SessionError {
 
 impl IntoResponse for SessionError {
     fn into_response(self) -> Response {
-        let status = match self.kind() {
-            ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-            ErrorKind::BadRequest => StatusCode::BAD_REQUEST,
-            ErrorKind::Gone => StatusCode::UNAUTHORIZED,
-            _ => StatusCode::INTERNAL_SERVER_ERROR,
-        };
         tracing::warn!(error = %self.source, "session error");
-        (status, status.canonical_reason().unwrap_or("error")).into_response()
+        error_response(&self.source)
     }
+}
+
+/// The status and machine-readable reason for a session error: the one table of what a
+/// client sees when a session operation, or the save after the handler, failed. In no case
+/// does the client get the handler's success for a write that was not stored.
+///
+/// | error | status | reason |
+/// |---|---|---|
+/// | store unavailable or timed out | 503, `Retry-After: 1` | `store_unavailable` |
+/// | compare-and-swap kept losing | 503, `Retry-After: 1` | `too_many_conflicts` |
+/// | session ended or moved meanwhile (logout, revocation, login in another tab) | 409 | `session_ended` |
+/// | another request holds the session's lock | 409, `Retry-After: 1` | `session_locked` |
+/// | this request's lock lease ran out | 409 | `lock_lost` |
+/// | data over the size limit, malformed input | 400 | `bad_request` |
+/// | anything else (unreadable record, misconfiguration) | 500 | `internal` |
+pub fn error_status(error: &session_core::Error) -> (StatusCode, &'static str) {
+    use session_core::Error as E;
+    match (error.kind(), error) {
+        (_, E::TooManyConflicts { .. }) => (StatusCode::SERVICE_UNAVAILABLE, "too_many_conflicts"),
+        (_, E::LockLost) => (StatusCode::CONFLICT, "lock_lost"),
+        (ErrorKind::Unavailable, _) => (StatusCode::SERVICE_UNAVAILABLE, "store_unavailable"),
+        (ErrorKind::Gone, _) => (StatusCode::CONFLICT, "session_ended"),
+        (ErrorKind::Locked, _) => (StatusCode::CONFLICT, "session_locked"),
+        (ErrorKind::BadRequest, _) => (StatusCode::BAD_REQUEST, "bad_request"),
+        _ => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+    }
+}
+
+/// The response for `error`, as [`error_status`] decides it.
+pub(crate) fn error_response(error: &session_core::Error) -> Response {
+    let (status, reason) = error_status(error);
+    let body = format!(r#"{{"error":"session","reason":"{reason}"}}"#);
+    let mut response = (
+        status,
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        body,
+    )
+        .into_response();
+    if matches!(
+        reason,
+        "store_unavailable" | "too_many_conflicts" | "session_locked"
+    ) {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, http::HeaderValue::from_static("1"));
+    }
+    response
 }
 
 /// The `Session` extractor was used on a route without the layer.

@@ -124,9 +124,9 @@ async fn check_csrf(
         tracing::info!(reason = reason.as_str(), "CSRF check refused a request");
         return CsrfOutcome::Reject(rejection::csrf_rejection(reason));
     }
-    // A session without a secret never issued a token: origin checks are all there is.
-    let secret = match session.core().get_raw(csrf::SECRET_KEY).await {
-        Ok(Some(s)) => s,
+    // A session that never showed a token: origin checks are all there is.
+    match session.core().get_raw(csrf::SECRET_KEY).await {
+        Ok(Some(_)) => {}
         Ok(None) => return CsrfOutcome::Pass(body),
         Err(e) => {
             if e.kind() == ErrorKind::Unavailable {
@@ -134,6 +134,9 @@ async fn check_csrf(
             }
             return CsrfOutcome::Reject(rejection::outage(settings.outage.status));
         }
+    }
+    let Some(id) = session.core().id().await else {
+        return CsrfOutcome::Pass(body);
     };
     let (token, body) = if let Some(t) = headers.get(&settings.csrf.header) {
         (Some(t.as_bytes().to_vec()), body)
@@ -156,7 +159,14 @@ async fn check_csrf(
     };
     match token {
         None => CsrfOutcome::Reject(rejection::csrf_rejection(csrf::CsrfReason::MissingToken)),
-        Some(t) if csrf::token_matches(&t, &secret) => CsrfOutcome::Pass(body),
+        Some(t)
+            if settings
+                .keys
+                .csrf_secrets(&id)
+                .any(|secret| csrf::token_matches(&t, &secret)) =>
+        {
+            CsrfOutcome::Pass(body)
+        }
         Some(_) => {
             tracing::info!("CSRF token did not match the session");
             CsrfOutcome::Reject(rejection::csrf_rejection(csrf::CsrfReason::InvalidToken))
@@ -191,19 +201,23 @@ async fn finish(settings: &Settings, session: &Session, mut response: Response) 
         return rejection::outage(settings.outage.status);
     }
     match core.save().await {
-        Ok(_) => {}
-        Err(e) if e.kind() == ErrorKind::Gone => {
-            // Logged out (or revoked) by another request meanwhile: the cookie is cleared below.
+        Ok(report) => {
+            if !report.overwritten.is_empty() {
+                // Key names are the application's, never values or ids.
+                tracing::warn!(
+                    keys = ?report.overwritten,
+                    "session save overwrote keys another request had changed (insert is last-writer-wins; use update to merge)"
+                );
+            }
         }
         Err(e) if e.kind() == ErrorKind::Unavailable => {
             tracing::warn!(error = %e, "session save failed: store unavailable");
             return rejection::outage(settings.outage.status);
         }
         Err(e) => {
-            tracing::error!(error = %e, "session save failed");
-            return axum_core::response::IntoResponse::into_response(rejection::SessionError::new(
-                e,
-            ));
+            // Never the handler's success for a write that was not stored.
+            tracing::warn!(error = %e, "session save failed; the handler's response is replaced");
+            return rejection::error_response(&e);
         }
     }
     let events = core.cookie_events().await;

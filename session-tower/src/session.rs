@@ -177,9 +177,7 @@ impl Session {
     /// A value that does not serialize, or is over the size limit.
     pub fn insert<T: Serialize + ?Sized>(&self, key: &str, value: &T) -> Result<(), SessionError> {
         if key == csrf::SECRET_KEY {
-            return Err(SessionError::new(session_core::Error::Misconfigured {
-                problem: "the key __csrf is reserved for the CSRF secret",
-            }));
+            return Err(reserved());
         }
         let r = self.core().insert(key, value);
         self.track(r)
@@ -199,46 +197,75 @@ impl Session {
         self.track(r)
     }
 
-    /// Logs `user` in: a new session id (no fixation), a new CSRF secret (tokens from before
-    /// the login stop working), and pre-login data cleared except the keys configured with
-    /// `SessionLayer::with_keep_on_login` (a cart, say). R28.
+    /// Read-modify-write of the value under `key` (absent reads as `T::default()`); saved
+    /// before the response leaves. When a concurrent request saved first, `f` runs again on
+    /// the value that request stored, so concurrent updates all take effect (64 cart adds
+    /// keep 64 items). Returns the value as `f` leaves it on the record loaded now. See
+    /// [`session_core::Session::update`].
+    ///
+    /// # Errors
+    /// Store errors; a stored value that is not a `T`; the reserved key.
+    ///
+    /// # Example
+    /// ```
+    /// # async fn add(session: session_tower::Session) -> Result<(), session_tower::SessionError> {
+    /// let cart = session.update("cart", |c: &mut Vec<String>| c.push("fig".into())).await?;
+    /// # let _ = cart; Ok(()) }
+    /// ```
+    pub async fn update<T, F>(&self, key: &str, f: F) -> Result<T, SessionError>
+    where
+        T: Serialize + DeserializeOwned + Default + 'static,
+        F: Fn(&mut T) + Send + Sync + 'static,
+    {
+        if key == csrf::SECRET_KEY {
+            return Err(reserved());
+        }
+        let r = self.core().update(key, f).await;
+        self.track(r)
+    }
+
+    /// Takes exclusive use of this session for the rest of the request: every other request
+    /// that takes the lock waits (up to the configured wait) until this one's response has
+    /// been saved. For what a replay cannot merge: a checkout, a one-time code. Take it
+    /// before reading what the critical section depends on. [`crate::LockedSession`] does
+    /// this for a whole route.
+    ///
+    /// # Errors
+    /// As a response: 409 `session_locked` after the wait; 409 `session_ended` when there is
+    /// no session to lock; 503 on an outage.
+    pub async fn lock(&self) -> Result<session_core::Fence, SessionError> {
+        let r = self.core().lock().await;
+        self.track(r)
+    }
+
+    /// Logs `user` in: a new session id (no fixation) and with it a new CSRF secret (tokens
+    /// from before the login stop working). The login rule: from an anonymous session the
+    /// data is kept, except the keys named in `SessionLayer::with_discard_on_login`; from
+    /// a session of a different user the session starts empty; the same user signing in
+    /// again keeps the data. R28.
     ///
     /// # Errors
     /// Store errors.
     pub async fn login(&self, user: &str) -> Result<(), SessionError> {
-        let keys = self.core().keys().await;
-        for k in self.track(keys)? {
-            if !self.inner.settings.keep_on_login.contains(&k) {
-                self.core().remove(&k);
+        let owner = self.core().owner().await;
+        if self.track(owner)?.is_none() {
+            for k in self.inner.settings.discard_on_login.iter() {
+                self.core().remove(k);
             }
         }
-        self.new_csrf_secret()?;
         let r = self.core().login(user).await;
         self.track(r).map(drop)
     }
 
     /// Issues a new id for this session, keeping its data; call it on any privilege change
-    /// (password change, role change, step-up). The CSRF secret rotates with it.
+    /// (password change, role change, step-up). The CSRF secret, derived from the id,
+    /// changes with it.
     ///
     /// # Errors
     /// Store errors.
     pub async fn rotate(&self) -> Result<(), SessionError> {
-        if self.core().exists().await.unwrap_or(false) {
-            self.new_csrf_secret()?;
-        }
         let r = self.core().rotate().await;
         self.track(r).map(drop)
-    }
-
-    fn new_csrf_secret(&self) -> Result<(), SessionError> {
-        let secret =
-            csrf::new_secret().ok_or(SessionError::new(session_core::Error::Misconfigured {
-                problem: "random source failed",
-            }))?;
-        let r = self
-            .core()
-            .insert_raw(csrf::SECRET_KEY, bytes::Bytes::copy_from_slice(&secret));
-        self.track(r)
     }
 
     /// Logs out: deletes the session and expires the cookie.
@@ -252,25 +279,34 @@ impl Session {
 
     /// A CSRF token for a form field or the `X-CSRF-Token` header, freshly masked on each
     /// call; `None` when there is no session yet (such requests are protected by the origin
-    /// checks alone). Creates the session's secret on first use.
+    /// checks alone). The first token of a session marks it, so that its unsafe requests
+    /// need a token from then on; a session with unsaved data is stored first, since the
+    /// token derives from its id.
     ///
     /// # Errors
     /// Store errors.
     pub async fn csrf_token(&self) -> Result<Option<String>, SessionError> {
-        let existing = self.core().get_raw(csrf::SECRET_KEY).await;
-        let secret = match self.track(existing)? {
-            Some(s) => s.to_vec(),
-            None => {
-                let exists = self.core().exists().await;
-                if !self.track(exists)? && !self.core().is_modified() {
-                    return Ok(None);
-                }
-                self.new_csrf_secret()?;
-                let s = self.core().get_raw(csrf::SECRET_KEY).await;
-                self.track(s)?.map(|b| b.to_vec()).unwrap_or_default()
+        let exists = self.core().exists().await;
+        if !self.track(exists)? {
+            if !self.core().is_modified() {
+                return Ok(None);
             }
+            let saved = self.core().save().await;
+            self.track(saved)?;
+        }
+        let marked = self.core().get_raw(csrf::SECRET_KEY).await;
+        if self.track(marked)?.is_none() {
+            // Idempotent: concurrent first renders all write the same marker.
+            let r = self
+                .core()
+                .insert_raw(csrf::SECRET_KEY, bytes::Bytes::from_static(csrf::ISSUED));
+            self.track(r)?;
+        }
+        let Some(id) = self.core().id().await else {
+            return Ok(None);
         };
-        Ok(csrf::mask(&secret))
+        let secret = self.inner.settings.keys.csrf_secrets(&id).next();
+        Ok(secret.and_then(|s| csrf::mask(&s)))
     }
 
     /// The current user's live sessions, newest activity first.
@@ -328,4 +364,10 @@ impl Session {
     pub async fn expires_at(&self) -> Option<Timestamp> {
         self.core().expires_at().await
     }
+}
+
+fn reserved() -> SessionError {
+    SessionError::new(session_core::Error::Misconfigured {
+        problem: "the key __csrf is reserved for the CSRF marker",
+    })
 }

@@ -48,6 +48,8 @@ impl Drop for SubKey {
 /// The keys that sign and verify session cookies. `Debug` prints only how many there are.
 pub struct SigningKeys {
     keys: Vec<SubKey>,
+    /// Subkeys for CSRF secrets (`HMAC(key, "session-csrf-v1")`), in the same order.
+    csrf: Vec<SubKey>,
 }
 
 impl fmt::Debug for SigningKeys {
@@ -56,27 +58,33 @@ impl fmt::Debug for SigningKeys {
     }
 }
 
-impl Clone for SigningKeys {
+impl Clone for SubKey {
     fn clone(&self) -> Self {
-        Self {
-            keys: self
-                .keys
-                .iter()
-                .map(|k| SubKey {
-                    raw: k.raw,
-                    mac: k.mac.clone(),
-                })
-                .collect(),
+        SubKey {
+            raw: self.raw,
+            mac: self.mac.clone(),
         }
     }
 }
 
-fn derive(master: &[u8]) -> Result<SubKey, ConfigError> {
+impl Clone for SigningKeys {
+    fn clone(&self) -> Self {
+        Self {
+            keys: self.keys.clone(),
+            csrf: self.csrf.clone(),
+        }
+    }
+}
+
+const COOKIE_PURPOSE: &[u8] = b"session-cookie-v1";
+const CSRF_PURPOSE: &[u8] = b"session-csrf-v1";
+
+fn derive(master: &[u8], purpose: &[u8]) -> Result<SubKey, ConfigError> {
     let mut mac = HmacSha256::new_from_slice(master).map_err(|_| ConfigError::KeyTooShort {
         index: 0,
         len: master.len(),
     })?;
-    mac.update(b"session-cookie-v1");
+    mac.update(purpose);
     let raw: [u8; 32] = mac.finalize().into_bytes().into();
     let mac = HmacSha256::new_from_slice(&raw).map_err(|_| ConfigError::KeyTooShort {
         index: 0,
@@ -95,6 +103,7 @@ impl SigningKeys {
             return Err(ConfigError::NoKeys);
         }
         let mut out = Vec::with_capacity(keys.len());
+        let mut csrf = Vec::with_capacity(keys.len());
         for (index, k) in keys.iter().enumerate() {
             let k = k.as_ref();
             if k.len() < MIN_KEY_LEN {
@@ -103,9 +112,10 @@ impl SigningKeys {
                     len: k.len(),
                 });
             }
-            out.push(derive(k)?);
+            out.push(derive(k, COOKIE_PURPOSE)?);
+            csrf.push(derive(k, CSRF_PURPOSE)?);
         }
-        Ok(Self { keys: out })
+        Ok(Self { keys: out, csrf })
     }
 
     /// Reads keys from the environment variable `var`: comma-separated, each base64 (standard
@@ -152,6 +162,18 @@ impl SigningKeys {
         let mut mac = key.mac.clone();
         mac.update(id.as_bytes());
         mac
+    }
+
+    /// The CSRF secrets of the session `id`, one per key of the ring, newest first: a keyed
+    /// hash of the id, so no secret is stored, every request on one session derives the
+    /// same one (no race between tabs), and a new id (login, rotation) means a new secret.
+    pub(crate) fn csrf_secrets(&self, id: &SessionId) -> impl Iterator<Item = [u8; 32]> + '_ {
+        let encoded = id.encode();
+        self.csrf.iter().map(move |k| {
+            let mut mac = k.mac.clone();
+            mac.update(encoded.as_bytes());
+            mac.finalize().into_bytes().into()
+        })
     }
 
     /// The signed cookie value for `id`.

@@ -482,9 +482,16 @@ async fn r44_logout_wins_over_a_slow_request() {
     assert_eq!(r.status(), StatusCode::OK);
     h.state.release.notify_one();
     let slow = slow.await.unwrap();
+    // Its add was not stored: an error, never the handler's 200; and no cookie change,
+    // since the browser may hold a newer cookie by now.
+    assert_eq!(
+        slow.status(),
+        StatusCode::CONFLICT,
+        "a lost add was acknowledged"
+    );
     assert!(
-        set_cookie(&slow).is_some_and(|c| c.contains("Max-Age=0")),
-        "the late response did not clear the cookie"
+        set_cookie(&slow).is_none(),
+        "the late response touched the cookie"
     );
     let r = bare()
         .get(h.url("/whoami"))
@@ -811,12 +818,11 @@ async fn r37_idle_and_absolute_timeouts() {
     client.post(h.url("/login/frank")).send().await.unwrap();
     clock.advance(Duration::from_secs(31 * 60));
     let r = client.get(h.url("/whoami")).send().await.unwrap();
-    assert!(
-        set_cookie(&r).is_some_and(|c| c.contains("Max-Age=0")),
-        "idle session's cookie not cleared"
-    );
+    // The store no longer knows the id, so this request cannot tell an expired session from
+    // one replaced by a newer cookie: it leaves the cookie alone, and the id reads nothing.
+    assert!(set_cookie(&r).is_none(), "a dead id's cookie was changed");
     assert_eq!(r.text().await.unwrap(), "anonymous");
-    assert!(jar.get("__Host-id").is_none());
+    assert!(jar.get("__Host-id").is_some());
 
     client.post(h.url("/login/frank")).send().await.unwrap();
     for _ in 0..2 {

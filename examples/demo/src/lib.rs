@@ -3,7 +3,8 @@
 //! Run with `cargo run --release -p session-demo` and open <http://127.0.0.1:3000>.
 //!
 //! An anonymous visitor can fill a cart (the session is created by the first add, not by a
-//! visit); logging in rotates the session id and keeps the cart; "your devices" lists every
+//! visit); logging in rotates the session id and keeps the cart (logging in over another user's
+//! session starts empty); concurrent adds are merged, none lost; "your devices" lists every
 //! browser signed in as the user, with revoke buttons and "log out everywhere else"; every
 //! form is CSRF-protected; a small JSON API (`/api/cart`) serves front-end code and, with
 //! the `x-session-id` header, non-browser clients.
@@ -29,13 +30,77 @@ use session_tower::{Session, SessionError, SessionLayer, SigningKeys};
 use pages::{Frame, csrf_field, esc, page};
 use users::{DEMO_USERS, Users};
 
-/// The products on sale: (id, name, price in cents).
+/// The products on sale: (id, name, price in cents). Enough of them for 64 distinct
+/// concurrent adds, which the concurrency tests make.
 pub const PRODUCTS: &[(&str, &str, u32)] = &[
     ("apple", "Apple", 60),
     ("pear", "Pear", 75),
     ("fig", "Fig", 120),
     ("kiwi", "Kiwi", 45),
+    ("plum", "Plum", 50),
+    ("cherry", "Cherries", 300),
+    ("grape", "Grapes", 250),
+    ("lemon", "Lemon", 40),
+    ("lime", "Lime", 35),
+    ("orange", "Orange", 55),
+    ("mango", "Mango", 180),
+    ("papaya", "Papaya", 220),
+    ("peach", "Peach", 70),
+    ("apricot", "Apricot", 65),
+    ("banana", "Banana", 30),
+    ("melon", "Melon", 350),
+    ("date", "Dates", 400),
+    ("guava", "Guava", 150),
+    ("lychee", "Lychees", 320),
+    ("quince", "Quince", 140),
+    ("olive", "Olives", 280),
+    ("currant", "Currants", 260),
+    ("damson", "Damson", 90),
+    ("medlar", "Medlar", 130),
+    ("sloe", "Sloes", 110),
+    ("rhubarb", "Rhubarb", 160),
+    ("carrot", "Carrot", 20),
+    ("potato", "Potato", 25),
+    ("onion", "Onion", 15),
+    ("garlic", "Garlic", 45),
+    ("leek", "Leek", 60),
+    ("celery", "Celery", 80),
+    ("fennel", "Fennel", 120),
+    ("radish", "Radishes", 70),
+    ("turnip", "Turnip", 40),
+    ("beet", "Beetroot", 50),
+    ("kale", "Kale", 150),
+    ("chard", "Chard", 140),
+    ("spinach", "Spinach", 130),
+    ("lettuce", "Lettuce", 90),
+    ("rocket", "Rocket", 110),
+    ("cress", "Cress", 60),
+    ("pea", "Peas", 100),
+    ("bean", "Beans", 95),
+    ("lentil", "Lentils", 120),
+    ("chickpea", "Chickpeas", 110),
+    ("rice", "Rice", 180),
+    ("oat", "Oats", 160),
+    ("barley", "Barley", 140),
+    ("rye", "Rye bread", 300),
+    ("wheat", "Flour", 120),
+    ("corn", "Sweetcorn", 80),
+    ("pepper", "Pepper", 70),
+    ("chili", "Chili", 30),
+    ("tomato", "Tomato", 35),
+    ("cucumber", "Cucumber", 45),
+    ("squash", "Squash", 200),
+    ("pumpkin", "Pumpkin", 400),
+    ("walnut", "Walnuts", 450),
+    ("almond", "Almonds", 500),
+    ("hazelnut", "Hazelnuts", 480),
+    ("pecan", "Pecans", 600),
+    ("cashew", "Cashews", 550),
+    ("pistachio", "Pistachios", 650),
 ];
+
+/// The most items a cart holds.
+pub const MAX_CART: usize = 100;
 
 #[derive(Clone)]
 struct App {
@@ -60,7 +125,6 @@ pub struct Settings {
 pub fn router(settings: Settings) -> StdResult<Router, session_tower::ConfigError> {
     let layer = SessionLayer::from_shared(settings.store, settings.keys)
         .with_trusted_origins(&settings.origins)?
-        .with_keep_on_login(["cart"])
         .with_header_id(HeaderName::from_static("x-session-id"));
     let app = App {
         users: Arc::new(Users::demo()),
@@ -184,13 +248,20 @@ fn known(product: &str) -> bool {
     PRODUCTS.iter().any(|(id, _, _)| *id == product)
 }
 
+/// Adds `product` to the cart. A read-modify-write: when concurrent adds conflict, each is
+/// replayed on the cart the others stored, so none is lost.
 async fn add(session: &Session, product: &str) -> Result<Vec<String>> {
-    let mut cart = cart_of(session).await?;
-    if known(product) && cart.len() < 100 {
-        cart.push(product.to_owned());
-        session.insert("cart", &cart)?;
+    if !known(product) {
+        return cart_of(session).await;
     }
-    Ok(cart)
+    let product = product.to_owned();
+    session
+        .update("cart", move |cart: &mut Vec<String>| {
+            if cart.len() < MAX_CART {
+                cart.push(product.clone());
+            }
+        })
+        .await
 }
 
 async fn cart_add(session: Session, Form(f): Form<AddForm>) -> Result<Redirect> {

@@ -306,8 +306,7 @@ pub(crate) async fn start(
     let keys = session_tower::SigningKeys::generate().unwrap();
     let layer = SessionLayer::from_shared(store, keys.clone())
         .with_trusted_origins([base.as_str()])
-        .unwrap()
-        .with_keep_on_login(["cart"]);
+        .unwrap();
     let state = AppState::default();
     let router = app(tweak(layer), state.clone());
     tokio::spawn(async move {
