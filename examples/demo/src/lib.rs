@@ -140,6 +140,7 @@ pub fn router(settings: Settings) -> StdResult<Router, session_tower::ConfigErro
         .route("/devices/revoke", post(revoke))
         .route("/devices/revoke-others", post(revoke_others))
         .route("/api/cart", get(api_cart).post(api_cart_add))
+        .route("/api/visits", post(api_visit))
         .layer(layer)
         .with_state(app))
 }
@@ -344,4 +345,13 @@ async fn api_cart_add(session: Session, Json(f): Json<AddForm>) -> Result<Json<A
         user: session.user().await?,
         items,
     }))
+}
+
+/// Counts a visit: a read-modify-write of one counter, merged under concurrency.
+async fn api_visit(session: Session) -> Result<Json<u64>> {
+    Ok(Json(
+        session
+            .update("visits", |n: &mut u64| *n = n.saturating_add(1))
+            .await?,
+    ))
 }
