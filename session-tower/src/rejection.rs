@@ -8,7 +8,7 @@ use crate::csrf::CsrfReason;
 
 /// A session operation failed.
 ///
-/// As a response, by [`error_response`]: the body is `{"error":"session","reason":...}` and
+/// As a response, by the table of [`error_status`]: the body is `{"error":"session","reason":...}` and
 /// never contains a session id, key or token.
 #[derive(Debug, thiserror::Error)]
 #[error("session operation failed")]

@@ -236,13 +236,13 @@ mod tests {
         c.data
             .insert("k".into(), Change::Set(Bytes::from_static(&[5])));
         c.push_update("k", add(6)).unwrap();
-        assert!(matches!(&c.data["k"], Change::Set(v) if &v[..] == [5, 6]));
+        assert!(matches!(&c.data["k"], Change::Set(v) if v[..] == [5, 6]));
         let mut c = Changes {
             clear: true,
             ..Changes::default()
         };
         c.push_update("k", add(1)).unwrap();
-        assert!(matches!(&c.data["k"], Change::Set(v) if &v[..] == [1]));
+        assert!(matches!(&c.data["k"], Change::Set(v) if v[..] == [1]));
         assert!(c.data["k"].overwrites());
     }
 
@@ -256,7 +256,7 @@ mod tests {
             .data
             .insert("k".into(), Change::Set(Bytes::from_static(&[9])));
         older.merge_newer(newer);
-        assert!(matches!(&older.data["k"], Change::Set(v) if &v[..] == [9]));
+        assert!(matches!(&older.data["k"], Change::Set(v) if v[..] == [9]));
     }
 
     /// Merging keeps both requests' updates of one key.
