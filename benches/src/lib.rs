@@ -73,6 +73,11 @@ impl Sessions {
         self.ids.is_empty()
     }
 
+    /// The id of session `i`.
+    pub fn id(&self, i: usize) -> SessionId {
+        self.ids[i % self.ids.len()].clone()
+    }
+
     /// The store key of session `i`.
     pub fn key(&self, i: usize) -> StoreKey {
         self.ids[i % self.ids.len()].store_key()
@@ -97,6 +102,34 @@ impl Sessions {
         );
         let _ = s.get_raw("cart").await.expect("load");
         s.insert_raw("cart", payload.clone()).expect("insert");
+        s.save().await.expect("save");
+    }
+
+    /// The typical request with a read-modify-write instead of a plain insert: load
+    /// session `i`, increment a counter with `update` (replayed on a conflict), save.
+    pub async fn write_update(&self, store: &Arc<dyn SessionStore>, i: usize) {
+        let s = Session::new(
+            store.clone(),
+            self.config.clone(),
+            Some(self.ids[i % self.ids.len()].clone()),
+        );
+        let _ = s.get_raw("cart").await.expect("load");
+        s.update("visits", |n: &mut u64| *n += 1)
+            .await
+            .expect("update");
+        s.save().await.expect("save");
+    }
+
+    /// The same request with `insert` of the same counter (last writer wins).
+    pub async fn write_insert(&self, store: &Arc<dyn SessionStore>, i: usize) {
+        let s = Session::new(
+            store.clone(),
+            self.config.clone(),
+            Some(self.ids[i % self.ids.len()].clone()),
+        );
+        let _ = s.get_raw("cart").await.expect("load");
+        let n: u64 = s.get("visits").await.expect("get").unwrap_or(0);
+        s.insert("visits", &(n + 1)).expect("insert");
         s.save().await.expect("save");
     }
 }

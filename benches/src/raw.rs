@@ -123,11 +123,15 @@ impl Raw for RedisRaw {
                         .query_async(&mut con)
                         .await
                         .expect("scan");
-                    let mut pipe = redis::pipe();
-                    for k in &keys {
-                        pipe.cmd("DEL").arg(k).ignore();
+                    if !keys.is_empty() {
+                        // An empty pipeline is an error to the client: a node of a
+                        // Cluster may hold none of the keys.
+                        let mut pipe = redis::pipe();
+                        for k in &keys {
+                            pipe.cmd("DEL").arg(k).ignore();
+                        }
+                        let _: () = pipe.query_async(&mut con).await.expect("del");
                     }
-                    let _: () = pipe.query_async(&mut con).await.expect("del");
                     cursor = next;
                     if cursor == 0 {
                         break;
