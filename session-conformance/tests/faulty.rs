@@ -330,3 +330,29 @@ async fn every_faulty_store_is_caught() {
         "faulty stores not caught: {uncaught:?}"
     );
 }
+
+/// The counts the READMEs quote are the suite's own: every "N cases" and "N deliberately
+/// faulty stores" in them matches the code.
+#[test]
+fn readme_counts_match_the_code() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let cases = session_conformance::cases::ALL.len();
+    for path in [root.join("README.md"), root.join("../README.md")] {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let words: Vec<&str> = text.split_whitespace().collect();
+        let mut seen = 0;
+        for w in words.windows(3) {
+            let n = w[0].trim_start_matches('(').parse::<usize>();
+            let Ok(n) = n else { continue };
+            if w[1].trim_end_matches([',', ')', '.']) == "cases" {
+                assert_eq!(n, cases, "{} says {n} cases", path.display());
+                seen += 1;
+            }
+            if w[1] == "deliberately" && w[2] == "faulty" {
+                assert_eq!(n, ALL_BUGS.len(), "{} says {n} faulty stores", path.display());
+                seen += 1;
+            }
+        }
+        assert!(seen >= 2, "{} quotes no counts to check", path.display());
+    }
+}

@@ -1,6 +1,7 @@
 //! The demo in a real headless Chromium, driven over WebDriver (chromedriver + fantoccini).
 //!
-//! One story, as a person would click it: an anonymous cart, login (cart kept, id rotated),
+//! One story, as a person would click it: an anonymous cart, login (cart kept, id rotated,
+//! still logged in after 20 fetches carrying the old cookie overlapped it),
 //! a second browser profile logs in as the same user, the first revokes it on "your
 //! devices", the second is logged out on its next page load. Also: the session cookie is
 //! invisible to `document.cookie` (HttpOnly), a form post with a wrong CSRF token gets 403,
@@ -151,6 +152,12 @@ async fn session_cookie(c: &Client) -> Option<String> {
 }
 
 async fn login(c: &Client, base: &str, user: &str, password: &str) {
+    login_with(c, base, user, password, false).await;
+}
+
+/// Logs in through the form; with `overlap`, the page first fires 20 `fetch` calls that
+/// carry the pre-login cookie and are still in flight while the login is answered.
+async fn login_with(c: &Client, base: &str, user: &str, password: &str, overlap: bool) {
     c.goto(&format!("{base}/login")).await.unwrap();
     c.find(Locator::Id("username"))
         .await
@@ -164,6 +171,14 @@ async fn login(c: &Client, base: &str, user: &str, password: &str) {
         .send_keys(password)
         .await
         .unwrap();
+    if overlap {
+        c.execute(
+            "for (let i = 0; i < 20; i++) { fetch(i % 2 ? '/api/cart' : '/cart', {credentials: 'same-origin'}); }",
+            vec![],
+        )
+        .await
+        .unwrap();
+    }
     c.find(Locator::Id("login"))
         .await
         .unwrap()
@@ -223,9 +238,18 @@ async fn shop_story_in_a_real_browser() {
         "document.cookie shows {visible}"
     );
 
-    // Login keeps the cart and rotates the id.
-    login(&a, &base, "alice", "wonderland").await;
+    // Login keeps the cart and rotates the id, and the page's fetches that overlap it
+    // (carrying the pre-login cookie) do not log the user out.
+    login_with(&a, &base, "alice", "wonderland", true).await;
     assert!(text(&a, "#who").await.contains("alice"));
+    for _ in 0..2 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        a.goto(&format!("{base}/")).await.unwrap();
+        assert!(
+            text(&a, "#who").await.contains("alice"),
+            "logged out after fetches overlapped the login"
+        );
+    }
     assert_eq!(text(&a, "#cart-link").await, "Cart (1)");
     let alice_a = session_cookie(&a).await.unwrap();
     assert_ne!(alice_a, anonymous_id, "login kept the pre-login id");
