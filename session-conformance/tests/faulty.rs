@@ -349,7 +349,12 @@ fn readme_counts_match_the_code() {
                 seen += 1;
             }
             if w[1] == "deliberately" && w[2] == "faulty" {
-                assert_eq!(n, ALL_BUGS.len(), "{} says {n} faulty stores", path.display());
+                assert_eq!(
+                    n,
+                    ALL_BUGS.len(),
+                    "{} says {n} faulty stores",
+                    path.display()
+                );
                 seen += 1;
             }
         }

@@ -268,6 +268,29 @@ impl Session {
         self.track(r).map(drop)
     }
 
+    /// Saves now instead of after the handler, and says what the save did: the keys an
+    /// `insert` overwrote after another request changed them are in
+    /// [`SaveReport::overwritten`](session_core::SaveReport::overwritten). A lock this
+    /// request holds is released by it. The layer still saves anything changed later.
+    ///
+    /// # Errors
+    /// As the layer's save: see [`crate::error_status`].
+    ///
+    /// # Example
+    /// ```
+    /// # async fn h(session: session_tower::Session) -> Result<(), session_tower::SessionError> {
+    /// session.insert("theme", "dark")?;
+    /// let report = session.save().await?;
+    /// if report.overwritten.iter().any(|k| k == "theme") {
+    ///     // another tab changed the theme meanwhile; this request's value won
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn save(&self) -> Result<session_core::SaveReport, SessionError> {
+        let r = self.core().save().await;
+        self.track(r)
+    }
+
     /// Logs out: deletes the session and expires the cookie.
     ///
     /// # Errors

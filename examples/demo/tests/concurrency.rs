@@ -13,6 +13,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use axum::Json;
 use reqwest::StatusCode;
 use serde_json::Value;
 use session_core::{Error, OwnerSession, Record, SessionStore, StoreKey, Timestamp};
@@ -361,6 +362,172 @@ async fn futures_join<F: std::future::Future>(
     slots.into_iter().map(|s| s.unwrap()).collect()
 }
 
+/// A small app beside the shop, on the same store, whose routes take the session's lock.
+struct Locked {
+    base: String,
+    http: reqwest::Client,
+    inside: Arc<std::sync::atomic::AtomicUsize>,
+    most: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+const LEASE: std::time::Duration = std::time::Duration::from_millis(400);
+
+impl Locked {
+    async fn start(store: Arc<dyn SessionStore>) -> Locked {
+        use axum::routing::post;
+        use session_tower::{LockedSession, SessionError, SessionLayer};
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let inside = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let layer = SessionLayer::from_shared(store, SigningKeys::generate().unwrap())
+            .with_trusted_origins([base.as_str()])
+            .unwrap()
+            .with_lock_lease(LEASE)
+            .with_lock_wait(std::time::Duration::from_secs(20));
+        let (i, m) = (inside.clone(), most.clone());
+        let app = axum::Router::new()
+            .route(
+                "/start",
+                post(|s: session_tower::Session| async move {
+                    s.insert("n", &0u64)?;
+                    Ok::<_, SessionError>("started")
+                }),
+            )
+            // A plain read-then-insert, safe only because the lock excludes the others.
+            .route(
+                "/count",
+                post(move |s: LockedSession| {
+                    let (inside, most) = (i.clone(), m.clone());
+                    async move {
+                        let now = inside.fetch_add(1, Ordering::SeqCst) + 1;
+                        most.fetch_max(now, Ordering::SeqCst);
+                        let n: u64 = s.get("n").await?.unwrap_or(0);
+                        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+                        s.insert("n", &(n + 1))?;
+                        inside.fetch_sub(1, Ordering::SeqCst);
+                        Ok::<_, SessionError>(Json(n + 1))
+                    }
+                }),
+            )
+            .route(
+                "/read",
+                axum::routing::get(|s: session_tower::Session| async move {
+                    Ok::<_, SessionError>(Json(s.get::<u64>("n").await?.unwrap_or(0)))
+                }),
+            )
+            // Takes the lock and dies: the handler's task panics before any save.
+            .route(
+                "/die",
+                post(|s: LockedSession| async move {
+                    let _ = s;
+                    tokio::spawn(async { panic!("holder died") }).await.ok();
+                    std::future::pending::<()>().await;
+                    "unreachable"
+                }),
+            )
+            // Outlives its lease, then writes.
+            .route(
+                "/slow",
+                post(|s: LockedSession| async move {
+                    tokio::time::sleep(LEASE * 2).await;
+                    s.insert("n", &1_000_000u64)?;
+                    Ok::<_, SessionError>("wrote")
+                }),
+            )
+            .layer(layer);
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Locked {
+            base,
+            http: reqwest::Client::new(),
+            inside,
+            most,
+        }
+    }
+
+    fn post(&self, path: &str, cookie: &str) -> reqwest::RequestBuilder {
+        self.http
+            .post(format!("{}{path}", self.base))
+            .header("origin", &self.base)
+            .header("cookie", format!("__Host-id={cookie}"))
+    }
+}
+
+/// The lock over HTTP: 16 concurrent holders never overlap; a holder that dies frees the
+/// lock within its lease; a holder past its lease cannot write. Returns the waits' p50 and
+/// p99 in ms.
+async fn lock_over_http(store: Arc<dyn SessionStore>) -> (usize, f64, f64) {
+    use std::sync::atomic::Ordering;
+    let app = Locked::start(store).await;
+    let r = app
+        .http
+        .post(format!("{}/start", app.base))
+        .header("origin", &app.base)
+        .send()
+        .await
+        .unwrap();
+    let cookie = set_cookie(&r).expect("session created");
+    let mut waits = Vec::new();
+    for _ in 0..4 {
+        let calls = (0..16).map(|_| {
+            let req = app.post("/count", &cookie);
+            async move {
+                let t = Instant::now();
+                let status = req.send().await.unwrap().status();
+                (status, t.elapsed())
+            }
+        });
+        for (status, took) in futures_join(calls).await {
+            assert_eq!(status, StatusCode::OK, "a locked request failed");
+            waits.push(took.as_secs_f64() * 1000.0);
+        }
+    }
+    let most = app.most.load(Ordering::SeqCst);
+    assert_eq!(most, 1, "{most} lock holders at once");
+    assert_eq!(app.inside.load(Ordering::SeqCst), 0);
+    let read = |app: &Locked| {
+        app.http
+            .get(format!("{}/read", app.base))
+            .header("cookie", format!("__Host-id={cookie}"))
+            .send()
+    };
+    let n: u64 = read(&app).await.unwrap().json().await.unwrap();
+    assert_eq!(n, 64, "64 locked read-then-insert requests stored {n}");
+
+    // A holder that dies: the next one waits for the lease, not for ever.
+    let die = app
+        .post("/die", &cookie)
+        .timeout(std::time::Duration::from_millis(150));
+    assert!(die.send().await.is_err(), "the dying holder answered");
+    let t = Instant::now();
+    let r = app.post("/count", &cookie).send().await.unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::OK,
+        "the lock stayed taken after its holder died"
+    );
+    assert!(
+        t.elapsed() < LEASE * 3,
+        "waited {:?} for a dead holder",
+        t.elapsed()
+    );
+
+    // A holder past its lease cannot write.
+    let r = app.post("/slow", &cookie).send().await.unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::CONFLICT,
+        "a write after the lease was accepted"
+    );
+    assert!(r.text().await.unwrap().contains("lock_lost"));
+    let n: u64 = read(&app).await.unwrap().json().await.unwrap();
+    assert_eq!(n, 65, "the refused write changed the counter to {n}");
+    waits.sort_by(f64::total_cmp);
+    let pct = |p: f64| waits[((waits.len() - 1) as f64 * p) as usize];
+    (most, pct(0.5), pct(0.99))
+}
+
 async fn every_scenario(name: &str, url: &str) {
     let shop = Shop::start(url).await;
     let t = Instant::now();
@@ -369,9 +536,12 @@ async fn every_scenario(name: &str, url: &str) {
     let tokens = first_renders_all_accepted(&shop).await;
     login_survives_overlap(&shop).await;
     let (ok, refused) = adds_racing_logout(&shop).await;
+    let (most, p50, p99) = lock_over_http(shop.store.clone()).await;
     println!(
         "{name}: items kept {items}/64, increments kept {visits}/64, tokens accepted {tokens}/8, \
-         login overlap kept the login, adds racing logout: {ok} stored, {refused} refused ({:.1} s)",
+         login overlap kept the login, adds racing logout: {ok} stored, {refused} refused, \
+         lock: most holders at once {most}, request time under 16 contenders p50 {p50:.1} ms \
+         p99 {p99:.1} ms ({:.1} s)",
         t.elapsed().as_secs_f64()
     );
 }
