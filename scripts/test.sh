@@ -17,6 +17,7 @@ ensure_rust_tools
 start_services
 
 echo "== fmt";    cargo fmt --all -- --check
+echo "== module circles"; python3 scripts/module-cycles.py
 echo "== clippy"; cargo clippy --workspace --all-targets --all-features -- -D warnings
 echo "== doc";    RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --all-features
 echo "== test";   cargo test --workspace --all-features

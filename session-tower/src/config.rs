@@ -1,65 +1,12 @@
 //! Layer settings, and the checks that make a bad combination fail at startup.
 
-use std::time::Duration;
-
 use http::HeaderName;
 
-/// A setting the layer cannot work with; returned when the layer is built, so a
-/// misconfiguration is a startup error, not a cookie that browsers silently drop.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ConfigError {
-    /// The key ring is empty.
-    #[error("no signing keys given")]
-    NoKeys,
-    /// A key is shorter than 32 bytes.
-    #[error("signing key #{index} is {len} bytes; at least 32 are needed")]
-    KeyTooShort {
-        /// Position in the ring.
-        index: usize,
-        /// Its length.
-        len: usize,
-    },
-    /// A key is not base64.
-    #[error("signing key #{index} is not valid base64")]
-    KeyEncoding {
-        /// Position in the list.
-        index: usize,
-    },
-    /// The key variable is not set.
-    #[error("environment variable {variable} with the signing keys is not set")]
-    MissingKeyVariable {
-        /// The variable's name.
-        variable: String,
-    },
-    /// The random source failed.
-    #[error("operating system random source failed")]
-    Rng,
-    /// The cookie name is not an RFC 9110 token.
-    #[error("cookie name {0:?} is not a valid token")]
-    InvalidCookieName(String),
-    /// A `__Host-` cookie must be `Secure`, have `Path=/` and no `Domain`.
-    #[error("a __Host- cookie must be Secure, with Path=/ and no Domain")]
-    HostPrefixViolated,
-    /// A `__Secure-` cookie must be `Secure`.
-    #[error("a __Secure- cookie must be Secure")]
-    SecurePrefixViolated,
-    /// `SameSite=None` needs `Secure`.
-    #[error("SameSite=None requires Secure")]
-    SameSiteNoneNeedsSecure,
-    /// Path or domain contain characters that would inject attributes.
-    #[error("cookie {0} contains ';', a control character or whitespace")]
-    InvalidAttribute(&'static str),
-    /// The cookie as written would exceed the 4096 bytes browsers keep (R22).
-    #[error("the session cookie would be {0} bytes; browsers keep at most 4096")]
-    CookieTooLarge(usize),
-    /// A trusted origin is not `scheme://host[:port]`.
-    #[error("trusted origin {0:?} is not a serialized origin (scheme://host[:port])")]
-    InvalidOrigin(String),
-    /// The session settings are inconsistent.
-    #[error("session settings: {0}")]
-    Session(&'static str),
-}
+pub use crate::error::ConfigError;
+
+/// The most bytes of a cookie (name, `=`, value) that browsers keep (RFC 6265 §6.1, R22):
+/// checked when the layer is built and again before a cookie is sent.
+pub const MAX_COOKIE_BYTES: usize = 4096;
 
 /// The `SameSite` attribute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -154,7 +101,7 @@ impl CookieConfig {
         }
         // Name, '=', the signed value: what browsers count against their 4096-byte limit.
         let size = self.name.len() + 1 + crate::signing::SIGNED_LEN;
-        if size > 4096 {
+        if size > MAX_COOKIE_BYTES {
             return Err(ConfigError::CookieTooLarge(size));
         }
         Ok(())
@@ -213,11 +160,6 @@ impl Default for OutagePolicy {
         }
     }
 }
-
-/// Default idle timeout (NIST SP 800-63B-4, AAL2).
-pub const DEFAULT_IDLE: Duration = Duration::from_secs(30 * 60);
-/// Default absolute lifetime (NIST SP 800-63B-4, AAL2).
-pub const DEFAULT_ABSOLUTE: Duration = Duration::from_secs(12 * 3600);
 
 #[cfg(test)]
 mod tests {

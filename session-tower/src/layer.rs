@@ -1,4 +1,4 @@
-//! [`SessionLayer`]: the settings, validated when they are given.
+//! [`SessionLayer`]: its builder methods, each validated when it is given.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,20 +10,8 @@ use crate::config::{
     ConfigError, CookieConfig, CsrfConfig, OutagePolicy, SameSite, validate_origin,
 };
 use crate::service::SessionService;
+use crate::settings::Settings;
 use crate::signing::SigningKeys;
-
-/// Everything a request needs, shared by all requests.
-#[derive(Debug)]
-pub(crate) struct Settings {
-    pub(crate) store: Arc<dyn SessionStore>,
-    pub(crate) keys: SigningKeys,
-    pub(crate) cookie: CookieConfig,
-    pub(crate) csrf: CsrfConfig,
-    pub(crate) session: Arc<SessionConfig>,
-    pub(crate) header_id: Option<HeaderName>,
-    pub(crate) discard_on_login: Arc<[String]>,
-    pub(crate) outage: OutagePolicy,
-}
 
 /// The tower layer that gives every request a lazily loaded [`crate::Session`].
 ///

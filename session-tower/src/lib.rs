@@ -30,14 +30,17 @@
 //!
 //! | module | job |
 //! |---|---|
-//! | `layer` | [`SessionLayer`] and its validated settings |
+//! | `layer` | [`SessionLayer`] and its validated builder methods |
+//! | `settings` | what every request of one layer shares |
+//! | `presented` | the id a request presents: cookie or header, verified once, lazily |
 //! | `service` | the per-request flow |
 //! | `session` | [`Session`], what handlers use |
 //! | `extract` | the axum extractors, [`Session`] and [`LockedSession`] |
 //! | `cookie` | the strict `Cookie` parser and `Set-Cookie` writer |
 //! | `signing` | [`SigningKeys`] |
 //! | `csrf` | tokens and origin checks |
-//! | `rejection` | errors as responses |
+//! | `rejection` | errors as responses, and the table of which status for which error |
+//! | `response` | the cookie and caching decision after a request, as a plain function |
 //!
 //! # Example
 //! ```
@@ -64,15 +67,20 @@
 pub mod config;
 pub mod cookie;
 pub mod csrf;
+mod error;
 mod extract;
 mod layer;
+mod presented;
 mod rejection;
+mod response;
 mod service;
 mod session;
+mod settings;
 pub mod signing;
 
-pub use config::{ConfigError, SameSite};
+pub use config::SameSite;
 pub use csrf::CsrfReason;
+pub use error::ConfigError;
 pub use extract::LockedSession;
 pub use layer::SessionLayer;
 pub use rejection::{MissingSessionLayer, SessionError, error_status};

@@ -6,7 +6,7 @@
 //!    called.
 //! 3. Call the handler with a lazy [`Session`] in the request extensions.
 //! 4. Save before the response leaves (so a redirect followed at once sees the data), then
-//!    decide `Set-Cookie`, `Cache-Control` and `Vary`.
+//!    apply the decision on `Set-Cookie`, `Cache-Control` and `Vary` (`response::decide`).
 //!
 //! A store failure anywhere makes the response the configured outage status (503), never an
 //! empty session that would log the user out.
@@ -22,78 +22,22 @@ use axum_core::response::Response;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Request, header};
 use http_body_util::BodyExt as _;
-use session_core::{ErrorKind, SessionId};
+use session_core::ErrorKind;
 
+use crate::config::MAX_COOKIE_BYTES;
 use crate::cookie;
 use crate::csrf;
-use crate::layer::Settings;
+use crate::presented::{Presented, Source};
 use crate::rejection;
-use crate::session::{Presented, Session, Source};
+use crate::response::{self, CookieAction};
+use crate::session::Session;
+use crate::settings::Settings;
 
 /// The service [`crate::SessionLayer`] wraps around an inner service.
 #[derive(Debug, Clone)]
 pub struct SessionService<S> {
     pub(crate) inner: S,
     pub(crate) settings: Arc<Settings>,
-}
-
-/// The id the request presents, if exactly one valid one (R10–R12).
-pub(crate) fn presented_id(p: &Presented, settings: &Settings) -> (Option<SessionId>, Source) {
-    let c = &settings.cookie;
-    let joined: Vec<HeaderValue>;
-    let fields: &[HeaderValue] = match &p.cookie {
-        None => &[],
-        Some(first) if p.more_cookies.is_empty() => std::slice::from_ref(first),
-        Some(first) => {
-            joined = std::iter::once(first)
-                .chain(&p.more_cookies)
-                .cloned()
-                .collect();
-            &joined
-        }
-    };
-    let values = match cookie::values(fields, &c.name, c.max_header_bytes, c.max_pairs) {
-        Ok(v) => v,
-        Err(_) => {
-            tracing::warn!("oversized Cookie header ignored");
-            Vec::new()
-        }
-    };
-    let mut valid: Vec<SessionId> = Vec::new();
-    for v in &values {
-        if let Some(id) = std::str::from_utf8(v)
-            .ok()
-            .and_then(|s| settings.keys.verify(s))
-        {
-            if !valid.contains(&id) {
-                valid.push(id);
-            }
-        }
-    }
-    match valid.len() {
-        1 => return (valid.pop(), Source::Cookie),
-        0 if !values.is_empty() => {
-            tracing::info!(cookies = values.len(), "session cookie failed verification");
-        }
-        0 => {}
-        n => {
-            // Never choose by position: an injected cookie could come first or last.
-            tracing::warn!(
-                candidates = n,
-                "several valid session cookies; ignoring all"
-            );
-            return (None, Source::None);
-        }
-    }
-    // An API client opts into the header transport by sending the header, with a signed id
-    // or with anything else (`new`) to start a session; the new id comes back in it.
-    if values.is_empty() {
-        if let Some(v) = &p.header {
-            let id = v.to_str().ok().and_then(|s| settings.keys.verify(s));
-            return (id, Source::Header);
-        }
-    }
-    (None, Source::None)
 }
 
 fn is_form(headers: &HeaderMap) -> bool {
@@ -221,31 +165,36 @@ async fn finish(settings: &Settings, session: &Session, mut response: Response) 
         }
     }
     let events = core.cookie_events().await;
-    let headers = response.headers_mut();
-    let mut set = None;
-    if events.ended && source != Source::None {
-        set = Some(match source {
+    let accessed = state.accessed.load(Ordering::Relaxed);
+    let decision = response::decide(events, source, settings.cookie.persistent, accessed);
+    let value = match decision.cookie {
+        CookieAction::Keep => None,
+        CookieAction::Expire => Some(match source {
             Source::Header => String::new(),
             _ => cookie::clear(&settings.cookie),
-        });
-    } else if events.id_changed || (events.expiry_moved && settings.cookie.persistent) {
-        if let Some(id) = core.id().await {
-            let signed = settings.keys.sign(&id);
-            set = Some(match source {
-                Source::Header => signed,
-                _ => {
-                    let now = settings.session.clock().now();
-                    let max_age = core.expires_at().await.map(|e| now.until(e).as_secs());
-                    cookie::set(&settings.cookie, &signed, max_age)
-                }
-            });
-        }
-    }
-    if let Some(value) = set {
-        if value.len() > 4096 {
+        }),
+        CookieAction::Issue => match core.id().await {
+            None => None,
+            Some(id) => {
+                let signed = settings.keys.sign(&id);
+                Some(match source {
+                    Source::Header => signed,
+                    _ => {
+                        let now = settings.session.clock().now();
+                        let max_age = core.expires_at().await.map(|e| now.until(e).as_secs());
+                        cookie::set(&settings.cookie, &signed, max_age)
+                    }
+                })
+            }
+        },
+    };
+    let headers = response.headers_mut();
+    if let Some(value) = value {
+        if value.len() > MAX_COOKIE_BYTES {
             tracing::error!(
                 bytes = value.len(),
-                "session cookie over 4096 bytes not sent"
+                limit = MAX_COOKIE_BYTES,
+                "session cookie over the browsers' limit not sent"
             );
             return rejection::outage(http::StatusCode::INTERNAL_SERVER_ERROR);
         }
@@ -260,9 +209,11 @@ async fn finish(settings: &Settings, session: &Session, mut response: Response) 
                 headers.append(header::SET_COOKIE, hv);
             }
         }
+    }
+    if decision.no_store {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
-    if state.accessed.load(Ordering::Relaxed) || events.id_changed || events.ended {
+    if decision.vary_cookie {
         append_vary(headers, "Cookie");
     }
     response

@@ -4,13 +4,12 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use http::HeaderValue;
-
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use session_core::{ErrorKind, StoreKey, Timestamp};
 
 use crate::csrf;
+use crate::presented::{Presented, Source};
 use crate::rejection::SessionError;
 
 /// Per-request state shared by the layer and the handler's clones of [`Session`].
@@ -41,49 +40,9 @@ pub struct Device {
     pub current: bool,
 }
 
-/// Where the request's session id came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Source {
-    /// No id: a new visitor (or a rejected cookie).
-    None,
-    /// The session cookie.
-    Cookie,
-    /// The API header.
-    Header,
-}
-
-/// What a request presented, kept unparsed until the session is first used: a request
-/// whose handler never touches its session pays for neither the HMAC nor the hash.
-#[derive(Debug)]
-pub(crate) struct Presented {
-    /// The first `Cookie` field; the usual request has exactly one.
-    pub(crate) cookie: Option<HeaderValue>,
-    /// Any further `Cookie` fields (HTTP/2 may split them); empty, so unallocated, for most.
-    pub(crate) more_cookies: Vec<HeaderValue>,
-    pub(crate) header: Option<HeaderValue>,
-    pub(crate) user_agent: Option<HeaderValue>,
-}
-
-impl Presented {
-    /// Takes what the session may need from `headers`: cheap reference-counted clones,
-    /// no parsing.
-    pub(crate) fn from_headers(
-        headers: &http::HeaderMap,
-        id_header: Option<&http::HeaderName>,
-    ) -> Self {
-        let mut cookies = headers.get_all(http::header::COOKIE).iter();
-        Self {
-            cookie: cookies.next().cloned(),
-            more_cookies: cookies.cloned().collect(),
-            header: id_header.and_then(|n| headers.get(n).cloned()),
-            user_agent: headers.get(http::header::USER_AGENT).cloned(),
-        }
-    }
-}
-
 #[derive(Debug)]
 struct Inner {
-    settings: Arc<crate::layer::Settings>,
+    settings: Arc<crate::settings::Settings>,
     presented: Presented,
     resolved: OnceLock<(session_core::Session, Source)>,
     state: RequestState,
@@ -98,7 +57,7 @@ pub struct Session {
 }
 
 impl Session {
-    pub(crate) fn new(settings: Arc<crate::layer::Settings>, presented: Presented) -> Self {
+    pub(crate) fn new(settings: Arc<crate::settings::Settings>, presented: Presented) -> Self {
         Self {
             inner: Arc::new(Inner {
                 settings,
@@ -112,7 +71,7 @@ impl Session {
     fn resolve(&self) -> &(session_core::Session, Source) {
         self.inner.resolved.get_or_init(|| {
             let settings = &self.inner.settings;
-            let (id, source) = crate::service::presented_id(&self.inner.presented, settings);
+            let (id, source) = crate::presented::presented_id(&self.inner.presented, settings);
             let core =
                 session_core::Session::new(settings.store.clone(), settings.session.clone(), id);
             if let Some(ua) = self
@@ -134,7 +93,7 @@ impl Session {
     }
 
     /// The layer's settings this session was made with.
-    pub(crate) fn settings(&self) -> &Arc<crate::layer::Settings> {
+    pub(crate) fn settings(&self) -> &Arc<crate::settings::Settings> {
         &self.inner.settings
     }
 

@@ -19,7 +19,7 @@ use session_core::SessionId;
 use session_core::id::ENCODED_LEN;
 use sha2::Sha256;
 
-use crate::config::ConfigError;
+use crate::error::ConfigError;
 
 type HmacSha256 = Hmac<Sha256>;
 

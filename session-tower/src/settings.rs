@@ -1,0 +1,23 @@
+//! The settings every request of one layer shares: built and checked by
+//! [`crate::SessionLayer`], read by the service, the session and the cookie decisions.
+
+use std::sync::Arc;
+
+use http::HeaderName;
+use session_core::{SessionConfig, SessionStore};
+
+use crate::config::{CookieConfig, CsrfConfig, OutagePolicy};
+use crate::signing::SigningKeys;
+
+/// Everything a request needs, shared by all requests.
+#[derive(Debug)]
+pub(crate) struct Settings {
+    pub(crate) store: Arc<dyn SessionStore>,
+    pub(crate) keys: SigningKeys,
+    pub(crate) cookie: CookieConfig,
+    pub(crate) csrf: CsrfConfig,
+    pub(crate) session: Arc<SessionConfig>,
+    pub(crate) header_id: Option<HeaderName>,
+    pub(crate) discard_on_login: Arc<[String]>,
+    pub(crate) outage: OutagePolicy,
+}
