@@ -56,11 +56,6 @@ impl ShardTag {
         self.0
     }
 
-    /// Builds a tag from its number (for stores that keep it in a column).
-    pub fn from_u16(v: u16) -> Self {
-        Self(v)
-    }
-
     /// The tag as four lowercase hex digits, the form Redis keys use inside `{…}`.
     pub fn to_hex(self) -> String {
         format!("{:04x}", self.0)

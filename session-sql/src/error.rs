@@ -21,16 +21,30 @@ pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
 }
 
-/// True for an error worth retrying at once inside one call (MySQL deadlock 1213, lock
-/// wait timeout 1205; PostgreSQL serialization failure 40001 and deadlock 40P01).
+/// True for an error worth retrying at once inside one call: PostgreSQL serialization
+/// failure (SQLSTATE 40001) and deadlock (40P01); MySQL and MariaDB deadlock (error 1213,
+/// SQLSTATE 40001) and lock wait timeout (error 1205, whose SQLSTATE is the generic HY000,
+/// so it is told by the driver's error number, never by the message text).
 pub(crate) fn is_transient(e: &sqlx::Error) -> bool {
     match e {
         sqlx::Error::Database(d) => {
-            matches!(
-                d.code().as_deref(),
-                Some("40001" | "40P01" | "1213" | "1205")
-            ) || d.message().contains("Deadlock")
+            matches!(d.code().as_deref(), Some("40001" | "40P01"))
+                || matches!(mysql_number(d.as_ref()), Some(1213 | 1205))
         }
         _ => false,
+    }
+}
+
+/// The MySQL / MariaDB error number of a database error, when it is one.
+fn mysql_number(d: &dyn sqlx::error::DatabaseError) -> Option<u16> {
+    #[cfg(feature = "mysql")]
+    {
+        d.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
+            .map(sqlx::mysql::MySqlDatabaseError::number)
+    }
+    #[cfg(not(feature = "mysql"))]
+    {
+        let _ = d;
+        None
     }
 }

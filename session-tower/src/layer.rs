@@ -138,10 +138,7 @@ impl SessionLayer {
     /// # Errors
     /// [`ConfigError::Session`] when the timeouts do not fit together.
     pub fn validated(self) -> Result<Self, ConfigError> {
-        self.settings
-            .session
-            .validate()
-            .map_err(|_| ConfigError::Session("timeouts do not fit together"))?;
+        session_check(&self.settings.session)?;
         Ok(self)
     }
 
@@ -237,10 +234,26 @@ impl SessionLayer {
 impl<S> tower_layer::Layer<S> for SessionLayer {
     type Service = SessionService<S>;
 
+    /// # Panics
+    /// When the session settings do not fit together (a touch threshold not shorter than
+    /// the idle timeout, an absolute timeout shorter than the idle one): the layer is built
+    /// at startup, so a misconfiguration stops the app there with the reason, not later on
+    /// a request. Call [`SessionLayer::validated`] first to get it as a [`ConfigError`].
     fn layer(&self, inner: S) -> Self::Service {
+        if let Err(e) = session_check(&self.settings.session) {
+            panic!("invalid session settings: {e}");
+        }
         SessionService {
             inner,
             settings: self.settings.clone(),
         }
     }
+}
+
+/// The session settings' own check, as a [`ConfigError`] that keeps the reason.
+fn session_check(config: &SessionConfig) -> Result<(), ConfigError> {
+    config.validate().map_err(|e| match e {
+        session_core::Error::Misconfigured { problem } => ConfigError::Session(problem),
+        _ => ConfigError::Session("the session settings were rejected"),
+    })
 }

@@ -1061,3 +1061,28 @@ async fn r72_csrf_decisions_vary_on_origin() {
     let r = client.get(h.url("/untouched")).send().await.unwrap();
     assert!(r.headers().get("vary").is_none());
 }
+
+/// Session settings that cannot work stop the app when the layer is built, with the
+/// reason; `validated` returns the same reason as an error.
+#[test]
+fn invalid_session_settings_fail_when_the_layer_is_built() {
+    use tower::Layer as _;
+    let bad = || {
+        session_tower::SessionLayer::new(
+            MemoryStore::new(),
+            session_tower::SigningKeys::generate().unwrap(),
+        )
+        .with_idle_timeout(Duration::from_secs(60))
+        .with_touch_after(Duration::from_secs(60))
+    };
+    let err = bad().validated().unwrap_err();
+    assert!(err.to_string().contains("touch threshold"), "{err}");
+    let panic = std::panic::catch_unwind(|| {
+        let _ = bad().layer(());
+    })
+    .unwrap_err();
+    let msg = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(msg.contains("touch threshold"), "panic said {msg:?}");
+    // A valid layer builds.
+    let _ = bad().with_idle_timeout(Duration::from_secs(600)).layer(());
+}
