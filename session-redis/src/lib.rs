@@ -54,6 +54,11 @@
 #![deny(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+mod connection;
+mod contract;
+mod keys;
+mod layout;
+mod reply;
 pub mod scripts;
 mod store;
 

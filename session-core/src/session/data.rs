@@ -90,7 +90,7 @@ impl Session {
     /// Stores `value` under `key` (saved by the next [`Session::save`]).
     ///
     /// Last writer wins: if another request changes `key` before this one saves, this
-    /// value replaces theirs, and the save's [`SaveReport::overwritten`] names the key. To
+    /// value replaces theirs, and the save's [`SaveReport::overwritten`](crate::SaveReport::overwritten) names the key. To
     /// change a value based on what is stored (a counter, a cart), use
     /// [`Session::update`].
     ///

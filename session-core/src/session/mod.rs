@@ -42,7 +42,6 @@ mod write;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
-
 use crate::config::SessionConfig;
 use crate::error::Error;
 use crate::id::SessionId;

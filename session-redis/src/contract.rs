@@ -1,0 +1,301 @@
+//! The [`SessionStore`] methods: each one script (or command) on the session's slot, with
+//! the owner index kept by the same script when it shares the slot and by a follow-up
+//! call when it does not (Redis Cluster, a login out of an anonymous session).
+
+use session_core::{Error, OwnerSession, Record, SessionStore, StoreKey, Timestamp, async_trait};
+use tracing::Instrument;
+
+use crate::layout;
+use crate::reply::{Reply, unexpected, words};
+use crate::scripts;
+use crate::store::{RedisStore, arg};
+
+#[async_trait]
+impl SessionStore for RedisStore {
+    async fn create(&self, key: &StoreKey, record: &Record) -> Result<(), Error> {
+        let span = tracing::debug_span!("redis.create", key = ?key);
+        async {
+            let now = self.clock.now();
+            let owner = record.owner.as_deref().unwrap_or("");
+            let keys = self
+                .names
+                .script_keys(vec![self.names.record(key)], key, owner);
+            let args = Self::script_args(
+                vec![arg(now.as_millis())],
+                record,
+                now,
+                vec![key.to_text().into_bytes(), owner.as_bytes().to_vec()],
+            )?;
+            let reply = self
+                .invoke("create", &scripts::CREATE, &keys, &args)
+                .await?;
+            match reply {
+                Reply::Ok(_) => {
+                    self.follow_up_index(key, "", "", record.owner.as_deref(), record.expires_at)
+                        .await
+                }
+                Reply::Collision => Err(Error::Collision),
+                _ => Err(unexpected("create")),
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn load(&self, key: &StoreKey) -> Result<Option<Record>, Error> {
+        self.load_inner(key)
+            .instrument(tracing::debug_span!("redis.load", key = ?key))
+            .await
+    }
+
+    async fn save(&self, key: &StoreKey, record: &Record, expected: u64) -> Result<(), Error> {
+        let span = tracing::debug_span!("redis.save", key = ?key);
+        async {
+            let now = self.clock.now();
+            let owner = record.owner.as_deref().unwrap_or("");
+            let keys = self
+                .names
+                .script_keys(vec![self.names.record(key)], key, owner);
+            let args = Self::script_args(
+                vec![arg(now.as_millis()), arg(expected)],
+                record,
+                now,
+                vec![key.to_text().into_bytes(), owner.as_bytes().to_vec()],
+            )?;
+            let reply = self.invoke("save", &scripts::SAVE, &keys, &args).await?;
+            match reply {
+                Reply::Ok(w) => {
+                    self.follow_up_index(
+                        key,
+                        w.at(1),
+                        w.at(2),
+                        record.owner.as_deref(),
+                        record.expires_at,
+                    )
+                    .await
+                }
+                Reply::Deleted(w) => self.follow_up_index(key, w.at(1), w.at(2), None, now).await,
+                Reply::Gone => Err(Error::Gone),
+                Reply::Conflict => Err(Error::Conflict),
+                _ => Err(unexpected("save")),
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn touch(
+        &self,
+        key: &StoreKey,
+        expires_at: Timestamp,
+        last_seen: Timestamp,
+    ) -> Result<(), Error> {
+        let span = tracing::debug_span!("redis.touch", key = ?key);
+        async {
+            let now = self.clock.now();
+            let reply = self
+                .invoke(
+                    "touch",
+                    &scripts::TOUCH,
+                    &[self.names.record(key)],
+                    &[
+                        arg(now.as_millis()),
+                        layout::ms_field(expires_at).to_vec(),
+                        layout::ms_field(last_seen).to_vec(),
+                        arg(layout::ttl_ms(now, expires_at)),
+                        key.to_text().into_bytes(),
+                    ],
+                )
+                .await?;
+            match reply {
+                Reply::Ok(w) => {
+                    let (owner, idx) = (w.at(1), w.at(2));
+                    if !owner.is_empty() && idx.is_empty() {
+                        self.index_add(owner, key, expires_at).await?;
+                    }
+                    Ok(())
+                }
+                Reply::Gone => Err(Error::Gone),
+                _ => Err(unexpected("touch")),
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn delete(&self, key: &StoreKey) -> Result<(), Error> {
+        self.delete_inner(key, None)
+            .instrument(tracing::debug_span!("redis.delete", key = ?key))
+            .await
+            .map(drop)
+    }
+
+    async fn rotate(
+        &self,
+        old: &StoreKey,
+        new: &StoreKey,
+        record: &Record,
+        expected: u64,
+    ) -> Result<(), Error> {
+        let span = tracing::debug_span!("redis.rotate", old = ?old, new = ?new);
+        async {
+            if self.names.cluster && old.tag() != new.tag() {
+                return self.rotate_across_slots(old, new, record, expected).await;
+            }
+            let now = self.clock.now();
+            let owner = record.owner.as_deref().unwrap_or("");
+            let keys = self.names.script_keys(
+                vec![self.names.record(old), self.names.record(new)],
+                new,
+                owner,
+            );
+            let args = Self::script_args(
+                vec![arg(now.as_millis()), arg(expected)],
+                record,
+                now,
+                vec![
+                    old.to_text().into_bytes(),
+                    new.to_text().into_bytes(),
+                    owner.as_bytes().to_vec(),
+                ],
+            )?;
+            let reply = self
+                .invoke("rotate", &scripts::ROTATE, &keys, &args)
+                .await?;
+            match reply {
+                Reply::Ok(w) => {
+                    let (old_owner, old_idx) = (w.at(1), w.at(2));
+                    if !old_owner.is_empty() && old_idx.is_empty() {
+                        self.index_remove(old_owner, old).await?;
+                    }
+                    self.follow_up_index(new, "", "", record.owner.as_deref(), record.expires_at)
+                        .await
+                }
+                Reply::Gone => Err(Error::Gone),
+                Reply::Conflict => Err(Error::Conflict),
+                Reply::Collision => Err(Error::Collision),
+                _ => Err(unexpected("rotate")),
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn list_owner(&self, owner: &str) -> Result<Vec<OwnerSession>, Error> {
+        let span = tracing::debug_span!("redis.list_owner");
+        async {
+            let now = self.clock.now();
+            let idx = self.names.index(owner);
+            let mut cmd = redis::cmd("ZRANGE");
+            cmd.arg(&idx)
+                .arg(format!("({}", now.as_millis()))
+                .arg("+inf")
+                .arg("BYSCORE");
+            let members = words(self.command("list_owner", cmd).await?);
+            let mut out = Vec::with_capacity(members.len());
+            let mut dead = Vec::new();
+            for m in members {
+                let Ok(key) = StoreKey::parse_text(&m) else {
+                    dead.push(m);
+                    continue;
+                };
+                match self.load_inner(&key).await {
+                    Ok(Some(r)) if r.owner.as_deref() == Some(owner) => {
+                        out.push(OwnerSession::from_record(key, &r));
+                    }
+                    Ok(_) => dead.push(m),
+                    // One unreadable record must not hide the owner's other sessions.
+                    Err(e) if e.kind() == session_core::ErrorKind::BadData => {
+                        tracing::warn!(key = ?key, error = %e, "unreadable session in owner index");
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            if !dead.is_empty() {
+                let mut cmd = redis::cmd("ZREM");
+                cmd.arg(&idx).arg(dead);
+                self.command("list_owner", cmd).await?;
+            }
+            Ok(out)
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn delete_owner(&self, owner: &str, keep: Option<&StoreKey>) -> Result<u64, Error> {
+        let span = tracing::debug_span!("redis.delete_owner");
+        async {
+            let mut cmd = redis::cmd("ZRANGE");
+            cmd.arg(self.names.index(owner)).arg(0).arg(-1);
+            let members = words(self.command("delete_owner", cmd).await?);
+            let mut n = 0;
+            for m in members {
+                let Ok(key) = StoreKey::parse_text(&m) else {
+                    continue;
+                };
+                if Some(&key) == keep {
+                    continue;
+                }
+                if self.delete_inner(&key, Some(owner)).await? {
+                    n += 1;
+                }
+            }
+            Ok(n)
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn delete_expired(&self) -> Result<u64, Error> {
+        // Redis expires keys itself (every write sets the TTL); there is nothing to sweep.
+        Ok(0)
+    }
+}
+
+impl RedisStore {
+    /// A rotation on Cluster between two slots (a login out of an anonymous session): mark
+    /// the old record as moving (so no save lands on it meanwhile), create the new one,
+    /// delete the old; a failed create unmarks it.
+    async fn rotate_across_slots(
+        &self,
+        old: &StoreKey,
+        new: &StoreKey,
+        record: &Record,
+        expected: u64,
+    ) -> Result<(), Error> {
+        let now = self.clock.now();
+        let old_key = self.names.record(old);
+        let token = new.hash_hex();
+        let w = self
+            .invoke(
+                "rotate",
+                &scripts::MARK_MOVING,
+                std::slice::from_ref(&old_key),
+                &[
+                    arg(now.as_millis()),
+                    arg(expected),
+                    token.clone().into_bytes(),
+                ],
+            )
+            .await?;
+        match w {
+            Reply::Ok(_) => {}
+            Reply::Gone => return Err(Error::Gone),
+            Reply::Conflict => return Err(Error::Conflict),
+            _ => return Err(unexpected("rotate")),
+        }
+        if let Err(e) = self.create(new, record).await {
+            // Undo the mark so the session stays usable under its old id.
+            let _ = self
+                .invoke(
+                    "rotate",
+                    &scripts::UNMARK_MOVING,
+                    &[old_key],
+                    &[arg(expected), token.into_bytes()],
+                )
+                .await;
+            return Err(e);
+        }
+        self.delete_inner(old, None).await.map(drop)
+    }
+}

@@ -1,0 +1,121 @@
+//! Replies from Redis: our scripts' statuses as an enum, decided by one plain function
+//! that unit tests call without a server, and a reply of a shape no script produces as a
+//! clear error.
+
+use redis::Value;
+use session_core::Error;
+
+/// A reply of a shape no script of ours produces.
+#[derive(Debug, thiserror::Error)]
+#[error("unexpected reply from redis to {operation}")]
+struct UnexpectedReply {
+    operation: &'static str,
+}
+
+pub(crate) fn unexpected(operation: &'static str) -> Error {
+    Error::unavailable(operation, UnexpectedReply { operation })
+}
+
+/// Flattens a reply (a status, or an array of statuses or members) into strings.
+pub(crate) fn words(v: Value) -> Vec<String> {
+    fn one(v: Value) -> String {
+        match v {
+            Value::BulkString(b) => String::from_utf8_lossy(&b).into_owned(),
+            Value::SimpleString(s) => s,
+            Value::Int(i) => i.to_string(),
+            Value::Okay => "ok".to_owned(),
+            _ => String::new(),
+        }
+    }
+    match v {
+        Value::Array(items) => items.into_iter().map(one).collect(),
+        other => vec![one(other)],
+    }
+}
+
+/// The words of a reply, the status first; a missing word reads as empty (the scripts
+/// return `''` for "none").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Words(Vec<String>);
+
+impl Words {
+    /// Word `i` (0 is the status).
+    pub(crate) fn at(&self, i: usize) -> &str {
+        self.0.get(i).map_or("", String::as_str)
+    }
+}
+
+/// What a script answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Reply {
+    /// Done; further words as the script documents (see `scripts`).
+    Ok(Words),
+    /// A save whose expiry had passed deleted the session instead.
+    Deleted(Words),
+    /// A delete restricted to an owner found another owner's session.
+    Skipped,
+    /// No live record.
+    Gone,
+    /// The version differs.
+    Conflict,
+    /// The target key is taken.
+    Collision,
+}
+
+impl Reply {
+    /// The reply to `operation`, or an error naming it for a shape no script produces.
+    pub(crate) fn parse(operation: &'static str, v: Value) -> Result<Reply, Error> {
+        let w = words(v);
+        Ok(match w.first().map(String::as_str) {
+            Some("ok") => Reply::Ok(Words(w)),
+            Some("deleted") => Reply::Deleted(Words(w)),
+            Some("skipped") => Reply::Skipped,
+            Some("gone") => Reply::Gone,
+            Some("conflict") => Reply::Conflict,
+            Some("collision") => Reply::Collision,
+            _ => return Err(unexpected(operation)),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bulk(s: &str) -> Value {
+        Value::BulkString(s.as_bytes().to_vec())
+    }
+
+    /// Every status our scripts return, as a status or an array, and nothing else.
+    #[test]
+    fn reply_table() {
+        let ok =
+            Reply::parse("t", Value::Array(vec![bulk("ok"), bulk("alice"), bulk("")])).unwrap();
+        let Reply::Ok(w) = ok else { panic!("{ok:?}") };
+        assert_eq!((w.at(1), w.at(2), w.at(9)), ("alice", "", ""));
+        assert_eq!(
+            Reply::parse("t", Value::Okay).unwrap(),
+            Reply::Ok(Words(vec!["ok".into()]))
+        );
+        for (v, want) in [
+            (bulk("gone"), Reply::Gone),
+            (Value::Array(vec![bulk("conflict")]), Reply::Conflict),
+            (Value::SimpleString("collision".into()), Reply::Collision),
+            (
+                Value::Array(vec![bulk("skipped"), bulk(""), bulk(""), Value::Int(0)]),
+                Reply::Skipped,
+            ),
+        ] {
+            assert_eq!(Reply::parse("t", v).unwrap(), want);
+        }
+        assert!(matches!(
+            Reply::parse("t", Value::Array(vec![bulk("deleted"), bulk("bob")])).unwrap(),
+            Reply::Deleted(w) if w.at(1) == "bob"
+        ));
+        for junk in [Value::Nil, bulk("OK?"), Value::Int(1), Value::Array(vec![])] {
+            let e = Reply::parse("save", junk).unwrap_err();
+            assert_eq!(e.kind(), session_core::ErrorKind::Unavailable);
+            assert!(e.to_string().contains("save"));
+        }
+    }
+}
