@@ -1,5 +1,8 @@
 //! The store, written once and stamped out per driver by [`sql_store!`].
 //!
+//! (Over 400 lines on purpose: it is one macro body, the trait implementation every driver
+//! shares; the statements live in `dialect`, the sweeper in `sweeper`.)
+//!
 //! A macro rather than a generic type: the three drivers share every statement shape but
 //! not a row or argument type, and sqlx's generic bounds for "any database" would cost each
 //! user a page of `where` clauses in their error messages. Each expansion is concrete.
