@@ -116,9 +116,56 @@ impl Session {
         })
     }
 
-    /// The core handle, for what this type does not wrap.
-    pub fn core(&self) -> &session_core::Session {
+    /// The core handle. Not public: calling it directly would bypass the reserved CSRF key
+    /// and the outage tracking that turns a failed store call into the layer's 503.
+    pub(crate) fn core(&self) -> &session_core::Session {
         &self.resolve().0
+    }
+
+    /// The data keys, with this request's pending changes (the reserved CSRF key is not
+    /// listed).
+    ///
+    /// # Errors
+    /// Store errors (a 503 as a response).
+    pub async fn keys(&self) -> Result<Vec<String>, SessionError> {
+        let r = self.core().keys().await;
+        let mut keys = self.track(r)?;
+        keys.retain(|k| k != csrf::SECRET_KEY);
+        Ok(keys)
+    }
+
+    /// True if a live session exists (loading it if needed).
+    ///
+    /// # Errors
+    /// Store errors (a 503 as a response).
+    pub async fn exists(&self) -> Result<bool, SessionError> {
+        let r = self.core().exists().await;
+        self.track(r)
+    }
+
+    /// The stored bytes under `key`, for values written with [`Session::insert_raw`].
+    ///
+    /// # Errors
+    /// Store errors (a 503 as a response).
+    pub async fn get_raw(&self, key: &str) -> Result<Option<bytes::Bytes>, SessionError> {
+        if key == csrf::SECRET_KEY {
+            return Err(reserved());
+        }
+        let r = self.core().get_raw(key).await;
+        self.track(r)
+    }
+
+    /// Stores bytes as they are under `key` (binary-safe); read them with
+    /// [`Session::get_raw`]. Last writer wins, as for [`Session::insert`].
+    ///
+    /// # Errors
+    /// Over the size limit; the reserved key.
+    pub fn insert_raw(&self, key: &str, value: bytes::Bytes) -> Result<(), SessionError> {
+        if key == csrf::SECRET_KEY {
+            return Err(reserved());
+        }
+        let r = self.core().insert_raw(key, value);
+        self.track(r)
     }
 
     /// The value under `key`.
@@ -142,9 +189,11 @@ impl Session {
         self.track(r)
     }
 
-    /// Removes `key`.
+    /// Removes `key` (the reserved CSRF key is left alone).
     pub fn remove(&self, key: &str) {
-        self.core().remove(key);
+        if key != csrf::SECRET_KEY {
+            self.core().remove(key);
+        }
     }
 
     /// The authenticated user, if any.

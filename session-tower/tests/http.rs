@@ -1086,3 +1086,37 @@ fn invalid_session_settings_fail_when_the_layer_is_built() {
     // A valid layer builds.
     let _ = bad().with_idle_timeout(Duration::from_secs(600)).layer(());
 }
+
+/// The CSRF marker key is the layer's: a handler can neither write, read nor list it.
+#[tokio::test]
+async fn the_csrf_key_is_reserved() {
+    use axum::routing::get;
+    let layer = session_tower::SessionLayer::new(
+        MemoryStore::new(),
+        session_tower::SigningKeys::generate().unwrap(),
+    );
+    let app = axum::Router::new()
+        .route(
+            "/",
+            get(|s: session_tower::Session| async move {
+                assert!(s.insert("__csrf", &1).is_err());
+                assert!(
+                    s.insert_raw("__csrf", bytes::Bytes::from_static(b"x"))
+                        .is_err()
+                );
+                assert!(s.get_raw("__csrf").await.is_err());
+                s.insert("cart", &1).unwrap();
+                let token = s.csrf_token().await.unwrap();
+                assert!(token.is_some(), "no token for a session with data");
+                s.remove("__csrf");
+                let keys = s.keys().await.unwrap();
+                assert_eq!(keys, vec!["cart".to_owned()], "keys() lists {keys:?}");
+                "ok"
+            }),
+        )
+        .layer(layer);
+    let base = common::serve(app).await;
+    let r = bare().get(format!("{base}/")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.text().await.unwrap(), "ok");
+}

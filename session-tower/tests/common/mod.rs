@@ -114,14 +114,8 @@ async fn add(
 }
 
 async fn items(session: Session) -> Result<Json<Vec<String>>, SessionError> {
-    let keys = match session.core().keys().await {
-        Ok(k) => k,
-        // Through the layer's own error path, so an outage is a 503 here too.
-        Err(_) => {
-            let _: Option<bool> = session.get("item:probe").await?;
-            Vec::new()
-        }
-    };
+    // A failure is tracked like any other session call: an outage is the layer's 503.
+    let keys = session.keys().await?;
     Ok(Json(
         keys.into_iter()
             .filter_map(|k| k.strip_prefix("item:").map(str::to_owned))
