@@ -73,6 +73,11 @@ impl Sessions {
         self.ids.is_empty()
     }
 
+    /// A request's handle on session `i`.
+    fn handle(&self, store: &Arc<dyn SessionStore>, i: usize) -> Session {
+        Session::new(store.clone(), self.config.clone(), Some(self.id(i)))
+    }
+
     /// The id of session `i`.
     pub fn id(&self, i: usize) -> SessionId {
         self.ids[i % self.ids.len()].clone()
@@ -85,21 +90,13 @@ impl Sessions {
 
     /// A read request: load session `i` and read one key.
     pub async fn read(&self, store: &Arc<dyn SessionStore>, i: usize) -> Bytes {
-        let s = Session::new(
-            store.clone(),
-            self.config.clone(),
-            Some(self.ids[i % self.ids.len()].clone()),
-        );
+        let s = self.handle(store, i);
         s.get_raw("cart").await.expect("load").expect("present")
     }
 
     /// The typical request: load session `i`, change one key, save.
     pub async fn write(&self, store: &Arc<dyn SessionStore>, i: usize, payload: &Bytes) {
-        let s = Session::new(
-            store.clone(),
-            self.config.clone(),
-            Some(self.ids[i % self.ids.len()].clone()),
-        );
+        let s = self.handle(store, i);
         let _ = s.get_raw("cart").await.expect("load");
         s.insert_raw("cart", payload.clone()).expect("insert");
         s.save().await.expect("save");
@@ -108,11 +105,7 @@ impl Sessions {
     /// The typical request with a read-modify-write instead of a plain insert: load
     /// session `i`, increment a counter with `update` (replayed on a conflict), save.
     pub async fn write_update(&self, store: &Arc<dyn SessionStore>, i: usize) {
-        let s = Session::new(
-            store.clone(),
-            self.config.clone(),
-            Some(self.ids[i % self.ids.len()].clone()),
-        );
+        let s = self.handle(store, i);
         let _ = s.get_raw("cart").await.expect("load");
         s.update("visits", |n: &mut u64| *n += 1)
             .await
@@ -122,11 +115,7 @@ impl Sessions {
 
     /// The same request with `insert` of the same counter (last writer wins).
     pub async fn write_insert(&self, store: &Arc<dyn SessionStore>, i: usize) {
-        let s = Session::new(
-            store.clone(),
-            self.config.clone(),
-            Some(self.ids[i % self.ids.len()].clone()),
-        );
+        let s = self.handle(store, i);
         let _ = s.get_raw("cart").await.expect("load");
         let n: u64 = s.get("visits").await.expect("get").unwrap_or(0);
         s.insert("visits", &(n + 1)).expect("insert");

@@ -4,27 +4,48 @@
 #[allow(unused_imports)]
 use super::*;
 
-/// 64 concurrent requests adding distinct keys lose nothing.
-pub async fn handle_64_tasks_distinct_keys(ctx: Ctx) -> CaseResult {
-    let id = new_session(&ctx, &[("init", 0)]).await?;
+use std::future::Future;
+
+use session_core::SaveReport;
+
+/// Runs `op` then a save in 64 tasks on one session, all loaded before any saves (so the
+/// saves really race), and returns the 64 reports.
+async fn race_64<F, Fut>(ctx: &Ctx, id: &SessionId, op: F) -> Result<Vec<SaveReport>, Fail>
+where
+    F: Fn(Session, i64) -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = Result<(), Error>> + Send + 'static,
+{
     let barrier = Arc::new(Barrier::new(64));
     let mut tasks = Vec::new();
     for i in 0..64i64 {
-        let s = handle(&ctx, Some(id.clone()));
-        let barrier = barrier.clone();
+        let s = handle(ctx, Some(id.clone()));
+        let (barrier, op) = (barrier.clone(), op.clone());
         tasks.push(tokio::spawn(async move {
-            // Everyone loads before anyone saves, so the saves really race.
             s.exists().await?;
             barrier.wait().await;
-            s.insert(&format!("item-{i}"), &i)?;
+            op(s.clone(), i).await?;
             s.save().await
         }));
     }
-    let mut conflicts = 0;
+    let mut reports = Vec::with_capacity(64);
     for t in tasks {
-        let rep = t
-            .await
-            .map_err(|e| Fail::Failed(format!("task failed: {e}")))??;
+        reports.push(
+            t.await
+                .map_err(|e| Fail::Failed(format!("task failed: {e}")))??,
+        );
+    }
+    Ok(reports)
+}
+
+/// 64 concurrent requests adding distinct keys lose nothing.
+pub async fn handle_64_tasks_distinct_keys(ctx: Ctx) -> CaseResult {
+    let id = new_session(&ctx, &[("init", 0)]).await?;
+    let reports = race_64(&ctx, &id, |s, i| async move {
+        s.insert(&format!("item-{i}"), &i)
+    })
+    .await?;
+    let mut conflicts = 0;
+    for rep in reports {
         ensure!(
             rep.overwritten.is_empty(),
             "distinct keys reported as overwritten: {:?}",
@@ -55,23 +76,9 @@ pub async fn handle_64_tasks_distinct_keys(ctx: Ctx) -> CaseResult {
 /// 64 concurrent writers of one key leave one value, and the overwrites are reported.
 pub async fn handle_64_tasks_same_key(ctx: Ctx) -> CaseResult {
     let id = new_session(&ctx, &[("same", -1)]).await?;
-    let barrier = Arc::new(Barrier::new(64));
-    let mut tasks = Vec::new();
-    for i in 0..64i64 {
-        let s = handle(&ctx, Some(id.clone()));
-        let barrier = barrier.clone();
-        tasks.push(tokio::spawn(async move {
-            s.exists().await?;
-            barrier.wait().await;
-            s.insert("same", &i)?;
-            s.save().await
-        }));
-    }
+    let reports = race_64(&ctx, &id, |s, i| async move { s.insert("same", &i) }).await?;
     let mut reported = 0;
-    for t in tasks {
-        let rep = t
-            .await
-            .map_err(|e| Fail::Failed(format!("task failed: {e}")))??;
+    for rep in reports {
         if rep.overwritten.iter().any(|k| k == "same") {
             reported += 1;
         }
@@ -92,24 +99,14 @@ pub async fn handle_64_tasks_same_key(ctx: Ctx) -> CaseResult {
 /// 64 concurrent read-modify-writes of one key all take effect.
 pub async fn handle_64_updates_of_one_key(ctx: Ctx) -> CaseResult {
     let id = new_session(&ctx, &[("counter", 0)]).await?;
-    let barrier = Arc::new(Barrier::new(64));
-    let mut tasks = Vec::new();
-    for i in 0..64u32 {
-        let s = handle(&ctx, Some(id.clone()));
-        let barrier = barrier.clone();
-        tasks.push(tokio::spawn(async move {
-            s.exists().await?;
-            barrier.wait().await;
-            s.update("counter", |n: &mut u64| *n += 1).await?;
-            s.update("cart", move |c: &mut Vec<u32>| c.push(i)).await?;
-            s.save().await
-        }));
-    }
+    let reports = race_64(&ctx, &id, |s, i| async move {
+        s.update("counter", |n: &mut u64| *n += 1).await?;
+        s.update("cart", move |c: &mut Vec<i64>| c.push(i)).await?;
+        Ok(())
+    })
+    .await?;
     let mut conflicts = 0;
-    for t in tasks {
-        let rep = t
-            .await
-            .map_err(|e| Fail::Failed(format!("task failed: {e}")))??;
+    for rep in reports {
         ensure!(
             rep.overwritten.is_empty(),
             "updates reported as overwrites: {:?}",
@@ -123,7 +120,7 @@ pub async fn handle_64_updates_of_one_key(ctx: Ctx) -> CaseResult {
         counter == Some(64),
         "counter is {counter:?} after 64 increments ({conflicts} conflicts replayed)"
     );
-    let mut cart: Vec<u32> = s.get("cart").await?.unwrap_or_default();
+    let mut cart: Vec<i64> = s.get("cart").await?.unwrap_or_default();
     cart.sort_unstable();
     ensure!(
         cart == (0..64).collect::<Vec<_>>(),
