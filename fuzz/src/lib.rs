@@ -67,14 +67,32 @@ pub fn signed_id(data: &[u8]) {
     }
 }
 
-/// The record decoder.
+/// The record decoder, with an envelope taken from the input's first 16 bytes (as a
+/// backend's native fields would give it) and the body from the rest.
 pub fn record(data: &[u8]) {
-    if let Ok(r) = Record::decode(data) {
+    let Some((head, body)) = data.split_at_checked(16) else {
+        return;
+    };
+    let at = |b: &[u8]| {
+        let mut n = [0u8; 8];
+        n.copy_from_slice(b);
+        session_core::Timestamp::from_millis(i64::from_le_bytes(n))
+    };
+    let envelope = session_core::Envelope {
+        expires_at: at(&head[..8]),
+        last_seen: at(&head[8..]),
+    };
+    if let Ok(r) = Record::decode(body, envelope) {
+        assert_eq!(
+            r.envelope(),
+            envelope,
+            "the envelope was not taken as given"
+        );
         let again = match r.encode() {
             Ok(b) => b,
             Err(e) => panic!("a decoded record does not encode: {e}"),
         };
-        match Record::decode(&again) {
+        match Record::decode(&again, envelope) {
             Ok(r2) => assert!(r2 == r, "re-encoding changed the record"),
             Err(e) => panic!("re-encoded record does not decode: {e}"),
         }
@@ -94,7 +112,15 @@ pub fn generated_seeds(name: &str) -> Vec<Vec<u8>> {
                 .insert("cart".into(), session_core::Bytes::from_static(b"[1,2,3]"));
             r.owner = Some("alice".into());
             r.user_agent = Some("Mozilla/5.0".into());
-            r.encode().map(|b| vec![b]).unwrap_or_default()
+            let mut seed = Vec::new();
+            seed.extend_from_slice(&r.expires_at.as_millis().to_le_bytes());
+            seed.extend_from_slice(&r.last_seen.as_millis().to_le_bytes());
+            r.encode()
+                .map(|b| {
+                    seed.extend_from_slice(&b);
+                    vec![seed]
+                })
+                .unwrap_or_default()
         }
         "cookie" => session_core::SessionId::generate()
             .map(|id| vec![format!("x=1; __Host-id={}", keys().sign(&id)).into_bytes()])

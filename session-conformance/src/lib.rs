@@ -67,7 +67,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use session_core::ManualClock;
-use session_core::{Error, SessionStore, StoreKey, Timestamp, async_trait};
+use session_core::{Envelope, Error, SessionStore, StoreKey, async_trait};
 
 #[macro_use]
 mod list;
@@ -80,7 +80,8 @@ pub use reference::ReferenceStore;
 /// truncated, foreign or unknown-version records.
 #[async_trait]
 pub trait RawBytes: Send + Sync + 'static {
-    /// Stores `bytes` as the record under `key`, live until `expires_at`.
+    /// Stores `bytes` as the body of the record under `key`, with `envelope` in the
+    /// backend's native fields (see `session_core::record` for the rule).
     ///
     /// # Errors
     /// Backend errors.
@@ -88,7 +89,7 @@ pub trait RawBytes: Send + Sync + 'static {
         &self,
         key: &StoreKey,
         bytes: &[u8],
-        expires_at: Timestamp,
+        envelope: Envelope,
     ) -> Result<(), Error>;
 }
 

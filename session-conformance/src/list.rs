@@ -58,6 +58,7 @@ macro_rules! __case_list {
             "bad_bytes", unknown_version_is_an_error, "an unknown format version is a BadData error";
             "bad_bytes", foreign_bytes_are_an_error, "a foreign writer's bytes (JSON) are a BadData error";
             "bad_bytes", empty_bytes_are_an_error, "zero bytes are a BadData error";
+            "bad_bytes", raw_body_decodes_the_same, "the encoder's body with an envelope, written raw, loads as exactly that record";
             "bad_bytes", bad_record_spares_others, "one unreadable record does not affect others";
             "handle", handle_round_trip, "a handle creates a session another handle reads";
             "handle", handle_64_tasks_distinct_keys, "64 concurrent requests adding distinct keys lose none";

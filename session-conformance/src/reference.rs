@@ -9,16 +9,25 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use session_core::{
-    Error, OwnerSession, Record, SessionStore, SharedClock, StoreKey, Timestamp, async_trait,
+    Envelope, Error, OwnerSession, Record, SessionStore, SharedClock, StoreKey, Timestamp,
+    async_trait,
 };
 
 use crate::RawBytes;
 
 #[derive(Debug, Clone)]
 struct Entry {
+    /// The record's body, as every backend stores it.
     bytes: Vec<u8>,
-    expires_at: Timestamp,
+    /// Its envelope, kept apart as every backend keeps it natively.
+    envelope: Envelope,
     owner: Option<String>,
+}
+
+impl Entry {
+    fn record(&self) -> Result<Record, Error> {
+        Record::decode(&self.bytes, self.envelope)
+    }
 }
 
 /// The reference store. See the module docs.
@@ -48,13 +57,13 @@ impl ReferenceStore {
         key: &StoreKey,
         now: Timestamp,
     ) -> Option<&'a Entry> {
-        map.get(key).filter(|e| now < e.expires_at)
+        map.get(key).filter(|e| now < e.envelope.expires_at)
     }
 
     fn entry(record: &Record) -> Result<Entry, Error> {
         Ok(Entry {
             bytes: record.encode()?,
-            expires_at: record.expires_at,
+            envelope: record.envelope(),
             owner: record.owner.clone(),
         })
     }
@@ -65,7 +74,7 @@ impl ReferenceStore {
         now: Timestamp,
     ) -> Result<u64, Error> {
         let e = Self::live(map, key, now).ok_or(Error::Gone)?;
-        Ok(Record::decode(&e.bytes)?.version)
+        Ok(e.record()?.version)
     }
 }
 
@@ -85,7 +94,7 @@ impl SessionStore for ReferenceStore {
         let now = self.clock.now();
         let map = self.map();
         match Self::live(&map, key, now) {
-            Some(e) => Ok(Some(Record::decode(&e.bytes)?)),
+            Some(e) => Ok(Some(e.record()?)),
             None => Ok(None),
         }
     }
@@ -112,11 +121,16 @@ impl SessionStore for ReferenceStore {
     ) -> Result<(), Error> {
         let now = self.clock.now();
         let mut map = self.map();
-        let e = Self::live(&map, key, now).ok_or(Error::Gone)?;
-        let mut r = Record::decode(&e.bytes)?;
-        r.expires_at = expires_at;
-        r.last_seen = last_seen.max(r.last_seen);
-        map.insert(*key, Self::entry(&r)?);
+        if Self::live(&map, key, now).is_none() {
+            return Err(Error::Gone);
+        }
+        // A touch moves the envelope only; the body's bytes stay as they are.
+        if let Some(e) = map.get_mut(key) {
+            e.envelope = Envelope {
+                expires_at,
+                last_seen: last_seen.max(e.envelope.last_seen),
+            };
+        }
         Ok(())
     }
 
@@ -150,8 +164,8 @@ impl SessionStore for ReferenceStore {
         let map = self.map();
         let mut out = Vec::new();
         for (k, e) in map.iter() {
-            if now < e.expires_at && e.owner.as_deref() == Some(owner) {
-                out.push(OwnerSession::from_record(*k, &Record::decode(&e.bytes)?));
+            if now < e.envelope.expires_at && e.owner.as_deref() == Some(owner) {
+                out.push(OwnerSession::from_record(*k, &e.record()?));
             }
         }
         Ok(out)
@@ -167,7 +181,7 @@ impl SessionStore for ReferenceStore {
             .collect();
         let mut n = 0;
         for k in doomed {
-            if map.remove(&k).is_some_and(|e| now < e.expires_at) {
+            if map.remove(&k).is_some_and(|e| now < e.envelope.expires_at) {
                 n += 1;
             }
         }
@@ -178,7 +192,7 @@ impl SessionStore for ReferenceStore {
         let now = self.clock.now();
         let mut map = self.map();
         let before = map.len();
-        map.retain(|_, e| now < e.expires_at);
+        map.retain(|_, e| now < e.envelope.expires_at);
         Ok((before - map.len()) as u64)
     }
 }
@@ -189,13 +203,13 @@ impl RawBytes for ReferenceStore {
         &self,
         key: &StoreKey,
         bytes: &[u8],
-        expires_at: Timestamp,
+        envelope: Envelope,
     ) -> Result<(), Error> {
         self.map().insert(
             *key,
             Entry {
                 bytes: bytes.to_vec(),
-                expires_at,
+                envelope,
                 owner: None,
             },
         );

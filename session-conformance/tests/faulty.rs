@@ -275,9 +275,9 @@ impl RawBytes for Faulty {
         &self,
         key: &StoreKey,
         bytes: &[u8],
-        expires_at: Timestamp,
+        envelope: session_core::Envelope,
     ) -> Result<(), Error> {
-        self.inner.write_raw(key, bytes, expires_at).await
+        self.inner.write_raw(key, bytes, envelope).await
     }
 }
 

@@ -12,7 +12,7 @@
 //! | module | job |
 //! |---|---|
 //! | [`id`] | session ids (256 random bits), shard tags, store keys (SHA-256 of the id) |
-//! | [`record`] | the stored record and its versioned binary encoding |
+//! | [`record`] | the stored record, its envelope, and the rule for storing both |
 //! | [`store`] | the [`SessionStore`] trait: the contract every backend keeps |
 //! | [`session`] | the per-request [`Session`] handle |
 //! | [`config`] | idle and absolute timeouts, the touch throttle, limits |
@@ -52,6 +52,6 @@ pub use clock::{Clock, ManualClock, SharedClock, SystemClock, Timestamp};
 pub use config::SessionConfig;
 pub use error::{DecodeProblem, Error, ErrorKind};
 pub use id::{SessionId, ShardTag, StoreKey};
-pub use record::{Lease, Record};
+pub use record::{Envelope, Lease, Record};
 pub use session::{CookieEvents, Fence, SaveReport, Session, Write};
 pub use store::{OwnerSession, SessionStore};

@@ -1,11 +1,23 @@
-//! The stored form of a session, and its one binary encoding.
+//! The stored form of a session: the record, its envelope, and the one binary encoding
+//! every backend stores.
 //!
-//! Every backend stores the same bytes: one format-version byte, then a postcard body.
-//! postcard is serde-based, compact and has a documented, stable wire format; bincode, the
-//! usual choice, is unmaintained. The version byte lets a later release read old records,
-//! and lets every release reject bytes it does not understand with a clear error rather
-//! than misread them (a positional format without one is how a peer broke its users on a
-//! field reorder).
+//! # The rule every backend follows
+//!
+//! | part of a [`Record`] | fields | where a backend keeps it |
+//! |---|---|---|
+//! | the [`Envelope`] | `expires_at`, `last_seen` | in its own native fields, and only there: Redis in the 40-byte header of hash field `r`, SQL in the `expires_at` and `last_seen` columns, the memory store in the record itself. A touch moves them without rewriting anything else. |
+//! | the body | every other field: `data`, `created_at`, `absolute_deadline`, `owner`, `version`, `user_agent`, `lease` | the bytes of [`Record::encode`], identical in every backend |
+//! | copies for queries | `version`, `owner` | SQL columns and Redis hash fields `v` and `o`, written from the record at every write so that a compare-and-swap or an owner index can use them; never read back into a record |
+//!
+//! [`Record::decode`] takes the bytes and the envelope together, so a backend cannot forget
+//! one or the other, and a body written by one backend decodes the same through every other
+//! given the same envelope (tested across all of them).
+//!
+//! The body is one format-version byte, then a postcard body. postcard is serde-based,
+//! compact and has a documented, stable wire format; bincode, the usual choice, is
+//! unmaintained. The version byte lets a later release read old records, and lets every
+//! release reject bytes it does not understand with a clear error rather than misread them
+//! (a positional format without one is how a peer broke its users on a field reorder).
 //!
 //! Values inside a record are kept as their serialized bytes ([`Bytes`]): a load decodes
 //! only the keys a handler reads, and copying a record never deep-clones a value tree.
@@ -18,11 +30,46 @@ use serde::{Deserialize, Serialize};
 use crate::clock::Timestamp;
 use crate::error::{DecodeProblem, Error};
 
-/// First byte of every record this release writes.
-pub const FORMAT_V1: u8 = 1;
+/// First byte of every record body this release writes. (Version 1, which also carried
+/// the envelope's two times, was retired before the first release.)
+pub const FORMAT_V2: u8 = 2;
+
+/// The part of a record that every backend keeps in its own native fields rather than in
+/// the encoded body: what a touch moves. See the module docs for the rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Envelope {
+    /// When the session stops existing.
+    pub expires_at: Timestamp,
+    /// When it was last used.
+    pub last_seen: Timestamp,
+}
+
+/// The encoded body, borrowed from a record for writing.
+#[derive(Serialize)]
+struct BodyRef<'a> {
+    data: &'a BTreeMap<String, Bytes>,
+    created_at: Timestamp,
+    absolute_deadline: Option<Timestamp>,
+    owner: &'a Option<String>,
+    version: u64,
+    user_agent: &'a Option<String>,
+    lease: Option<Lease>,
+}
+
+/// The encoded body, owned, as read.
+#[derive(Deserialize)]
+struct Body {
+    data: BTreeMap<String, Bytes>,
+    created_at: Timestamp,
+    absolute_deadline: Option<Timestamp>,
+    owner: Option<String>,
+    version: u64,
+    user_agent: Option<String>,
+    lease: Option<Lease>,
+}
 
 /// A session as stores keep it.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Record {
     /// Application data: key to the value's serialized bytes (JSON, see [`crate::Session`]).
     pub data: BTreeMap<String, Bytes>,
@@ -108,41 +155,61 @@ impl Record {
         now >= self.expires_at
     }
 
-    /// Encodes the record: the version byte, then the postcard body.
+    /// The record's envelope: what backends keep natively.
+    pub fn envelope(&self) -> Envelope {
+        Envelope {
+            expires_at: self.expires_at,
+            last_seen: self.last_seen,
+        }
+    }
+
+    /// Encodes the record's body (everything but the [`Envelope`]): the version byte, then
+    /// the postcard body.
     ///
     /// # Errors
     /// [`Error::Encode`] if postcard fails (it does not for well-formed records).
     pub fn encode(&self) -> Result<Vec<u8>, Error> {
         let mut out = Vec::with_capacity(64 + self.approximate_size());
-        out.push(FORMAT_V1);
-        postcard::to_io(self, &mut out).map_err(|source| Error::Encode { source })?;
+        out.push(FORMAT_V2);
+        let body = BodyRef {
+            data: &self.data,
+            created_at: self.created_at,
+            absolute_deadline: self.absolute_deadline,
+            owner: &self.owner,
+            version: self.version,
+            user_agent: &self.user_agent,
+            lease: self.lease,
+        };
+        postcard::to_io(&body, &mut out).map_err(|source| Error::Encode { source })?;
         Ok(out)
     }
 
-    /// Decodes bytes written by [`Record::encode`] in any backend.
+    /// The record whose body `bytes` (from [`Record::encode`], in any backend) and whose
+    /// `envelope` (from the backend's native fields) are given.
     ///
     /// # Errors
-    /// [`Error::Decode`] for empty, truncated, foreign or unknown-version bytes. Never panics.
+    /// [`Error::Decode`] for empty, truncated, foreign or unknown-version bytes, and for an
+    /// envelope that contradicts the body (last seen before created). Never panics.
     ///
     /// # Example
     /// ```
     /// use session_core::{Record, Timestamp};
     /// let r = Record::new(Timestamp::from_millis(0), Timestamp::from_millis(1000));
     /// let bytes = r.encode().unwrap();
-    /// assert_eq!(Record::decode(&bytes).unwrap(), r);
-    /// assert!(Record::decode(&bytes[..bytes.len() - 1]).is_err());
-    /// assert!(Record::decode(b"{\"json\":true}").is_err());
+    /// assert_eq!(Record::decode(&bytes, r.envelope()).unwrap(), r);
+    /// assert!(Record::decode(&bytes[..bytes.len() - 1], r.envelope()).is_err());
+    /// assert!(Record::decode(b"{\"json\":true}", r.envelope()).is_err());
     /// ```
-    pub fn decode(bytes: &[u8]) -> Result<Self, Error> {
+    pub fn decode(bytes: &[u8], envelope: Envelope) -> Result<Self, Error> {
         let (&version, body) = bytes.split_first().ok_or(Error::Decode {
             reason: DecodeProblem::Empty,
         })?;
-        if version != FORMAT_V1 {
+        if version != FORMAT_V2 {
             return Err(Error::Decode {
                 reason: DecodeProblem::UnknownVersion(version),
             });
         }
-        let (record, rest): (Record, &[u8]) =
+        let (body, rest): (Body, &[u8]) =
             postcard::take_from_bytes(body).map_err(|_| Error::Decode {
                 reason: DecodeProblem::Malformed,
             })?;
@@ -151,12 +218,22 @@ impl Record {
                 reason: DecodeProblem::TrailingBytes,
             });
         }
-        if record.last_seen < record.created_at {
+        if envelope.last_seen < body.created_at {
             return Err(Error::Decode {
                 reason: DecodeProblem::Inconsistent("last_seen before created_at"),
             });
         }
-        Ok(record)
+        Ok(Record {
+            data: body.data,
+            created_at: body.created_at,
+            last_seen: envelope.last_seen,
+            expires_at: envelope.expires_at,
+            absolute_deadline: body.absolute_deadline,
+            owner: body.owner,
+            version: body.version,
+            user_agent: body.user_agent,
+            lease: body.lease,
+        })
     }
 
     /// Bytes taken by keys and values; what a memory store weighs an entry by.
@@ -191,8 +268,8 @@ mod tests {
     fn round_trip() {
         let r = sample();
         let b = r.encode().unwrap();
-        assert_eq!(b[0], FORMAT_V1);
-        assert_eq!(Record::decode(&b).unwrap(), r);
+        assert_eq!(b[0], FORMAT_V2);
+        assert_eq!(Record::decode(&b, r.envelope()).unwrap(), r);
     }
 
     /// Every truncation of a valid record is an error, never a panic.
@@ -201,7 +278,7 @@ mod tests {
         let b = sample().encode().unwrap();
         for n in 0..b.len() {
             assert!(
-                Record::decode(&b[..n]).is_err(),
+                Record::decode(&b[..n], sample().envelope()).is_err(),
                 "prefix of {n} bytes decoded"
             );
         }
@@ -213,7 +290,7 @@ mod tests {
         let mut b = sample().encode().unwrap();
         b[0] = 9;
         assert!(matches!(
-            Record::decode(&b),
+            Record::decode(&b, sample().envelope()),
             Err(Error::Decode {
                 reason: DecodeProblem::UnknownVersion(9)
             })
@@ -221,11 +298,30 @@ mod tests {
         let mut b = sample().encode().unwrap();
         b.push(0);
         assert!(matches!(
-            Record::decode(&b),
+            Record::decode(&b, sample().envelope()),
             Err(Error::Decode {
                 reason: DecodeProblem::TrailingBytes
             })
         ));
+    }
+
+    /// The body carries no envelope: a touch (a new envelope) leaves the bytes as they are,
+    /// and the same bytes decode with whatever envelope the backend holds.
+    #[test]
+    fn envelope_is_outside_the_body() {
+        let r = sample();
+        let mut touched = r.clone();
+        touched.expires_at = Timestamp::from_millis(5_000);
+        touched.last_seen = Timestamp::from_millis(4_000);
+        assert_eq!(r.encode().unwrap(), touched.encode().unwrap());
+        let back = Record::decode(&r.encode().unwrap(), touched.envelope()).unwrap();
+        assert_eq!(back, touched);
+        // An envelope that contradicts the body is refused, not misread.
+        let early = Envelope {
+            expires_at: Timestamp::from_millis(99),
+            last_seen: Timestamp::from_millis(1),
+        };
+        assert!(Record::decode(&r.encode().unwrap(), early).is_err());
     }
 
     /// Debug shows neither values nor the owner.

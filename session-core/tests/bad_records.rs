@@ -1,7 +1,13 @@
 //! The bad-input catalogue, record side: every kind of unreadable stored bytes is an error
 //! value naming the problem, never a panic, never a huge allocation, never a record.
 
-use session_core::{Bytes, DecodeProblem, Error, ErrorKind, Record, Timestamp};
+use session_core::{Bytes, DecodeProblem, Envelope, Error, ErrorKind, Record, Timestamp};
+
+/// The envelope every case decodes with, as a backend's native fields would hold it.
+const ENVELOPE: Envelope = Envelope {
+    expires_at: Timestamp::from_millis(9_000),
+    last_seen: Timestamp::from_millis(5_000),
+};
 
 fn good() -> Vec<u8> {
     let mut r = Record::new(Timestamp::from_millis(1_000), Timestamp::from_millis(9_000));
@@ -11,7 +17,7 @@ fn good() -> Vec<u8> {
 }
 
 fn expect_problem(bytes: &[u8], want: Option<DecodeProblem>, name: &str) {
-    match Record::decode(bytes) {
+    match Record::decode(bytes, ENVELOPE) {
         Err(Error::Decode { reason }) => {
             if let Some(w) = want {
                 assert_eq!(reason, w, "{name}");
@@ -21,7 +27,7 @@ fn expect_problem(bytes: &[u8], want: Option<DecodeProblem>, name: &str) {
         Ok(r) => panic!("{name}: decoded into {r:?}"),
     }
     assert_eq!(
-        Record::decode(bytes).unwrap_err().kind(),
+        Record::decode(bytes, ENVELOPE).unwrap_err().kind(),
         ErrorKind::BadData,
         "{name}"
     );
@@ -35,26 +41,33 @@ fn catalogue_of_bad_records() {
     trailing.extend_from_slice(b"x");
     let mut v0 = g.clone();
     v0[0] = 0;
-    let mut v2 = g.clone();
-    v2[0] = 2;
+    let mut v1 = g.clone();
+    v1[0] = 1;
+    let mut v3 = g.clone();
+    v3[0] = 3;
     let mut v255 = g.clone();
     v255[0] = 255;
     // A map length prefix claiming 2^62 entries: the decoder must fail, not allocate.
-    let huge_map = [1u8, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x3f];
+    let huge_map = [2u8, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x3f];
     // One entry whose value claims 2^40 bytes.
-    let huge_value = [1u8, 1, 1, b'k', 0x80, 0x80, 0x80, 0x80, 0x80, 0x20];
-    let mut inconsistent =
-        Record::new(Timestamp::from_millis(5_000), Timestamp::from_millis(9_000));
-    inconsistent.last_seen = Timestamp::from_millis(1_000);
-    let inconsistent = inconsistent.encode().unwrap();
+    let huge_value = [2u8, 1, 1, b'k', 0x80, 0x80, 0x80, 0x80, 0x80, 0x20];
+    // Created after the envelope's last-seen time.
+    let inconsistent = Record::new(Timestamp::from_millis(6_000), Timestamp::from_millis(9_000))
+        .encode()
+        .unwrap();
     let cases: Vec<(&str, Vec<u8>, Option<DecodeProblem>)> = vec![
         ("empty", vec![], Some(DecodeProblem::Empty)),
-        ("version byte only", vec![1], Some(DecodeProblem::Malformed)),
+        ("version byte only", vec![2], Some(DecodeProblem::Malformed)),
         ("version 0", v0, Some(DecodeProblem::UnknownVersion(0))),
         (
-            "version 2 (from a future release)",
-            v2,
-            Some(DecodeProblem::UnknownVersion(2)),
+            "version 3 (from a future release)",
+            v3,
+            Some(DecodeProblem::UnknownVersion(3)),
+        ),
+        (
+            "version 1 (retired: it carried the envelope)",
+            v1,
+            Some(DecodeProblem::UnknownVersion(1)),
         ),
         (
             "version 255",
@@ -103,7 +116,7 @@ fn catalogue_of_bad_records() {
         ),
         (
             "non-UTF-8 data key",
-            vec![1, 1, 2, 0xff, 0xfe, 0],
+            vec![2, 1, 2, 0xff, 0xfe, 0],
             Some(DecodeProblem::Malformed),
         ),
         (
@@ -124,13 +137,13 @@ fn catalogue_of_bad_records() {
 fn random_bodies_never_panic() {
     let mut x: u64 = 0x2545_F491_4F6C_DD1D;
     for len in 0..400 {
-        let mut b = vec![1u8];
+        let mut b = vec![2u8];
         for _ in 0..len {
             x ^= x << 13;
             x ^= x >> 7;
             x ^= x << 17;
             b.push(x as u8);
         }
-        let _ = Record::decode(&b);
+        let _ = Record::decode(&b, ENVELOPE);
     }
 }

@@ -9,7 +9,7 @@ session_conformance::suite!(memory, |clock: ManualClock| async move {
     Fixture::new(MemoryStore::builder().clock(Arc::new(clock)).build())
 });
 
-/// The memory store keeps decoded records, so it has no decode path: exactly the five
+/// The memory store keeps decoded records, so it has no decode path: exactly the six
 /// `bad_bytes` cases are skipped, and they are counted here rather than passing silently.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_bad_bytes_cases_are_skipped() {
@@ -24,6 +24,6 @@ async fn only_bad_bytes_cases_are_skipped() {
         .filter(|(_, o)| matches!(o, session_conformance::Outcome::Skipped(_)))
         .map(|(c, _)| c.group)
         .collect();
-    assert_eq!(skipped, vec!["bad_bytes"; 5], "unexpected skips");
+    assert_eq!(skipped, vec!["bad_bytes"; 6], "unexpected skips");
     println!("memory store: {report}");
 }

@@ -2,9 +2,9 @@
 //! last-seen, 20 decimal digits each, so that the touch script rewrites them without
 //! parsing the record) followed by the encoded record; fields `e`, `l`, `v` and `o` copy
 //! expiry, last-seen, version and owner for the scripts' checks. On load the header's two
-//! times win over the encoded record's (a touch moves them without rewriting the record).
+//! times are the record's [`Envelope`], kept nowhere else (see `session_core::record`).
 
-use session_core::{DecodeProblem, Error, Record, Timestamp};
+use session_core::{DecodeProblem, Envelope, Error, Record, Timestamp};
 
 /// Length of the header in field `r`: expires-at and last-seen, 20 digits each.
 pub(crate) const HEADER: usize = 40;
@@ -68,10 +68,24 @@ pub(crate) fn decode_r(bytes: &[u8], now: Timestamp) -> Result<Option<Record>, E
     if now >= e {
         return Ok(None);
     }
-    let mut record = Record::decode(body)?;
-    record.expires_at = e;
-    record.last_seen = l.ok_or_else(inconsistent)?;
-    Ok(Some(record))
+    let envelope = Envelope {
+        expires_at: e,
+        last_seen: l.ok_or_else(inconsistent)?,
+    };
+    Record::decode(body, envelope).map(Some)
+}
+
+/// Field `r` split into the record's body and its envelope, without decoding the body.
+pub(crate) fn split_r(bytes: &[u8]) -> Option<(&[u8], Envelope)> {
+    let (header, body) = bytes.split_at_checked(HEADER)?;
+    let (e, l) = header.split_at(HEADER / 2);
+    Some((
+        body,
+        Envelope {
+            expires_at: parse_field(e)?,
+            last_seen: parse_field(l)?,
+        },
+    ))
 }
 
 #[cfg(test)]
@@ -102,7 +116,7 @@ mod tests {
         }
     }
 
-    /// Field `r` round-trips, and its header wins over the encoded record's times.
+    /// Field `r` round-trips, and its header is the record's envelope.
     #[test]
     fn field_r_round_trips() {
         let mut r = Record::new(Timestamp::from_millis(5), Timestamp::from_millis(1_000));

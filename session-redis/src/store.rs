@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use redis::{RedisError, Script, Value};
-use session_core::{Error, Record, SharedClock, StoreKey, SystemClock, Timestamp};
+use session_core::{Envelope, Error, Record, SharedClock, StoreKey, SystemClock, Timestamp};
 
 use crate::connection::{self, Conn, bounded};
 use crate::keys::KeyNames;
@@ -145,9 +145,11 @@ impl RedisStore {
         Self::builder().connect(url).await
     }
 
-    /// Stores `bytes` as the record under `key` exactly as given, live until `expires_at`,
-    /// bypassing the encoder. For tests of the decode path and for importing records
-    /// written by another deployment; an application has no other use for it.
+    /// Stores `bytes` as the body of the record under `key` exactly as given, with
+    /// `envelope` as its native fields, bypassing the encoder. For tests of the decode path
+    /// and for importing records written by another backend or deployment (with
+    /// [`RedisStore::read_raw_record`] on the other side); an application has no other use
+    /// for it.
     ///
     /// # Errors
     /// Backend errors.
@@ -155,10 +157,10 @@ impl RedisStore {
         &self,
         key: &StoreKey,
         bytes: &[u8],
-        expires_at: Timestamp,
+        envelope: Envelope,
     ) -> Result<(), Error> {
         let now = self.clock.now();
-        let (e, l) = (ms_field(expires_at), ms_field(now));
+        let (e, l) = (ms_field(envelope.expires_at), ms_field(envelope.last_seen));
         let mut cmd = redis::cmd("HSET");
         cmd.arg(self.names.record(key))
             .arg("r")
@@ -171,8 +173,34 @@ impl RedisStore {
             .arg(1);
         self.command("write_raw", cmd).await?;
         let mut cmd = redis::cmd("PEXPIRE");
-        cmd.arg(self.names.record(key)).arg(ttl_ms(now, expires_at));
+        cmd.arg(self.names.record(key))
+            .arg(ttl_ms(now, envelope.expires_at));
         self.command("write_raw", cmd).await.map(drop)
+    }
+
+    /// The stored body and envelope of the record under `key`, as
+    /// [`RedisStore::write_raw_record`] takes them; `None` when there is none.
+    ///
+    /// # Errors
+    /// Backend errors; [`Error::Decode`] for a field `r` without a valid header.
+    pub async fn read_raw_record(
+        &self,
+        key: &StoreKey,
+    ) -> Result<Option<(Vec<u8>, Envelope)>, Error> {
+        let mut cmd = redis::cmd("HGET");
+        cmd.arg(self.names.record(key)).arg("r");
+        match self.command("read_raw", cmd).await? {
+            Value::BulkString(b) => {
+                let (body, envelope) = layout::split_r(&b).ok_or(Error::Decode {
+                    reason: session_core::DecodeProblem::Inconsistent(
+                        "record header is not two 20-digit times",
+                    ),
+                })?;
+                Ok(Some((body.to_vec(), envelope)))
+            }
+            Value::Nil => Ok(None),
+            _ => Err(unexpected("read_raw")),
+        }
     }
 
     /// True when connected to a Cluster.

@@ -100,9 +100,10 @@ macro_rules! sql_store {
                 self
             }
 
-            /// Stores `bytes` as the record under `key` exactly as given, live until
-            /// `expires_at`, bypassing the encoder. For tests of the decode path and for
-            /// importing records; an application has no other use for it.
+            /// Stores `bytes` as the body of the record under `key` exactly as given, with
+            /// `envelope` in its columns, bypassing the encoder. For tests of the decode path
+            /// and for importing records written by another backend (with
+            /// `read_raw_record` on the other side); an application has no other use for it.
             ///
             /// # Errors
             /// Database errors.
@@ -110,9 +111,8 @@ macro_rules! sql_store {
                 &self,
                 key: &session_core::StoreKey,
                 bytes: &[u8],
-                expires_at: session_core::Timestamp,
+                envelope: session_core::Envelope,
             ) -> Result<(), session_core::Error> {
-                let now = self.clock.now().as_millis();
                 Self::q(&self.sql.delete)
                     .bind(key.to_bytes().to_vec())
                     .execute(&self.pool)
@@ -122,14 +122,36 @@ macro_rules! sql_store {
                     .bind(key.to_bytes().to_vec())
                     .bind(bytes.to_vec())
                     .bind(1i64)
-                    .bind(expires_at.as_millis())
+                    .bind(envelope.expires_at.as_millis())
                     .bind(None::<String>)
-                    .bind(now)
-                    .bind(now)
+                    .bind(envelope.last_seen.as_millis())
+                    .bind(envelope.last_seen.as_millis())
                     .execute(&self.pool)
                     .await
                     .map_err(|e| $crate::error::map("write_raw", e))
                     .map(drop)
+            }
+
+            /// The stored body and envelope of the record under `key`, as
+            /// `write_raw_record` takes them; `None` when there is none.
+            ///
+            /// # Errors
+            /// Database errors.
+            pub async fn read_raw_record(
+                &self,
+                key: &session_core::StoreKey,
+            ) -> Result<Option<(Vec<u8>, session_core::Envelope)>, session_core::Error> {
+                use sqlx::Row as _;
+                let map = |e| $crate::error::map("read_raw", e);
+                let row = Self::q(&self.sql.load)
+                    .bind(key.to_bytes().to_vec())
+                    .bind(i64::MIN)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(map)?;
+                let Some(row) = row else { return Ok(None) };
+                let bytes: Vec<u8> = row.try_get("record").map_err(map)?;
+                Ok(Some((bytes, Self::envelope_of(&row, "read_raw")?)))
             }
 
             /// The connection pool.
@@ -241,11 +263,20 @@ macro_rules! sql_store {
                 use sqlx::Row as _;
                 let map = |e| $crate::error::map(op, e);
                 let bytes: Vec<u8> = row.try_get("record").map_err(map)?;
-                let mut record = session_core::Record::decode(&bytes)?;
-                // The columns are the truth for expiry and last-seen: touch updates only them.
-                record.expires_at = session_core::Timestamp::from_millis(row.try_get("expires_at").map_err(map)?);
-                record.last_seen = session_core::Timestamp::from_millis(row.try_get("last_seen").map_err(map)?);
-                Ok(record)
+                // The columns are the envelope, kept nowhere else: touch updates only them.
+                session_core::Record::decode(&bytes, Self::envelope_of(row, op)?)
+            }
+
+            fn envelope_of(
+                row: &<$db as sqlx::Database>::Row,
+                op: &'static str,
+            ) -> Result<session_core::Envelope, session_core::Error> {
+                use sqlx::Row as _;
+                let map = |e| $crate::error::map(op, e);
+                Ok(session_core::Envelope {
+                    expires_at: session_core::Timestamp::from_millis(row.try_get("expires_at").map_err(map)?),
+                    last_seen: session_core::Timestamp::from_millis(row.try_get("last_seen").map_err(map)?),
+                })
             }
 
             async fn create_once(&self, key: &session_core::StoreKey, record: &session_core::Record, bytes: &[u8]) -> Result<(), sqlx::Error> {

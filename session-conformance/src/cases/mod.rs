@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use session_core::{
-    Bytes, Error, ErrorKind, Record, Session, SessionConfig, SessionId, SessionStore, StoreKey,
-    Write,
+    Bytes, Envelope, Error, ErrorKind, Record, Session, SessionConfig, SessionId, SessionStore,
+    StoreKey, Write,
 };
 use tokio::sync::Barrier;
 

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use session_conformance::{Fixture, ManualClock, RawBytes};
-use session_core::{Error, SessionId, StoreKey, Timestamp, async_trait};
+use session_core::{Error, SessionId, StoreKey, async_trait};
 use session_redis::RedisStore;
 
 /// The standalone server: `REDIS_URL`, or a container when Docker is reachable.
@@ -41,9 +41,9 @@ impl RawBytes for Raw {
         &self,
         key: &StoreKey,
         bytes: &[u8],
-        expires_at: Timestamp,
+        envelope: session_core::Envelope,
     ) -> Result<(), Error> {
-        self.0.write_raw_record(key, bytes, expires_at).await
+        self.0.write_raw_record(key, bytes, envelope).await
     }
 }
 

@@ -27,9 +27,9 @@ macro_rules! raw_adapter {
                 &self,
                 key: &session_core::StoreKey,
                 bytes: &[u8],
-                expires_at: session_core::Timestamp,
+                envelope: session_core::Envelope,
             ) -> Result<(), session_core::Error> {
-                self.0.write_raw_record(key, bytes, expires_at).await
+                self.0.write_raw_record(key, bytes, envelope).await
             }
         }
 
