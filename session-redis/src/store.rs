@@ -160,6 +160,11 @@ impl RedisStore {
         envelope: Envelope,
     ) -> Result<(), Error> {
         let now = self.clock.now();
+        // The copies the scripts check (version, owner) come from the body when it decodes,
+        // so that an imported record can be saved and listed like any other.
+        let decoded = Record::decode(bytes, envelope).ok();
+        let version = decoded.as_ref().map_or(1, |r| r.version);
+        let owner = decoded.and_then(|r| r.owner);
         let (e, l) = (ms_field(envelope.expires_at), ms_field(envelope.last_seen));
         let mut cmd = redis::cmd("HSET");
         cmd.arg(self.names.record(key))
@@ -170,12 +175,19 @@ impl RedisStore {
             .arg("l")
             .arg(&l[..])
             .arg("v")
-            .arg(1);
+            .arg(version);
+        if let Some(o) = &owner {
+            cmd.arg("o").arg(o);
+        }
         self.command("write_raw", cmd).await?;
         let mut cmd = redis::cmd("PEXPIRE");
         cmd.arg(self.names.record(key))
             .arg(ttl_ms(now, envelope.expires_at));
-        self.command("write_raw", cmd).await.map(drop)
+        self.command("write_raw", cmd).await?;
+        match owner {
+            Some(o) => self.index_add(&o, key, envelope.expires_at).await,
+            None => Ok(()),
+        }
     }
 
     /// The stored body and envelope of the record under `key`, as

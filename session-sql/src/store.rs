@@ -118,12 +118,17 @@ macro_rules! sql_store {
                     .execute(&self.pool)
                     .await
                     .map_err(|e| $crate::error::map("write_raw", e))?;
+                // The copies the statements check (version, owner) come from the body when
+                // it decodes, so that an imported record can be saved and listed.
+                let decoded = session_core::Record::decode(bytes, envelope).ok();
+                let version = decoded.as_ref().map_or(1, |r| r.version);
+                let owner = decoded.and_then(|r| r.owner);
                 Self::q(&self.sql.create)
                     .bind(key.to_bytes().to_vec())
                     .bind(bytes.to_vec())
-                    .bind(1i64)
+                    .bind(i64::try_from(version).unwrap_or(i64::MAX))
                     .bind(envelope.expires_at.as_millis())
-                    .bind(None::<String>)
+                    .bind(owner)
                     .bind(envelope.last_seen.as_millis())
                     .bind(envelope.last_seen.as_millis())
                     .execute(&self.pool)

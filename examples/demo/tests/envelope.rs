@@ -136,6 +136,18 @@ async fn a_record_written_by_one_backend_decodes_the_same_through_every_other() 
                 .unwrap()
                 .expect("copied record loads");
             assert_eq!(back, record, "written by {from}, read through {to}");
+            // The imported record is a session like any other: listed, and saved by CAS.
+            let listed = b.store().list_owner("olga").await.unwrap();
+            assert!(
+                listed.iter().any(|s| s.key == copy),
+                "{to} does not list a record imported from {from}"
+            );
+            let mut next = back.clone();
+            next.version += 1;
+            b.store()
+                .save(&copy, &next, back.version)
+                .await
+                .unwrap_or_else(|e| panic!("{to}: saving a record imported from {from}: {e}"));
             b.store().delete(&copy).await.unwrap();
         }
         // A touch moves the envelope and leaves the body's bytes alone.
