@@ -57,21 +57,17 @@ pub(crate) fn encode_r(record: &Record) -> Result<(Vec<u8>, TimeField, TimeField
     Ok((r, e, l))
 }
 
+/// Field `r` whose header is not two fixed-width times.
+pub(crate) const BAD_HEADER: Error = Error::Decode {
+    reason: DecodeProblem::Inconsistent("record header is not two 20-digit times"),
+};
+
 /// The live record in field `r`, or `None` once it has expired at `now`.
 pub(crate) fn decode_r(bytes: &[u8], now: Timestamp) -> Result<Option<Record>, Error> {
-    let inconsistent = || Error::Decode {
-        reason: DecodeProblem::Inconsistent("record header is not two 20-digit times"),
-    };
-    let (header, body) = bytes.split_at_checked(HEADER).ok_or_else(inconsistent)?;
-    let (e, l) = header.split_at(HEADER / 2);
-    let (e, l) = (parse_field(e).ok_or_else(inconsistent)?, parse_field(l));
-    if now >= e {
+    let (body, envelope) = split_r(bytes).ok_or(BAD_HEADER)?;
+    if now >= envelope.expires_at {
         return Ok(None);
     }
-    let envelope = Envelope {
-        expires_at: e,
-        last_seen: l.ok_or_else(inconsistent)?,
-    };
     Record::decode(body, envelope).map(Some)
 }
 

@@ -203,11 +203,7 @@ impl RedisStore {
         cmd.arg(self.names.record(key)).arg("r");
         match self.command("read_raw", cmd).await? {
             Value::BulkString(b) => {
-                let (body, envelope) = layout::split_r(&b).ok_or(Error::Decode {
-                    reason: session_core::DecodeProblem::Inconsistent(
-                        "record header is not two 20-digit times",
-                    ),
-                })?;
+                let (body, envelope) = layout::split_r(&b).ok_or(layout::BAD_HEADER)?;
                 Ok(Some((body.to_vec(), envelope)))
             }
             Value::Nil => Ok(None),

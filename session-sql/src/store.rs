@@ -122,6 +122,7 @@ macro_rules! sql_store {
                 // it decodes, so that an imported record can be saved and listed.
                 let decoded = session_core::Record::decode(bytes, envelope).ok();
                 let version = decoded.as_ref().map_or(1, |r| r.version);
+                let created_at = decoded.as_ref().map_or(envelope.last_seen, |r| r.created_at);
                 let owner = decoded.and_then(|r| r.owner);
                 Self::q(&self.sql.create)
                     .bind(key.to_bytes().to_vec())
@@ -129,7 +130,7 @@ macro_rules! sql_store {
                     .bind(i64::try_from(version).unwrap_or(i64::MAX))
                     .bind(envelope.expires_at.as_millis())
                     .bind(owner)
-                    .bind(envelope.last_seen.as_millis())
+                    .bind(created_at.as_millis())
                     .bind(envelope.last_seen.as_millis())
                     .execute(&self.pool)
                     .await
@@ -146,17 +147,13 @@ macro_rules! sql_store {
                 &self,
                 key: &session_core::StoreKey,
             ) -> Result<Option<(Vec<u8>, session_core::Envelope)>, session_core::Error> {
-                use sqlx::Row as _;
-                let map = |e| $crate::error::map("read_raw", e);
                 let row = Self::q(&self.sql.load)
                     .bind(key.to_bytes().to_vec())
                     .bind(i64::MIN)
                     .fetch_optional(&self.pool)
                     .await
-                    .map_err(map)?;
-                let Some(row) = row else { return Ok(None) };
-                let bytes: Vec<u8> = row.try_get("record").map_err(map)?;
-                Ok(Some((bytes, Self::envelope_of(&row, "read_raw")?)))
+                    .map_err(|e| $crate::error::map("read_raw", e))?;
+                row.as_ref().map(|r| Self::raw_of(r, "read_raw")).transpose()
             }
 
             /// The connection pool.
@@ -265,23 +262,24 @@ macro_rules! sql_store {
                 row: &<$db as sqlx::Database>::Row,
                 op: &'static str,
             ) -> Result<session_core::Record, session_core::Error> {
+                let (bytes, envelope) = Self::raw_of(row, op)?;
+                session_core::Record::decode(&bytes, envelope)
+            }
+
+            /// A row's body and envelope. The columns are the envelope, kept nowhere else:
+            /// touch updates only them.
+            fn raw_of(
+                row: &<$db as sqlx::Database>::Row,
+                op: &'static str,
+            ) -> Result<(Vec<u8>, session_core::Envelope), session_core::Error> {
                 use sqlx::Row as _;
                 let map = |e| $crate::error::map(op, e);
                 let bytes: Vec<u8> = row.try_get("record").map_err(map)?;
-                // The columns are the envelope, kept nowhere else: touch updates only them.
-                session_core::Record::decode(&bytes, Self::envelope_of(row, op)?)
-            }
-
-            fn envelope_of(
-                row: &<$db as sqlx::Database>::Row,
-                op: &'static str,
-            ) -> Result<session_core::Envelope, session_core::Error> {
-                use sqlx::Row as _;
-                let map = |e| $crate::error::map(op, e);
-                Ok(session_core::Envelope {
+                let envelope = session_core::Envelope {
                     expires_at: session_core::Timestamp::from_millis(row.try_get("expires_at").map_err(map)?),
                     last_seen: session_core::Timestamp::from_millis(row.try_get("last_seen").map_err(map)?),
-                })
+                };
+                Ok((bytes, envelope))
             }
 
             async fn create_once(&self, key: &session_core::StoreKey, record: &session_core::Record, bytes: &[u8]) -> Result<(), sqlx::Error> {

@@ -148,9 +148,7 @@ impl Session {
     /// # Errors
     /// Store errors (a 503 as a response).
     pub async fn get_raw(&self, key: &str) -> Result<Option<bytes::Bytes>, SessionError> {
-        if key == csrf::SECRET_KEY {
-            return Err(reserved());
-        }
+        unreserved(key)?;
         let r = self.core().get_raw(key).await;
         self.track(r)
     }
@@ -161,9 +159,7 @@ impl Session {
     /// # Errors
     /// Over the size limit; the reserved key.
     pub fn insert_raw(&self, key: &str, value: bytes::Bytes) -> Result<(), SessionError> {
-        if key == csrf::SECRET_KEY {
-            return Err(reserved());
-        }
+        unreserved(key)?;
         let r = self.core().insert_raw(key, value);
         self.track(r)
     }
@@ -182,9 +178,7 @@ impl Session {
     /// # Errors
     /// A value that does not serialize, or is over the size limit.
     pub fn insert<T: Serialize + ?Sized>(&self, key: &str, value: &T) -> Result<(), SessionError> {
-        if key == csrf::SECRET_KEY {
-            return Err(reserved());
-        }
+        unreserved(key)?;
         let r = self.core().insert(key, value);
         self.track(r)
     }
@@ -225,9 +219,7 @@ impl Session {
         T: Serialize + DeserializeOwned + Default + 'static,
         F: Fn(&mut T) + Send + Sync + 'static,
     {
-        if key == csrf::SECRET_KEY {
-            return Err(reserved());
-        }
+        unreserved(key)?;
         let r = self.core().update(key, f).await;
         self.track(r)
     }
@@ -397,8 +389,12 @@ impl Session {
     }
 }
 
-fn reserved() -> SessionError {
-    SessionError::new(session_core::Error::Misconfigured {
-        problem: "the key __csrf is reserved for the CSRF marker",
-    })
+/// Refuses the key the layer keeps its CSRF marker under.
+fn unreserved(key: &str) -> Result<(), SessionError> {
+    if key == csrf::SECRET_KEY {
+        return Err(SessionError::new(session_core::Error::Misconfigured {
+            problem: "the key __csrf is reserved for the CSRF marker",
+        }));
+    }
+    Ok(())
 }
