@@ -54,4 +54,4 @@ pub use error::{DecodeProblem, Error, ErrorKind};
 pub use id::{SessionId, ShardTag, StoreKey};
 pub use record::{Envelope, Lease, Record};
 pub use session::{CookieEvents, Fence, SaveReport, Session, Write};
-pub use store::{OwnerSession, SessionStore};
+pub use store::{LockAttempt, OwnerSession, SessionStore};

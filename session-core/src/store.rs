@@ -17,6 +17,7 @@
 //! | [`list_owner`](SessionStore::list_owner) | live sessions of an owner only |
 //! | [`delete_owner`](SessionStore::delete_owner) | all of an owner's sessions, or all but one |
 //! | [`delete_expired`](SessionStore::delete_expired) | removes only expired records; safe to run concurrently |
+//! | [`acquire_lock`](SessionStore::acquire_lock), [`save_fenced`](SessionStore::save_fenced), [`release_lock`](SessionStore::release_lock) | the per-session lock: exclusive, self-freeing after its lease, fenced; provided (a lease in the record), overridden by each backend with its own primitive |
 
 use std::sync::Arc;
 
@@ -25,7 +26,20 @@ use async_trait::async_trait;
 use crate::clock::Timestamp;
 use crate::error::Error;
 use crate::id::StoreKey;
-use crate::record::Record;
+use crate::record::{Lease, Record};
+
+/// What [`SessionStore::acquire_lock`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockAttempt {
+    /// The lock is this caller's, with this fencing token: larger than the token of every
+    /// earlier acquisition of the same session's lock.
+    Taken(u64),
+    /// Another holder's lease runs until then.
+    Held {
+        /// When that lease ends unless released first.
+        until: Timestamp,
+    },
+}
 
 /// One live session of an owner, as a "your devices" page shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -165,6 +179,84 @@ pub trait SessionStore: Send + Sync + std::fmt::Debug + 'static {
     /// # Errors
     /// Backend errors.
     async fn delete_expired(&self) -> Result<u64, Error>;
+
+    /// Takes the session's lock with a lease ending at `until`, unless a lease that is
+    /// still running at `now` is held.
+    ///
+    /// The lock lives beside the record, not in its data: taking and releasing it must not
+    /// change what [`load`](Self::load) returns, except in this provided version. That one
+    /// works on any store: it keeps the lease in the record ([`Record::lease`]) and takes it
+    /// by compare-and-swap, so it changes the record's version. Backends override the
+    /// three lock methods with their own primitive (a Redis key set only if absent, a SQL
+    /// lease column, a per-key entry in memory); the conformance suite's `lock` cases hold
+    /// for both.
+    ///
+    /// # Errors
+    /// [`Error::Gone`] if no live record exists; [`Error::Conflict`] when a concurrent
+    /// write raced the acquisition (look again); backend errors.
+    async fn acquire_lock(
+        &self,
+        key: &StoreKey,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> Result<LockAttempt, Error> {
+        let current = self.load(key).await?.ok_or(Error::Gone)?;
+        if let Some(l) = current.lease.filter(|l| l.is_held(now)) {
+            return Ok(LockAttempt::Held { until: l.until });
+        }
+        let token = current.lease.map_or(1, |l| l.token.wrapping_add(1));
+        let mut next = current.clone();
+        next.lease = Some(Lease { token, until });
+        next.version = current.version.wrapping_add(1);
+        self.save(key, &next, current.version).await?;
+        Ok(LockAttempt::Taken(token))
+    }
+
+    /// [`save_shared`](Self::save_shared) by the holder of lock `token`: stores `record`
+    /// only if that lease is still running at `now`, and releases the lock in the same
+    /// atomic write.
+    ///
+    /// # Errors
+    /// [`Error::LockLost`] when the lease ran out or another acquisition replaced it;
+    /// otherwise as [`save`](Self::save).
+    async fn save_fenced(
+        &self,
+        key: &StoreKey,
+        record: &Arc<Record>,
+        expected_version: u64,
+        token: u64,
+        now: Timestamp,
+    ) -> Result<(), Error> {
+        let current = self.load(key).await?.ok_or(Error::Gone)?;
+        if current.version != expected_version {
+            return Err(Error::Conflict);
+        }
+        if !current
+            .lease
+            .is_some_and(|l| l.token == token && l.is_held(now))
+        {
+            return Err(Error::LockLost);
+        }
+        // An acquisition in between changes the version, so this write then conflicts and
+        // the caller's retry finds the lock lost.
+        let mut next = Record::clone(record);
+        next.lease = Some(Lease { token, until: now });
+        self.save(key, &next, expected_version).await
+    }
+
+    /// Releases lock `token` without storing anything else.
+    ///
+    /// # Errors
+    /// [`Error::LockLost`] when the lease had already run out or been replaced;
+    /// [`Error::Gone`] if no live record exists; backend errors.
+    async fn release_lock(&self, key: &StoreKey, token: u64, now: Timestamp) -> Result<(), Error> {
+        let current = self.load(key).await?.ok_or(Error::Gone)?;
+        let version = current.version;
+        let mut next = current;
+        next.version = version.wrapping_add(1);
+        self.save_fenced(key, &Arc::new(next), version, token, now)
+            .await
+    }
 }
 
 macro_rules! forward {
@@ -228,6 +320,34 @@ macro_rules! forward {
             }
             async fn delete_expired(&self) -> Result<u64, Error> {
                 (**self).delete_expired().await
+            }
+            async fn acquire_lock(
+                &self,
+                key: &StoreKey,
+                now: Timestamp,
+                until: Timestamp,
+            ) -> Result<LockAttempt, Error> {
+                (**self).acquire_lock(key, now, until).await
+            }
+            async fn save_fenced(
+                &self,
+                key: &StoreKey,
+                record: &Arc<Record>,
+                expected_version: u64,
+                token: u64,
+                now: Timestamp,
+            ) -> Result<(), Error> {
+                (**self)
+                    .save_fenced(key, record, expected_version, token, now)
+                    .await
+            }
+            async fn release_lock(
+                &self,
+                key: &StoreKey,
+                token: u64,
+                now: Timestamp,
+            ) -> Result<(), Error> {
+                (**self).release_lock(key, token, now).await
             }
         }
     };

@@ -1,29 +1,30 @@
 //! The per-session lock, for what a replay cannot merge (a checkout, a one-time code).
 //!
-//! The lock is a lease kept in the record itself ([`crate::record::Lease`]) and taken by
-//! the same compare-and-swap every store already proves in the conformance suite, so every
-//! backend, a third party's included, gets the same lock with the same promises:
+//! The lock is the store's: [`SessionStore::acquire_lock`](crate::SessionStore::acquire_lock)
+//! and its two siblings, which each backend implements with its own primitive (a Redis
+//! key set only if absent, with a check-and-delete release; a SQL lease column; a per-key
+//! entry in memory) and any other store gets as a lease kept in the record. The promises,
+//! proved on every backend by the conformance suite's `lock` cases:
 //!
-//! - **Exclusive**: taking it is a compare-and-swap from "free or expired" to "held by
-//!   token t+1"; of two concurrent takers exactly one wins, the other sees it held.
+//! - **Exclusive**: of two concurrent takers exactly one gets the lock; the other sees it
+//!   held and waits here, up to [`SessionConfig::lock_wait`](crate::SessionConfig::lock_wait).
 //! - **Self-freeing**: a holder that dies leaves a lease that ends on its own after
 //!   [`SessionConfig::lock_lease`](crate::SessionConfig::lock_lease).
-//! - **Fenced**: every write by the holder checks, inside its compare-and-swap, that the
-//!   stored lease still carries its token and has not run out; otherwise the write fails
-//!   with [`Error::LockLost`]. A new holder's acquisition changes the record's version, so
-//!   a stale holder's write always conflicts and sees the new token.
+//! - **Fenced**: every acquisition gets a larger token, and the holder's write goes through
+//!   [`save_fenced`](crate::SessionStore::save_fenced), which the store refuses with
+//!   [`Error::LockLost`] once the lease ran out or another holder took it.
 //! - **Released by the holder's save**: the write that stores the holder's changes also
-//!   ends its lease, in one store call.
+//!   ends its lease, in one store call; a holder with nothing to store releases it alone.
 //!
 //! Requests that do not take the lock are not held up by it; they still merge by
-//! compare-and-swap, and carry the lease over unchanged.
+//! compare-and-swap. A rotation (a login) moves the session to a new id that starts
+//! unlocked.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::{Loaded, Session, unreachable_loaded};
+use super::{Loaded, Session};
 use crate::error::Error;
-use crate::record::{Lease, Record};
+use crate::store::LockAttempt;
 
 /// The fencing token of a lock acquisition: larger for every later acquisition of the same
 /// session's lock. Hand it to anything the holder writes to, so that it can refuse a holder
@@ -58,53 +59,42 @@ impl Session {
         let config = self.inner.config.clone();
         let started = Instant::now();
         let mut pause = Duration::from_millis(1);
-        let mut lost_races = 0u32;
         let mut io = self.io().await;
         if let Some(token) = io.lease {
             return Ok(Fence(token));
         }
+        match io.loaded {
+            Loaded::Missing | Loaded::Ended | Loaded::Gone => return Err(Error::Gone),
+            Loaded::NotYet | Loaded::Present(_) => {}
+        }
+        let key = self.current_key(&io)?;
         loop {
-            self.ensure_loaded(&mut io).await?;
-            let current = match &io.loaded {
-                Loaded::Present(r) => r.clone(),
-                Loaded::Missing | Loaded::Ended | Loaded::Gone => return Err(Error::Gone),
-                Loaded::NotYet => return unreachable_loaded(),
-            };
             let now = config.clock().now();
+            let attempt = self
+                .store()
+                .acquire_lock(&key, now, now.plus(config.lock_lease()))
+                .await;
             let waited = started.elapsed();
-            let held = current.lease.is_some_and(|l| l.is_held(now));
-            // Bounded whether the lock is held or the takers keep conflicting.
-            if (held || lost_races > 0) && waited >= config.lock_wait() {
-                return Err(Error::LockTimeout {
-                    waited_ms: u64::try_from(waited.as_millis()).unwrap_or(u64::MAX),
-                });
-            }
-            if held {
-                tokio::time::sleep(pause.min(config.lock_wait() - waited)).await;
-                pause = (pause * 2).min(MAX_POLL);
-                io.loaded = Loaded::NotYet;
-                continue;
-            }
-            let token = current.lease.map_or(1, |l| l.token.wrapping_add(1));
-            let mut next = Record::clone(&current);
-            next.lease = Some(Lease {
-                token,
-                until: now.plus(config.lock_lease()),
-            });
-            next.version = current.version.wrapping_add(1);
-            let next = Arc::new(next);
-            let key = self.current_key(&io)?;
-            match self.store().save_shared(&key, &next, current.version).await {
-                Ok(()) => {
-                    io.loaded = Loaded::Present(next);
+            match attempt {
+                Ok(LockAttempt::Taken(token)) => {
+                    // What the critical section reads must be read under the lock.
+                    io.loaded = Loaded::NotYet;
                     io.lease = Some(token);
                     return Ok(Fence(token));
                 }
-                Err(Error::Conflict) => {
-                    lost_races += 1;
-                    io.loaded = Loaded::NotYet;
-                    tokio::task::yield_now().await;
+                Ok(LockAttempt::Held { .. }) | Err(Error::Conflict)
+                    if waited >= config.lock_wait() =>
+                {
+                    return Err(Error::LockTimeout {
+                        waited_ms: u64::try_from(waited.as_millis()).unwrap_or(u64::MAX),
+                    });
                 }
+                Ok(LockAttempt::Held { .. }) => {
+                    tokio::time::sleep(pause.min(config.lock_wait() - waited)).await;
+                    pause = (pause * 2).min(MAX_POLL);
+                }
+                // A write raced the acquisition: look again at once.
+                Err(Error::Conflict) => tokio::task::yield_now().await,
                 Err(Error::Gone) => {
                     self.mark_ended(&mut io, false);
                     return Err(Error::Gone);

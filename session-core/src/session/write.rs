@@ -29,7 +29,10 @@ impl Session {
             Loaded::Gone => return Err(Error::Gone),
             _ => {}
         }
-        if pending.is_empty() && io.lease.is_none() {
+        if pending.is_empty() {
+            if let Some(token) = io.lease {
+                return self.release(io, token).await;
+            }
             // A session nobody read is not loaded just to be touched: an untouched request
             // costs no store call.
             if matches!(io.loaded, Loaded::NotYet) {
@@ -66,7 +69,7 @@ impl Session {
                 Loaded::NotYet => return unreachable_loaded(),
             };
             let key = self.current_key(io)?;
-            let next = self.next_record(io, &current, pending, now)?;
+            let next = self.next_record(&current, pending, now)?;
             let rotating = rotate || next.owner != current.owner;
             let (result, new_id) = if rotating {
                 let next = self.restart_if_asked(next, pending, now);
@@ -78,7 +81,14 @@ impl Session {
                 (r.map(|()| Arc::new(next)), Some(new_id))
             } else {
                 let next = Arc::new(next);
-                let r = self.store().save_shared(&key, &next, current.version).await;
+                let r = match io.lease {
+                    Some(token) => {
+                        self.store()
+                            .save_fenced(&key, &next, current.version, token, now)
+                            .await
+                    }
+                    None => self.store().save_shared(&key, &next, current.version).await,
+                };
                 (r.map(|()| next), None)
             };
             match result {
@@ -109,39 +119,70 @@ impl Session {
                     self.mark_ended(io, false);
                     return Err(Error::Gone);
                 }
+                Err(Error::LockLost) => {
+                    io.lease = None;
+                    return Err(Error::LockLost);
+                }
                 Err(e) => return Err(e),
             }
         }
     }
 
     /// The record the next write stores: `current` with the changes applied, a new version
-    /// and a fresh expiry; a lock this handle holds is checked and released.
+    /// and a fresh expiry. (A lock this handle holds is checked and released by the store,
+    /// in `save_fenced`.)
     fn next_record(
         &self,
-        io: &Io,
         current: &Record,
         pending: &Changes,
         now: Timestamp,
     ) -> Result<Record, Error> {
         let config = &self.inner.config;
-        if let Some(token) = io.lease {
-            match current.lease {
-                Some(l) if l.token == token && l.is_held(now) => {}
-                _ => return Err(Error::LockLost),
-            }
-        }
         let mut next = Record::clone(current);
         pending.apply(&mut next)?;
         self.check_size(&next)?;
-        if io.lease.is_some() {
-            if let Some(l) = &mut next.lease {
-                l.until = now;
-            }
-        }
         next.version = current.version.wrapping_add(1);
         next.last_seen = now;
         next.expires_at = config.expires_at(now, next.absolute_deadline);
         Ok(next)
+    }
+
+    /// Releases the lock this handle holds when it has nothing else to store. The store
+    /// refuses a lease that ran out, so a holder learns that it lost the lock.
+    async fn release(&self, io: &mut Io, token: u64) -> Result<SaveReport, Error> {
+        let key = self.current_key(io)?;
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let now = self.inner.config.clock().now();
+            match self.store().release_lock(&key, token, now).await {
+                Ok(()) => {
+                    io.lease = None;
+                    // A store that keeps the lease in the record changed its version.
+                    io.loaded = Loaded::NotYet;
+                    return Ok(SaveReport {
+                        write: Write::None,
+                        attempts,
+                        overwritten: Vec::new(),
+                    });
+                }
+                Err(Error::Conflict) if attempts < self.inner.config.max_save_attempts() => {
+                    tokio::task::yield_now().await;
+                }
+                Err(Error::Gone) => {
+                    self.mark_ended(io, false);
+                    return Err(Error::Gone);
+                }
+                Err(Error::LockLost) => {
+                    io.lease = None;
+                    return Err(Error::LockLost);
+                }
+                Err(Error::Conflict) => {
+                    return Err(Error::TooManyConflicts { attempts });
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     /// A login restarts the lifetime: `created_at` is the sign-in time, and the absolute
