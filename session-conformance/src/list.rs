@@ -78,6 +78,8 @@ macro_rules! __case_list {
             "lock", lock_dead_holder_frees_after_lease, "a holder that never releases blocks others until its lease ends, not after";
             "lock", lock_expired_holder_cannot_write, "a holder past its lease cannot write, whether or not another took the lock";
             "lock", lock_fence_grows, "each acquisition's fencing token is larger than the last";
+            "lock", lock_others_write_meanwhile, "writes that do not take the lock go on while it is held, and neither free it nor get lost";
+            "lock", lock_holder_of_deleted_session_is_gone, "a holder whose session was deleted gets Gone, and its write brings nothing back";
         }
     };
 }

@@ -79,6 +79,8 @@ impl MemoryStoreBuilder {
         let min_weight =
             u32::try_from((self.max_bytes / self.max_entries).max(1)).unwrap_or(u32::MAX);
         let listener_owners = owners.clone();
+        let leases: crate::lease::Leases = Arc::default();
+        let listener_leases = leases.clone();
         let cache = Cache::builder()
             .max_capacity(self.max_bytes)
             .weigher(move |_k: &StoreKey, v: &Arc<Record>| {
@@ -93,6 +95,7 @@ impl MemoryStoreBuilder {
                 // Explicit removals and replacements keep the index in step themselves;
                 // only removals moka decides on its own need the index fixed here.
                 if matches!(cause, RemovalCause::Expired | RemovalCause::Size) {
+                    crate::lease::forget(&listener_leases, &k);
                     if let Some(owner) = &v.owner {
                         unindex(&listener_owners, owner, &k);
                     }
@@ -104,6 +107,7 @@ impl MemoryStoreBuilder {
                 cache,
                 stripes: (0..STRIPES).map(|_| Mutex::new(())).collect(),
                 owners,
+                leases,
                 clock: self.clock,
             }),
         }

@@ -15,6 +15,8 @@
 //!   compare-and-swap is check-then-write under a lock; rotation takes both keys' stripes in
 //!   a fixed order. Readers take no lock. (moka's own `and_compute_with` covers one key
 //!   only; rotation and the owner index need two keys and a side table.)
+//! - **Lock.** The per-session lock is a side table of leases (module `lease`), changed under
+//!   the key's stripe, so a holder's save checks its lease, stores and releases at once.
 //! - **Owner index.** A side table `owner → {keys}`. Writes keep it in step, moka's eviction
 //!   listener drops keys that expire or are evicted, and listing drops keys that are dead, so
 //!   it neither lists dead sessions nor grows without bound.
@@ -46,10 +48,12 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use moka::sync::Cache;
 use session_core::{
-    Error, OwnerSession, Record, SessionStore, SharedClock, StoreKey, Timestamp, async_trait,
+    Error, LockAttempt, OwnerSession, Record, SessionStore, SharedClock, StoreKey, Timestamp,
+    async_trait,
 };
 
 mod builder;
+mod lease;
 
 use builder::KeyHasherBuilder;
 pub use builder::MemoryStoreBuilder;
@@ -68,6 +72,7 @@ pub(crate) struct Inner {
     pub(crate) cache: Cache<StoreKey, Arc<Record>, KeyHasherBuilder>,
     pub(crate) stripes: Box<[Mutex<()>]>,
     pub(crate) owners: OwnerIndex,
+    pub(crate) leases: lease::Leases,
     pub(crate) clock: SharedClock,
 }
 
@@ -159,9 +164,23 @@ impl MemoryStore {
         if current.version != expected {
             return Err(Error::Conflict);
         }
+        self.store_locked(key, &current, record, stored);
+        Ok(())
+    }
+
+    /// The write of a compare-and-swap that succeeded: stores `record` over `current` (or
+    /// deletes it when `record` has expired) and keeps the owner index in step. Caller
+    /// holds the key's stripe.
+    fn store_locked(
+        &self,
+        key: &StoreKey,
+        current: &Record,
+        record: &Record,
+        stored: impl FnOnce() -> Arc<Record>,
+    ) {
         if record.is_expired(self.now()) {
             self.remove_locked(key);
-            return Ok(());
+            return;
         }
         self.inner.cache.insert(*key, stored());
         if current.owner != record.owner {
@@ -172,11 +191,11 @@ impl MemoryStore {
                 self.index(o, *key);
             }
         }
-        Ok(())
     }
 
     /// Removes `key` from cache and index. Caller holds the key's stripe.
     fn remove_locked(&self, key: &StoreKey) {
+        lease::forget(&self.inner.leases, key);
         if let Some(old) = self.inner.cache.remove(key) {
             if let Some(owner) = &old.owner {
                 unindex(&self.inner.owners, owner, key);
@@ -352,5 +371,32 @@ impl SessionStore for MemoryStore {
             }
         }
         Ok(n)
+    }
+
+    async fn acquire_lock(
+        &self,
+        key: &StoreKey,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> Result<LockAttempt, Error> {
+        let _span = tracing::debug_span!("memory.acquire_lock", key = ?key).entered();
+        self.acquire(key, now, until)
+    }
+
+    async fn save_fenced(
+        &self,
+        key: &StoreKey,
+        record: &Arc<Record>,
+        expected: u64,
+        token: u64,
+        now: Timestamp,
+    ) -> Result<(), Error> {
+        let _span = tracing::debug_span!("memory.save_fenced", key = ?key).entered();
+        self.save_fenced_native(key, record, expected, token, now)
+    }
+
+    async fn release_lock(&self, key: &StoreKey, token: u64, now: Timestamp) -> Result<(), Error> {
+        let _span = tracing::debug_span!("memory.release_lock", key = ?key).entered();
+        self.release(key, token, now)
     }
 }

@@ -151,3 +151,68 @@ pub async fn lock_fence_grows(ctx: Ctx) -> CaseResult {
     )?;
     Ok(())
 }
+
+/// Requests that do not take the lock still write while it is held, and their writes
+/// neither free the lock nor get lost: the holder's save merges over them, and releases.
+pub async fn lock_others_write_meanwhile(ctx: Ctx) -> CaseResult {
+    let id = new_session(&ctx, &[("a", 1), ("b", 1)]).await?;
+    let holder = locking(&ctx, &id, Duration::ZERO);
+    let fence = holder.lock().await?;
+    let _: Option<i64> = holder.get("a").await?;
+
+    let other = handle(&ctx, Some(id.clone()));
+    other.insert("b", &2)?;
+    other.save().await?;
+    let rival = locking(&ctx, &id, Duration::from_millis(20));
+    expect_kind(
+        rival.lock().await,
+        ErrorKind::Locked,
+        "lock after an unlocked write while held",
+    )?;
+
+    holder.insert("a", &2)?;
+    holder.save().await?;
+    ensure!(
+        holder.fence().await.is_none(),
+        "the holder's save did not release"
+    );
+    let back = must_load(&ctx, &id.store_key(), "after both writes").await?;
+    ensure!(
+        data_of(&back, "a") == Some(&b"2"[..]) && data_of(&back, "b") == Some(&b"2"[..]),
+        "a = {:?}, b = {:?}: one of the two writes was lost",
+        data_of(&back, "a"),
+        data_of(&back, "b")
+    );
+    let next = locking(&ctx, &id, Duration::ZERO);
+    let later = next.lock().await?;
+    ensure!(later > fence, "token {later:?} after {fence:?}");
+    next.unlock().await?;
+    Ok(())
+}
+
+/// A holder whose session was deleted (a logout elsewhere) gets `Gone`, and nothing
+/// comes back.
+pub async fn lock_holder_of_deleted_session_is_gone(ctx: Ctx) -> CaseResult {
+    let id = new_session(&ctx, &[("x", 1)]).await?;
+    let holder = locking(&ctx, &id, Duration::ZERO);
+    holder.lock().await?;
+    let _: Option<i64> = holder.get("x").await?;
+    ctx.store.delete(&id.store_key()).await?;
+    holder.insert("x", &2)?;
+    expect_kind(
+        holder.save().await,
+        ErrorKind::Gone,
+        "holder's save after a delete",
+    )?;
+    ensure!(
+        ctx.store.load(&id.store_key()).await?.is_none(),
+        "the holder's write brought the deleted session back"
+    );
+    let idle = locking(&ctx, &id, Duration::ZERO);
+    expect_kind(
+        idle.lock().await,
+        ErrorKind::Gone,
+        "lock of a deleted session",
+    )?;
+    Ok(())
+}
