@@ -2,7 +2,11 @@
 //! the owner index kept by the same script when it shares the slot and by a follow-up
 //! call when it does not (Redis Cluster, a login out of an anonymous session).
 
-use session_core::{Error, OwnerSession, Record, SessionStore, StoreKey, Timestamp, async_trait};
+use std::sync::Arc;
+
+use session_core::{
+    Error, LockAttempt, OwnerSession, Record, SessionStore, StoreKey, Timestamp, async_trait,
+};
 use tracing::Instrument;
 
 use crate::layout;
@@ -63,22 +67,7 @@ impl SessionStore for RedisStore {
                 vec![key.to_text().into_bytes(), owner.as_bytes().to_vec()],
             )?;
             let reply = self.invoke("save", &scripts::SAVE, &keys, &args).await?;
-            match reply {
-                Reply::Ok(w) => {
-                    self.follow_up_index(
-                        key,
-                        w.at(1),
-                        w.at(2),
-                        record.owner.as_deref(),
-                        record.expires_at,
-                    )
-                    .await
-                }
-                Reply::Deleted(w) => self.follow_up_index(key, w.at(1), w.at(2), None, now).await,
-                Reply::Gone => Err(Error::Gone),
-                Reply::Conflict => Err(Error::Conflict),
-                _ => Err(unexpected("save")),
-            }
+            self.after_save("save", key, record, now, reply).await
         }
         .instrument(span)
         .await
@@ -250,9 +239,68 @@ impl SessionStore for RedisStore {
         // Redis expires keys itself (every write sets the TTL); there is nothing to sweep.
         Ok(0)
     }
+
+    async fn acquire_lock(
+        &self,
+        key: &StoreKey,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> Result<LockAttempt, Error> {
+        self.acquire(key, now, until)
+            .instrument(tracing::debug_span!("redis.acquire_lock", key = ?key))
+            .await
+    }
+
+    async fn save_fenced(
+        &self,
+        key: &StoreKey,
+        record: &Arc<Record>,
+        expected: u64,
+        token: u64,
+        now: Timestamp,
+    ) -> Result<(), Error> {
+        self.save_fenced_script(key, record, expected, token, now)
+            .instrument(tracing::debug_span!("redis.save_fenced", key = ?key))
+            .await
+    }
+
+    async fn release_lock(&self, key: &StoreKey, token: u64, now: Timestamp) -> Result<(), Error> {
+        self.release(key, token, now)
+            .instrument(tracing::debug_span!("redis.release_lock", key = ?key))
+            .await
+    }
 }
 
 impl RedisStore {
+    /// What a save script's reply means, with the owner index updated across slots where
+    /// the script could not.
+    pub(crate) async fn after_save(
+        &self,
+        operation: &'static str,
+        key: &StoreKey,
+        record: &Record,
+        now: Timestamp,
+        reply: Reply,
+    ) -> Result<(), Error> {
+        match reply {
+            Reply::Ok(w) => {
+                self.follow_up_index(
+                    key,
+                    w.at(1),
+                    w.at(2),
+                    record.owner.as_deref(),
+                    record.expires_at,
+                )
+                .await
+            }
+            Reply::Deleted(w) => self.follow_up_index(key, w.at(1), w.at(2), None, now).await,
+            Reply::Gone => Err(Error::Gone),
+            Reply::Conflict => Err(Error::Conflict),
+            Reply::LockLost => Err(Error::LockLost),
+            _ => Err(unexpected(operation)),
+        }
+    }
+
     /// A rotation on Cluster between two slots (a login out of an anonymous session): mark
     /// the old record as moving (so no save lands on it meanwhile), create the new one,
     /// delete the old; a failed create unmarks it.

@@ -5,6 +5,7 @@
 //! | key | holds |
 //! |---|---|
 //! | `<prefix>:{<tag>}:s:<hash>` | one session (a hash: `r`, `e`, `l`, `v`, `o`) |
+//! | `<prefix>:{<tag>}:k:<hash>` | the session's lock, while held (`token:until`, with a TTL) |
 //! | `<prefix>:{<tag of owner>}:o:<owner>` | the owner's index (a sorted set scored by expiry) |
 
 use std::sync::Arc;
@@ -22,12 +23,21 @@ pub(crate) struct KeyNames {
 impl KeyNames {
     /// The key of a session.
     pub(crate) fn record(&self, key: &StoreKey) -> String {
+        self.session_key(key, "}:s:")
+    }
+
+    /// The key of a session's lock, in the record's hash slot.
+    pub(crate) fn lock(&self, key: &StoreKey) -> String {
+        self.session_key(key, "}:k:")
+    }
+
+    fn session_key(&self, key: &StoreKey, kind: &str) -> String {
         // Built by hand, not with `format!`: this runs on every operation.
         let mut k = String::with_capacity(self.prefix.len() + 76);
         k.push_str(&self.prefix);
         k.push_str(":{");
         key.push_hex(&mut k, true, false);
-        k.push_str("}:s:");
+        k.push_str(kind);
         key.push_hex(&mut k, false, true);
         k
     }

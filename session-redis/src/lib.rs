@@ -5,6 +5,7 @@
 //! | key | type | holds |
 //! |---|---|---|
 //! | `{prefix}:{tttt}:s:{hash}` | hash | one session: the encoded record plus expiry, last-seen, version and owner fields (see [`scripts`]) |
+//! | `{prefix}:{tttt}:k:{hash}` | string | the session's lock while held: `token:until`, with a TTL |
 //! | `{prefix}:{tttt}:o:{owner}` | sorted set | the owner index: store keys scored by expiry |
 //!
 //! `tttt` is the session's shard tag (four hex digits, inside braces, so it is the Redis
@@ -17,11 +18,12 @@
 //!
 //! | operation | round trips |
 //! |---|---|
-//! | load | 1 (`HMGET`) |
+//! | load | 1 (`HGET` of one field) |
 //! | create, save, touch, delete | 1 (one script; the index update happens inside it) |
 //! | rotate within a slot | 1 (one script) |
 //! | rotate across slots (Cluster login out of an anonymous session) | 3: mark the old record moving, create the new one, delete the old one |
-//! | list an owner's sessions | 1 + one `HMGET` per listed session |
+//! | list an owner's sessions | 1 + one `HGET` per listed session |
+//! | take, release the per-session lock; the holder's save | 1 each (one script; the save releases the lock) |
 //!
 //! Expiry is Redis's own: every write sets the key's TTL from the record's expiry, and the
 //! index key expires with its longest-lived member; [`SessionStore::delete_expired`](session_core::SessionStore::delete_expired) has
@@ -58,6 +60,7 @@ mod connection;
 mod contract;
 mod keys;
 mod layout;
+mod lease;
 mod reply;
 pub mod scripts;
 mod store;

@@ -60,6 +60,10 @@ pub(crate) enum Reply {
     Conflict,
     /// The target key is taken.
     Collision,
+    /// The lock is held; the second word is when its lease ends.
+    Held(Words),
+    /// The caller's lease on the lock ran out or was replaced.
+    LockLost,
 }
 
 impl Reply {
@@ -73,6 +77,8 @@ impl Reply {
             Some("gone") => Reply::Gone,
             Some("conflict") => Reply::Conflict,
             Some("collision") => Reply::Collision,
+            Some("held") => Reply::Held(Words(w)),
+            Some("lock_lost") => Reply::LockLost,
             _ => return Err(unexpected(operation)),
         })
     }
@@ -101,6 +107,11 @@ mod tests {
             (bulk("gone"), Reply::Gone),
             (Value::Array(vec![bulk("conflict")]), Reply::Conflict),
             (Value::SimpleString("collision".into()), Reply::Collision),
+            (Value::Array(vec![bulk("lock_lost")]), Reply::LockLost),
+            (
+                Value::Array(vec![bulk("held"), bulk("42")]),
+                Reply::Held(Words(vec!["held".into(), "42".into()])),
+            ),
             (
                 Value::Array(vec![bulk("skipped"), bulk(""), bulk(""), Value::Int(0)]),
                 Reply::Skipped,

@@ -15,6 +15,7 @@
 //! | `v` | version (decimal), or `moving:<token>` during a cross-slot rotation |
 //! | `o` | owner, when there is one |
 //! | `x` | the name of the owner's index key, when it shares this key's hash slot |
+//! | `f` | the per-session lock's last fencing token (see [`ACQUIRE`]) |
 //!
 //! The header repeats `e` and `l` inside `r` so that a load is one `HGET` answered with one
 //! bulk string: parsing a three-field `HMGET` reply cost the client about 4,000 more
@@ -45,6 +46,15 @@ end
 local function live(e, now)
   return e and tonumber(e) > now
 end
+local function lease(lock)
+  local v = redis.call('GET', lock)
+  if not v then return nil, nil end
+  return string.match(v, '^(%d+):(%d+)$')
+end
+local function holds(lock, token, now)
+  local t, ends = lease(lock)
+  return t == token and tonumber(ends) > now
+end
 "#;
 
 fn script(body: &str) -> Script {
@@ -70,32 +80,85 @@ return 'ok'
     )
 });
 
-/// KEYS: rec, [idx of the new owner]. ARGV: now, expected, r, e, l, v, ttl, member, owner.
-/// Returns {status, old owner, old index}.
-pub(crate) static SAVE: LazyLock<Script> = LazyLock::new(|| {
-    script(
-        r#"
+/// The parts of a save, shared by [`SAVE`] and [`SAVE_FENCED`], which differ only in where
+/// the owner index is among `KEYS` and in the fenced one's lease check. Expect locals `rec`
+/// and `idx`; ARGV as [`SAVE`]'s.
+const SAVE_READ: &str = r#"
 local now = tonumber(ARGV[1])
-local cur = redis.call('HMGET', KEYS[1], 'e', 'v', 'o', 'x')
+local cur = redis.call('HMGET', rec, 'e', 'v', 'o', 'x')
 if not live(cur[1], now) then return {'gone'} end
+"#;
+const SAVE_CAS: &str = r#"
 if cur[2] ~= ARGV[2] then return {'conflict'} end
+"#;
+const SAVE_WRITE: &str = r#"
 local old_owner = cur[3] or ''
 local old_x = cur[4] or ''
 if tonumber(ARGV[4]) <= now then
-  redis.call('DEL', KEYS[1])
+  redis.call('DEL', rec)
   if old_x ~= '' then redis.call('ZREM', old_x, ARGV[8]) end
   return {'deleted', old_owner, old_x}
 end
-redis.call('HSET', KEYS[1], 'r', ARGV[3], 'e', ARGV[4], 'l', ARGV[5], 'v', ARGV[6])
+redis.call('HSET', rec, 'r', ARGV[3], 'e', ARGV[4], 'l', ARGV[5], 'v', ARGV[6])
 if old_x ~= '' and old_owner ~= ARGV[9] then redis.call('ZREM', old_x, ARGV[8]) end
-redis.call('HDEL', KEYS[1], 'o', 'x')
-if ARGV[9] ~= '' then redis.call('HSET', KEYS[1], 'o', ARGV[9]) end
-if KEYS[2] then
-  redis.call('HSET', KEYS[1], 'x', KEYS[2])
-  idx_add(KEYS[2], ARGV[8], ARGV[4], ARGV[7], now)
+redis.call('HDEL', rec, 'o', 'x')
+if ARGV[9] ~= '' then redis.call('HSET', rec, 'o', ARGV[9]) end
+if idx then
+  redis.call('HSET', rec, 'x', idx)
+  idx_add(idx, ARGV[8], ARGV[4], ARGV[7], now)
 end
-redis.call('PEXPIRE', KEYS[1], ARGV[7])
+redis.call('PEXPIRE', rec, ARGV[7])
 return {'ok', old_owner, old_x}
+"#;
+
+/// KEYS: rec, [idx of the new owner]. ARGV: now, expected, r, e, l, v, ttl, member, owner.
+/// Returns {status, old owner, old index}.
+pub(crate) static SAVE: LazyLock<Script> = LazyLock::new(|| {
+    script(&format!(
+        "local rec, idx = KEYS[1], KEYS[2]\n{SAVE_READ}{SAVE_CAS}{SAVE_WRITE}"
+    ))
+});
+
+/// The save of the lock's holder: [`SAVE`], refused with `lock_lost` unless lease `token`
+/// is still held, and releasing it in the same step.
+/// KEYS: rec, lock, [idx of the new owner]. ARGV: as [`SAVE`], then token.
+pub(crate) static SAVE_FENCED: LazyLock<Script> = LazyLock::new(|| {
+    script(&format!(
+        "local rec, idx = KEYS[1], KEYS[3]\n{SAVE_READ}\
+         if not holds(KEYS[2], ARGV[10], now) then return {{'lock_lost'}} end\n\
+         {SAVE_CAS}redis.call('DEL', KEYS[2])\n{SAVE_WRITE}"
+    ))
+});
+
+/// Takes the session's lock: the lock key, beside the record in its hash slot, holds
+/// `token:until` and carries a TTL (PX) so that Redis drops a dead holder's key by itself.
+/// It is set only when no lease is running; whether one runs is decided by the store's
+/// clock, as for records, so a test's manual clock drives leases too. Tokens come from the
+/// record's counter field `f`, so they grow for as long as the session lives.
+/// KEYS: rec, lock. ARGV: now, until, ttl. Returns {'ok', token} or {'held', until}.
+pub(crate) static ACQUIRE: LazyLock<Script> = LazyLock::new(|| {
+    script(
+        r#"
+local now = tonumber(ARGV[1])
+if not live(redis.call('HGET', KEYS[1], 'e'), now) then return {'gone'} end
+local _, ends = lease(KEYS[2])
+if ends and tonumber(ends) > now then return {'held', ends} end
+local t = redis.call('HINCRBY', KEYS[1], 'f', 1)
+redis.call('SET', KEYS[2], t .. ':' .. ARGV[2], 'PX', ARGV[3])
+return {'ok', tostring(t)}
+"#,
+    )
+});
+
+/// Releases lease `token` (check, then delete). KEYS: rec, lock. ARGV: now, token.
+pub(crate) static RELEASE: LazyLock<Script> = LazyLock::new(|| {
+    script(
+        r#"
+local now = tonumber(ARGV[1])
+if not live(redis.call('HGET', KEYS[1], 'e'), now) then return {'gone'} end
+if not holds(KEYS[2], ARGV[2], now) then return {'lock_lost'} end
+redis.call('DEL', KEYS[2])
+return {'ok'}
 "#,
     )
 });
