@@ -37,6 +37,27 @@ pub(crate) struct Statements {
     pub(crate) schema_table: Arc<str>,
     pub(crate) schema_version: Arc<str>,
     pub(crate) schema_record: Arc<str>,
+    pub(crate) lock_take: Arc<str>,
+    pub(crate) lock_token: Arc<str>,
+    pub(crate) lock_probe: Arc<str>,
+    pub(crate) save_fenced: Arc<str>,
+    pub(crate) save_fenced_delete: Arc<str>,
+    pub(crate) lock_release: Arc<str>,
+}
+
+/// One step of a migration: a statement, and a query whose success shows the step was
+/// already made (by another node migrating at the same time), so that its failure then is
+/// not an error. Told by what the schema now holds, never by an error's message text.
+#[derive(Debug, Clone)]
+pub(crate) struct Step {
+    pub(crate) sql: String,
+    pub(crate) done_if: Option<String>,
+}
+
+impl From<String> for Step {
+    fn from(sql: String) -> Self {
+        Step { sql, done_if: None }
+    }
 }
 
 use std::sync::Arc;
@@ -111,9 +132,10 @@ impl Dialect {
                  WHERE skey = ? AND expires_at > ?"
             )).into(),
             delete: self.sql(&format!("DELETE FROM {t} WHERE skey = ?")).into(),
+            // A rotated session starts unlocked, as on every backend.
             rotate: self.sql(&format!(
                 "UPDATE {t} SET skey = ?, record = ?, version = ?, expires_at = ?, owner_id = ?, \
-                 last_seen = ? WHERE skey = ? AND version = ? AND expires_at > ?"
+                 last_seen = ?, lock_until = 0 WHERE skey = ? AND version = ? AND expires_at > ?"
             )).into(),
             list_owner: self.sql(&format!(
                 "SELECT skey, record, expires_at, last_seen FROM {t} \
@@ -131,11 +153,34 @@ impl Dialect {
             ).into(),
             schema_version: format!("SELECT MAX(version) FROM {t}_schema").into(),
             schema_record: self.sql(&schema_record).into(),
+            // The lock: a lease in two columns of the session's row. Taken by one guarded
+            // UPDATE; its token read back in the same transaction.
+            lock_take: self.sql(&format!(
+                "UPDATE {t} SET lock_token = lock_token + 1, lock_until = ? \
+                 WHERE skey = ? AND expires_at > ? AND lock_until <= ?"
+            )).into(),
+            lock_token: self.sql(&format!("SELECT lock_token FROM {t} WHERE skey = ?")).into(),
+            lock_probe: self.sql(&format!(
+                "SELECT lock_token, lock_until FROM {t} WHERE skey = ? AND expires_at > ?"
+            )).into(),
+            save_fenced: self.sql(&format!(
+                "UPDATE {t} SET record = ?, version = ?, expires_at = ?, owner_id = ?, \
+                 last_seen = ?, lock_until = 0 WHERE skey = ? AND version = ? AND expires_at > ? \
+                 AND lock_token = ? AND lock_until > ?"
+            )).into(),
+            save_fenced_delete: self.sql(&format!(
+                "DELETE FROM {t} WHERE skey = ? AND version = ? AND expires_at > ? \
+                 AND lock_token = ? AND lock_until > ?"
+            )).into(),
+            lock_release: self.sql(&format!(
+                "UPDATE {t} SET lock_until = 0 WHERE skey = ? AND expires_at > ? \
+                 AND lock_token = ? AND lock_until > ?"
+            )).into(),
         }
     }
 
-    /// The versioned migrations: each entry is (version, statements).
-    pub(crate) fn migrations(self, t: &str) -> Vec<(i64, Vec<String>)> {
+    /// The versioned migrations: each entry is (version, steps).
+    pub(crate) fn migrations(self, t: &str) -> Vec<(i64, Vec<Step>)> {
         let v1 = match self {
             Dialect::Postgres => vec![
                 format!(
@@ -165,7 +210,16 @@ impl Dialect {
                 format!("CREATE INDEX IF NOT EXISTS {t}_owner_idx ON {t} (owner_id)"),
             ],
         };
-        vec![(1, v1)]
+        // Version 2: the per-session lock's lease columns. One column per statement, since
+        // SQLite adds only one at a time.
+        let v2 = ["lock_token", "lock_until"]
+            .into_iter()
+            .map(|c| Step {
+                sql: format!("ALTER TABLE {t} ADD COLUMN {c} BIGINT NOT NULL DEFAULT 0"),
+                done_if: Some(format!("SELECT {c} FROM {t} WHERE 1 = 0")),
+            })
+            .collect();
+        vec![(1, v1.into_iter().map(Step::from).collect()), (2, v2)]
     }
 }
 

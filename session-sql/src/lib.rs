@@ -49,6 +49,9 @@ mod dialect;
 mod error;
 #[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
 #[macro_use]
+mod lease;
+#[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
+#[macro_use]
 mod store;
 mod sweeper;
 

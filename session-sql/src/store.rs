@@ -19,6 +19,7 @@
 //! | delete | 1 `DELETE` |
 //! | list / delete an owner's sessions | 1 statement on the owner index |
 //! | sweep | bounded `DELETE` batches until a batch comes back short |
+//! | the per-session lock | see `lease` |
 
 /// A pool for a database server: up to 16 connections, a 3 s acquire timeout, so an
 /// exhausted pool is an error rather than a hang.
@@ -39,6 +40,8 @@ macro_rules! sql_store {
         $(#[$meta:meta])*
         $name:ident, $db:ty, $dialect:expr, $span:literal
     ) => {
+        sql_lease!($name, $db);
+
         $(#[$meta])*
         #[derive(Clone)]
         pub struct $name {
@@ -187,8 +190,18 @@ macro_rules! sql_store {
                     if version <= current {
                         continue;
                     }
-                    for s in statements {
-                        sqlx::query(sqlx::AssertSqlSafe(s)).execute(&self.pool).await.map_err(map)?;
+                    for step in statements {
+                        let res = sqlx::query(sqlx::AssertSqlSafe(step.sql)).execute(&self.pool).await;
+                        if let Err(e) = res {
+                            // Another node may have made this step meanwhile.
+                            let done = match step.done_if {
+                                Some(q) => sqlx::query(sqlx::AssertSqlSafe(q)).execute(&self.pool).await.is_ok(),
+                                None => false,
+                            };
+                            if !done {
+                                return Err(map(e));
+                            }
+                        }
                     }
                     Self::q(&self.sql.schema_record).bind(version).execute(&self.pool).await.map_err(map)?;
                 }
@@ -519,6 +532,44 @@ macro_rules! sql_store {
                 }
                 .instrument(span)
                 .await
+            }
+
+            async fn acquire_lock(
+                &self,
+                key: &session_core::StoreKey,
+                now: session_core::Timestamp,
+                until: session_core::Timestamp,
+            ) -> Result<session_core::LockAttempt, session_core::Error> {
+                use tracing::Instrument as _;
+                self.lease_take(key, now, until)
+                    .instrument(tracing::debug_span!(concat!($span, ".acquire_lock"), key = ?key))
+                    .await
+            }
+
+            async fn save_fenced(
+                &self,
+                key: &session_core::StoreKey,
+                record: &std::sync::Arc<session_core::Record>,
+                expected: u64,
+                token: u64,
+                now: session_core::Timestamp,
+            ) -> Result<(), session_core::Error> {
+                use tracing::Instrument as _;
+                self.lease_save(key, record, expected, token, now)
+                    .instrument(tracing::debug_span!(concat!($span, ".save_fenced"), key = ?key))
+                    .await
+            }
+
+            async fn release_lock(
+                &self,
+                key: &session_core::StoreKey,
+                token: u64,
+                now: session_core::Timestamp,
+            ) -> Result<(), session_core::Error> {
+                use tracing::Instrument as _;
+                self.lease_release(key, token, now)
+                    .instrument(tracing::debug_span!(concat!($span, ".release_lock"), key = ?key))
+                    .await
             }
 
             async fn delete_expired(&self) -> Result<u64, session_core::Error> {

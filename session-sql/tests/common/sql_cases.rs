@@ -159,3 +159,67 @@ async fn sweeper_survives_errors() {
     assert_eq!(flaky.failures_left.load(Ordering::SeqCst), 0);
     sweeper.shutdown().await;
 }
+
+/// The lock is a lease in the row's own columns: taking it leaves the record (and its
+/// version) as it was.
+#[tokio::test]
+async fn lock_is_a_lease_beside_the_record() {
+    use session_core::LockAttempt;
+    let clock = ManualClock::new();
+    let s = store(clock.clone()).await;
+    let now = clock.now();
+    let k = SessionId::generate().unwrap().store_key();
+    let r = record(now, Duration::from_secs(600));
+    s.create(&k, &r).await.unwrap();
+    let until = now.plus(Duration::from_secs(10));
+    let LockAttempt::Taken(token) = s.acquire_lock(&k, now, until).await.unwrap() else {
+        panic!("a free lock was not taken");
+    };
+    let loaded = s.load(&k).await.unwrap().unwrap();
+    assert_eq!((loaded.version, loaded.lease), (r.version, None));
+    assert_eq!(
+        s.acquire_lock(&k, now, until).await.unwrap(),
+        LockAttempt::Held { until }
+    );
+    s.release_lock(&k, token, now).await.unwrap();
+    assert_eq!(
+        s.release_lock(&k, token, now).await.unwrap_err().kind(),
+        ErrorKind::Locked
+    );
+}
+
+/// A table made before the lock existed (schema version 1) gains the lease columns on the
+/// next `migrate`, keeps its sessions, and locks.
+#[tokio::test]
+async fn migrate_upgrades_a_version_1_table() {
+    use session_core::LockAttempt;
+    let clock = ManualClock::new();
+    let s = store(clock.clone()).await;
+    let now = clock.now();
+    let k = SessionId::generate().unwrap().store_key();
+    s.create(&k, &record(now, Duration::from_secs(600))).await.unwrap();
+    let t = s.table().to_owned();
+    for sql in [
+        format!("ALTER TABLE {t} DROP COLUMN lock_token"),
+        format!("ALTER TABLE {t} DROP COLUMN lock_until"),
+        format!("DELETE FROM {t}_schema WHERE version = 2"),
+    ] {
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(s.pool())
+            .await
+            .unwrap();
+    }
+    let err = s
+        .acquire_lock(&k, now, now.plus(Duration::from_secs(10)))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unavailable, "no lease columns yet");
+    s.migrate().await.unwrap();
+    assert!(s.load(&k).await.unwrap().is_some(), "the session was lost");
+    assert!(matches!(
+        s.acquire_lock(&k, now, now.plus(Duration::from_secs(10)))
+            .await
+            .unwrap(),
+        LockAttempt::Taken(1)
+    ));
+}
