@@ -33,6 +33,7 @@ pub struct SessionConfig {
     max_data_bytes: usize,
     lock_lease: Duration,
     lock_wait: Duration,
+    rotation_grace: Duration,
 }
 
 impl Default for SessionConfig {
@@ -46,6 +47,7 @@ impl Default for SessionConfig {
             max_data_bytes: 4 * 1024 * 1024,
             lock_lease: Duration::from_secs(10),
             lock_wait: Duration::from_secs(5),
+            rotation_grace: Duration::from_secs(60),
         }
     }
 }
@@ -103,6 +105,21 @@ impl SessionConfig {
     pub fn with_lock_wait(mut self, d: Duration) -> Self {
         self.lock_wait = d;
         self
+    }
+
+    /// How long the id a rotation (a login) left behind stays marked as moved. A request
+    /// still carrying it (one that overlapped the login in another tab) then finds the
+    /// session ended elsewhere: it reads nothing, its writes fail with [`Error::Gone`], and
+    /// it starts no new session whose cookie would replace the login's. After the grace the
+    /// old id is merely unknown. `Duration::ZERO` leaves no mark. Default 60 s.
+    pub fn with_rotation_grace(mut self, d: Duration) -> Self {
+        self.rotation_grace = d;
+        self
+    }
+
+    /// How long a rotated-away id stays marked as moved.
+    pub fn rotation_grace(&self) -> Duration {
+        self.rotation_grace
     }
 
     /// The lock's lease.

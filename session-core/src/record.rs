@@ -87,9 +87,9 @@ pub struct Record {
     pub version: u64,
     /// The user agent that created the session, for a "your devices" page.
     pub user_agent: Option<String>,
-    /// The per-session lock's lease, kept after release so that fencing tokens only grow
-    /// (see [`crate::Session::lock`]). Stores keep it as part of the record; they never
-    /// read it.
+    /// The per-session lock's lease, for stores that use the trait's provided lock methods
+    /// (a lease kept in the record, see [`crate::SessionStore::acquire_lock`]); kept after
+    /// release so that fencing tokens only grow. `None` on stores with a native lock.
     pub lease: Option<Lease>,
 }
 
@@ -135,6 +135,24 @@ impl std::fmt::Debug for Record {
 }
 
 impl Record {
+    /// The data key of a moved-id mark (see [`Record::moved_mark`]). Reserved: the `__`
+    /// prefix is the library's.
+    pub const MOVED_KEY: &'static str = "__moved";
+
+    /// The mark a rotation leaves under the id it moved away from, until `until`: a record
+    /// with no owner and one reserved key, which the session handle treats as a session
+    /// ended elsewhere (never as a live one, and never as an unknown id).
+    pub fn moved_mark(now: Timestamp, until: Timestamp) -> Self {
+        let mut r = Self::new(now, until);
+        r.data.insert(Self::MOVED_KEY.to_owned(), Bytes::new());
+        r
+    }
+
+    /// True for a [`Record::moved_mark`].
+    pub fn is_moved_mark(&self) -> bool {
+        self.data.contains_key(Self::MOVED_KEY)
+    }
+
     /// An empty record created at `now`, living until `expires_at`.
     pub fn new(now: Timestamp, expires_at: Timestamp) -> Self {
         Self {

@@ -133,6 +133,14 @@ impl SessionLayer {
         self.edit_session(|c| c.with_lock_wait(d))
     }
 
+    /// How long the id a login (or any rotation) left behind stays marked as moved, so
+    /// that a request from another tab still carrying it is answered 409 `session_ended`
+    /// instead of starting a session whose cookie would replace the login's. Default 60 s;
+    /// `Duration::ZERO` leaves no mark. See `SessionConfig::with_rotation_grace`.
+    pub fn with_rotation_grace(self, d: Duration) -> Self {
+        self.edit_session(|c| c.with_rotation_grace(d))
+    }
+
     /// Checks the session settings together.
     ///
     /// # Errors

@@ -274,25 +274,59 @@ async fn login_survives_overlap(shop: &Shop) {
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let anon = set_cookie(&r).expect("the first add creates the session");
-    let overlapping = (0..20).map(|i| {
-        let path = if i % 2 == 0 { "/api/cart" } else { "/cart" };
-        let req = shop.get(path, &anon);
-        async move { req.send().await.unwrap() }
+    let token = shop.token(&anon).await;
+    // Reads and writes (adds to the cart, as another tab would send them).
+    let overlapping = (0..21).map(|i| {
+        let product = PRODUCTS[40 + i / 3].0;
+        let req = match i % 3 {
+            0 => shop.get("/api/cart", &anon),
+            1 => shop.get("/cart", &anon),
+            _ => shop.add(&anon, &token, product),
+        };
+        async move { (product, req.send().await.unwrap()) }
     });
     let (login, others) = tokio::join!(shop.login("bob", Some(&anon)), futures_join(overlapping));
-    for r in &others {
-        assert!(
-            set_cookie(r).is_none(),
-            "a request with the pre-login cookie changed the cookie ({})",
-            r.status()
-        );
-    }
     let cart = shop.cart(&login).await;
     assert_eq!(cart["user"], "bob", "logged out by the overlap: {cart}");
     assert_eq!(
         cart["items"][0], "fig",
         "the cart did not survive login: {cart}"
     );
+    // A tab that sends its add only after the login finished: refused, no new session.
+    let late = shop
+        .add(&anon, &token, PRODUCTS[50].0)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        late.status(),
+        StatusCode::CONFLICT,
+        "an add with the pre-login cookie after login"
+    );
+    assert!(set_cookie(&late).is_none(), "the late add set a cookie");
+    let read = shop.get("/api/cart", &anon).send().await.unwrap();
+    assert!(set_cookie(&read).is_none(), "a late read set a cookie");
+    for (i, (product, r)) in others.iter().enumerate() {
+        assert!(
+            set_cookie(r).is_none(),
+            "a request with the pre-login cookie changed the cookie ({})",
+            r.status()
+        );
+        if i % 3 == 2 {
+            let kept = cart["items"]
+                .as_array()
+                .is_some_and(|items| items.iter().any(|p| p == product));
+            match r.status() {
+                StatusCode::OK => {
+                    assert!(kept, "{product} was answered 200 but is not in the cart")
+                }
+                s => assert!(
+                    s == StatusCode::CONFLICT && !kept,
+                    "an add overlapping the login: {s}, kept {kept}"
+                ),
+            }
+        }
+    }
 }
 
 /// 20 adds racing a logout: each stored or answered with an error; the session stays gone.

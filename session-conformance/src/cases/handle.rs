@@ -67,6 +67,9 @@ pub async fn handle_logout_wins_over_late_save(ctx: Ctx) -> CaseResult {
 /// Login rotates the id.
 pub async fn handle_login_rotates_id(ctx: Ctx) -> CaseResult {
     let anon = new_session(&ctx, &[("cart", 3)]).await?;
+    // Another tab loaded the session just before the login.
+    let early = handle(&ctx, Some(anon.clone()));
+    let _: Option<i64> = early.get("cart").await?;
     let s = handle(&ctx, Some(anon.clone()));
     let rep = s.login("oscar").await?;
     ensure!(rep.write == Write::Rotated, "login did {:?}", rep.write);
@@ -79,7 +82,39 @@ pub async fn handle_login_rotates_id(ctx: Ctx) -> CaseResult {
         s.cookie_events().await.id_changed,
         "cookie not flagged for the new id"
     );
-    must_be_none(&ctx, &anon.store_key(), "pre-login id after login").await?;
+    // The pre-login id holds only the moved mark: none of the session's data, no owner.
+    let left = must_load(&ctx, &anon.store_key(), "pre-login id after login").await?;
+    ensure!(
+        left.is_moved_mark() && left.owner.is_none() && data_of(&left, "cart").is_none(),
+        "the pre-login id still holds session data: {left:?}"
+    );
+    // A request still carrying it reads nothing and cannot write, or start a session.
+    let stale = handle(&ctx, Some(anon.clone()));
+    ensure!(
+        stale.get::<i64>("cart").await?.is_none(),
+        "the pre-login id reads the cart"
+    );
+    stale.insert("cart", &4)?;
+    expect_kind(
+        stale.save().await,
+        ErrorKind::Gone,
+        "write with the pre-login id",
+    )?;
+    ensure!(
+        stale.id().await.is_none(),
+        "the pre-login id started a session"
+    );
+    early.insert("cart", &5)?;
+    expect_kind(
+        early.save().await,
+        ErrorKind::Gone,
+        "write loaded before the login",
+    )?;
+    let left = must_load(&ctx, &anon.store_key(), "pre-login id after the late write").await?;
+    ensure!(
+        left.is_moved_mark() && data_of(&left, "cart").is_none(),
+        "a write loaded before the login was stored under the pre-login id"
+    );
     let back = must_load(&ctx, &new.store_key(), "post-login id").await?;
     ensure!(
         data_of(&back, "cart") == Some(&b"3"[..]),

@@ -29,7 +29,7 @@
 //! | `changes` | the change log and how it replays |
 //! | `data` | reading and changing the session's values: `get`, `insert`, `update`, `remove` |
 //! | `write` | the one compare-and-swap loop behind save, rotate and login; the touch |
-//! | `lock` | the per-session lock (a lease in the record, taken by compare-and-swap) |
+//! | `lock` | the per-session lock, through the store's own lock primitive |
 //! | `owner` | "your devices" and revocation |
 //! | `report` | [`CookieEvents`], [`SaveReport`], [`Write`] |
 
@@ -259,6 +259,8 @@ impl Session {
         let key = id.store_key();
         let now = self.inner.config.clock().now();
         match self.store().load_shared(&key).await? {
+            // Rotated away (a login in another tab): ended elsewhere, cookie left alone.
+            Some(r) if r.is_moved_mark() => io.loaded = Loaded::Gone,
             Some(r) if !self.inner.config.has_ended(&r, now) => io.loaded = Loaded::Present(r),
             Some(_) => {
                 // Live for the store but over our (possibly stricter) limits: end it, so it

@@ -98,6 +98,7 @@ impl Session {
                     io.lease = None;
                     report.write = match new_id {
                         Some(id) => {
+                            self.mark_moved(&key, current.version, now).await;
                             io.id = Some(id);
                             io.events.id_changed = true;
                             Write::Rotated
@@ -145,6 +146,24 @@ impl Session {
         next.last_seen = now;
         next.expires_at = config.expires_at(now, next.absolute_deadline);
         Ok(next)
+    }
+
+    /// Leaves a moved-id mark under the id a rotation left (see
+    /// [`SessionConfig::with_rotation_grace`](crate::SessionConfig::with_rotation_grace)).
+    /// Best effort: without it, an overlapping request with the old id is a new visitor,
+    /// which is what it was before the mark existed; the rotation itself has succeeded.
+    async fn mark_moved(&self, old: &StoreKey, last_version: u64, now: Timestamp) {
+        let grace = self.inner.config.rotation_grace();
+        if grace.is_zero() {
+            return;
+        }
+        let mut mark = Record::moved_mark(now, now.plus(grace));
+        // A version no request ever loaded from the old id: a write that loaded it before
+        // the rotation conflicts, reloads, finds the mark, and is Gone.
+        mark.version = last_version.wrapping_add(1);
+        if let Err(e) = self.store().create(old, &mark).await {
+            tracing::debug!(error = %e, "no moved-id mark left after a rotation");
+        }
     }
 
     /// Releases the lock this handle holds when it has nothing else to store. The store
@@ -207,6 +226,20 @@ impl Session {
         if pending.stores_nothing_new() {
             return Ok(report);
         }
+        // An id that was unknown when loaded may have been rotated away since (a login in
+        // another tab, whose moved mark was still being written): look once more, so that
+        // this request does not start a session whose cookie would replace the login's.
+        if let Some(presented) = io.id.as_ref().map(SessionId::store_key) {
+            if self
+                .store()
+                .load_shared(&presented)
+                .await?
+                .is_some_and(|r| r.is_moved_mark())
+            {
+                self.mark_ended(io, false);
+                return Err(Error::Gone);
+            }
+        }
         let config = &self.inner.config;
         loop {
             let now = config.clock().now();
@@ -250,7 +283,7 @@ impl Session {
     ) -> Result<(), Error> {
         let now = self.inner.config.clock().now();
         match self.store().load_shared(key).await? {
-            Some(fresh) if !self.inner.config.has_ended(&fresh, now) => {
+            Some(fresh) if !fresh.is_moved_mark() && !self.inner.config.has_ended(&fresh, now) => {
                 for (k, change) in &pending.data {
                     if change.overwrites()
                         && before.data.get(k) != fresh.data.get(k)
