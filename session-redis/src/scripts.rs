@@ -15,7 +15,7 @@
 //! | `v` | version (decimal), or `moving:<token>` during a cross-slot rotation |
 //! | `o` | owner, when there is one |
 //! | `x` | the name of the owner's index key, when it shares this key's hash slot |
-//! | `f` | the per-session lock's last fencing token (see [`ACQUIRE`]) |
+//! | `f` | the per-session lock's last fencing token (see the `ACQUIRE` script) |
 //!
 //! The header repeats `e` and `l` inside `r` so that a load is one `HGET` answered with one
 //! bulk string: parsing a three-field `HMGET` reply cost the client about 4,000 more
