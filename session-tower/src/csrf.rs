@@ -2,9 +2,11 @@
 //!
 //! An unsafe request (anything but GET, HEAD, OPTIONS and TRACE) passes only if
 //!
-//! 1. it comes from our own origin: `Sec-Fetch-Site` is not `cross-site` or `same-site`,
-//!    and either it is `same-origin` or `Origin` equals a trusted origin exactly (an `Origin`
-//!    that is present must match, whatever `Sec-Fetch-Site` said); and
+//! 1. it comes from our own origin, decided as Go 1.25's `CrossOriginProtection` does, so a
+//!    same-origin app needs no configuration (see [`check_origin`] for the table): an
+//!    `Origin` among the trusted origins passes; `Sec-Fetch-Site: cross-site` or
+//!    `same-site` is refused; any other `Origin` must name the host the request was sent to;
+//!    without `Origin`, `Sec-Fetch-Site` must say `same-origin` or `none`; and
 //! 2. when the request belongs to a live session, it carries that session's token in the
 //!    `X-CSRF-Token` header or the `csrf_token` form field.
 //!
@@ -112,8 +114,29 @@ pub(crate) fn token_matches(token: &[u8], secret: &[u8]) -> bool {
     constant_time_eq(&unmasked, secret)
 }
 
-/// The origin checks (step 1 above).
-pub(crate) fn check_origin(headers: &HeaderMap, trusted: &[String]) -> Result<(), CsrfReason> {
+/// The origin checks (step 1 above), in the manner of Go 1.25's `CrossOriginProtection`,
+/// so that a same-origin app needs no configuration:
+///
+/// 1. an `Origin` among the trusted origins passes (extra origins, proxies);
+/// 2. `Sec-Fetch-Site: cross-site` or `same-site` is refused;
+/// 3. any other `Origin` must name the host the request was sent to (`authority`, from
+///    `Host` or the URI; default ports and case ignored), and `null` never passes;
+/// 4. without `Origin`, `Sec-Fetch-Site: same-origin` or `none` passes; a request with
+///    neither header is refused (Go lets it through as a non-browser; OWASP advises
+///    blocking, and a client that is not a browser can send `Origin`).
+///
+/// A session that has shown tokens still needs its token after this (step 2 of the module).
+pub(crate) fn check_origin(
+    headers: &HeaderMap,
+    authority: Option<&str>,
+    trusted: &[String],
+) -> Result<(), CsrfReason> {
+    let origin = headers.get(http::header::ORIGIN).map(|v| v.as_bytes());
+    if let Some(o) = origin {
+        if trusted.iter().any(|t| t.as_bytes() == o) {
+            return Ok(());
+        }
+    }
     let site = headers
         .get("sec-fetch-site")
         .and_then(|v| v.to_str().ok())
@@ -123,21 +146,51 @@ pub(crate) fn check_origin(headers: &HeaderMap, trusted: &[String]) -> Result<()
         Some("same-site") => return Err(CsrfReason::SameSite),
         _ => {}
     }
-    match headers.get(http::header::ORIGIN) {
-        Some(origin) => {
-            let origin = origin.as_bytes();
-            if origin == b"null" {
-                return Err(CsrfReason::NullOrigin);
-            }
-            if trusted.iter().any(|t| t.as_bytes() == origin) {
-                Ok(())
-            } else {
-                Err(CsrfReason::OriginMismatch)
-            }
-        }
-        None if site.as_deref() == Some("same-origin") => Ok(()),
+    match origin {
+        Some(b"null") => Err(CsrfReason::NullOrigin),
+        Some(o) => match (origin_authority(o), authority.map(normal_authority)) {
+            (Some(from), Some(to)) if from == to => Ok(()),
+            _ => Err(CsrfReason::OriginMismatch),
+        },
+        None if matches!(site.as_deref(), Some("same-origin" | "none")) => Ok(()),
         None => Err(CsrfReason::MissingOrigin),
     }
+}
+
+/// The `host[:port]` of a serialized origin (`scheme://host[:port]`, nothing after), with
+/// the scheme's default port dropped and lowercased; `None` when it is not one.
+fn origin_authority(origin: &[u8]) -> Option<String> {
+    let origin = std::str::from_utf8(origin).ok()?;
+    let (scheme, rest) = origin.split_once("://")?;
+    if rest.is_empty() || rest.contains(['/', '?', '#', '@']) || !matches!(scheme, "http" | "https")
+    {
+        return None;
+    }
+    let default = if scheme == "https" { ":443" } else { ":80" };
+    let host = rest.strip_suffix(default).unwrap_or(rest);
+    Some(host.to_ascii_lowercase())
+}
+
+/// A request authority as [`origin_authority`] gives it: lowercased, either default port
+/// dropped (a `Host` does not say which scheme the client used).
+fn normal_authority(authority: &str) -> String {
+    let a = authority.trim();
+    let a = a
+        .strip_suffix(":443")
+        .or_else(|| a.strip_suffix(":80"))
+        .unwrap_or(a);
+    a.to_ascii_lowercase()
+}
+
+/// The authority a request was sent to: HTTP/2's `:authority` (the URI's) or `Host`.
+pub(crate) fn request_authority<'a>(uri: &'a http::Uri, headers: &'a HeaderMap) -> Option<&'a str> {
+    uri.authority()
+        .map(http::uri::Authority::as_str)
+        .or_else(|| {
+            headers
+                .get(http::header::HOST)
+                .and_then(|v| v.to_str().ok())
+        })
 }
 
 /// The token in a urlencoded form body, if any.
@@ -183,14 +236,17 @@ mod tests {
         }
     }
 
-    /// The origin decision table (R76, R77).
+    /// The origin decision table: Go 1.25's approach, with no configuration for a
+    /// same-origin app, plus the trusted list.
     #[test]
     fn origin_table() {
-        let trusted = vec!["https://shop.example".to_owned()];
+        let trusted = vec!["https://admin.example".to_owned()];
+        let host = Some("shop.example");
         type Case<'a> = (&'a [(&'a str, &'a str)], Result<(), CsrfReason>);
         let cases: &[Case<'_>] = &[
             (&[("sec-fetch-site", "same-origin")], Ok(())),
             (&[("sec-fetch-site", "SAME-ORIGIN")], Ok(())),
+            (&[("sec-fetch-site", "none")], Ok(())),
             (
                 &[("sec-fetch-site", "cross-site")],
                 Err(CsrfReason::CrossSite),
@@ -199,20 +255,36 @@ mod tests {
                 &[("sec-fetch-site", "same-site")],
                 Err(CsrfReason::SameSite),
             ),
+            // No Sec-Fetch-Site (an older browser): Origin against Host.
             (&[("origin", "https://shop.example")], Ok(())),
+            (&[("origin", "http://shop.example")], Ok(())),
+            (&[("origin", "https://SHOP.example:443")], Ok(())),
             (
                 &[("origin", "https://shop.example.evil.com")],
                 Err(CsrfReason::OriginMismatch),
             ),
             (
-                &[("origin", "http://shop.example")],
+                &[("origin", "https://evil.com")],
                 Err(CsrfReason::OriginMismatch),
             ),
             (
                 &[("origin", "https://shop.example:444")],
                 Err(CsrfReason::OriginMismatch),
             ),
+            (
+                &[("origin", "https://shop.example/path")],
+                Err(CsrfReason::OriginMismatch),
+            ),
+            (
+                &[("origin", "https://user@shop.example")],
+                Err(CsrfReason::OriginMismatch),
+            ),
+            (
+                &[("origin", "ftp://shop.example")],
+                Err(CsrfReason::OriginMismatch),
+            ),
             (&[("origin", "null")], Err(CsrfReason::NullOrigin)),
+            // Origin is checked even when Sec-Fetch-Site says same-origin.
             (
                 &[
                     ("sec-fetch-site", "same-origin"),
@@ -222,20 +294,53 @@ mod tests {
             ),
             (
                 &[
-                    ("sec-fetch-site", "none"),
+                    ("sec-fetch-site", "same-origin"),
                     ("origin", "https://shop.example"),
                 ],
                 Ok(()),
             ),
-            (&[], Err(CsrfReason::MissingOrigin)),
+            // The trusted list admits another origin, even cross-site.
+            (&[("origin", "https://admin.example")], Ok(())),
             (
-                &[("sec-fetch-site", "none")],
-                Err(CsrfReason::MissingOrigin),
+                &[
+                    ("sec-fetch-site", "same-site"),
+                    ("origin", "https://admin.example"),
+                ],
+                Ok(()),
             ),
+            (&[], Err(CsrfReason::MissingOrigin)),
         ];
         for (headers, want) in cases {
-            assert_eq!(check_origin(&h(headers), &trusted), *want, "{headers:?}");
+            assert_eq!(
+                check_origin(&h(headers), host, &trusted),
+                *want,
+                "{headers:?}"
+            );
         }
+        // Without a known authority only the trusted list and Sec-Fetch-Site can pass.
+        assert_eq!(
+            check_origin(&h(&[("origin", "https://shop.example")]), None, &trusted),
+            Err(CsrfReason::OriginMismatch)
+        );
+        assert_eq!(
+            check_origin(
+                &h(&[("origin", "https://x.example")]),
+                Some("x.example:443"),
+                &[]
+            ),
+            Ok(())
+        );
+    }
+
+    /// The authority comes from the URI (HTTP/2) before `Host`.
+    #[test]
+    fn authority_source() {
+        let uri: http::Uri = "https://a.example/x".parse().unwrap();
+        let headers = h(&[("host", "b.example")]);
+        assert_eq!(request_authority(&uri, &headers), Some("a.example"));
+        let uri: http::Uri = "/x".parse().unwrap();
+        assert_eq!(request_authority(&uri, &headers), Some("b.example"));
+        assert_eq!(request_authority(&uri, &HeaderMap::new()), None);
     }
 
     /// Safe methods are never checked (R74).

@@ -23,10 +23,12 @@ use crate::signing::SigningKeys;
 ///
 /// # Deployment caveat
 ///
-/// CSRF origin checks compare `Origin` with the origins given to
-/// [`SessionLayer::with_trusted_origins`]; give the origin users see (`https://shop.example`),
-/// not the address the app binds behind a proxy. Over plain `http://localhost` browsers
-/// still accept `Secure` cookies, so development works without TLS.
+/// CSRF origin checks need no configuration for a same-origin app: `Sec-Fetch-Site:
+/// same-origin` passes, and without that header `Origin` must name the request's own `Host`
+/// (Go 1.25's approach). [`SessionLayer::with_trusted_origins`] adds other origins, and is
+/// what a deployment behind a proxy that rewrites `Host` needs: give the origin users see
+/// (`https://shop.example`). Over plain `http://localhost` browsers still accept `Secure`
+/// cookies, so development works without TLS.
 ///
 /// # Example
 /// ```
@@ -190,8 +192,9 @@ impl SessionLayer {
         self.edit_cookie(|c| c.domain = Some(domain.to_owned()))
     }
 
-    /// The origins whose unsafe requests are accepted (`https://shop.example`), compared
-    /// exactly with `Origin`.
+    /// Origins whose unsafe requests are accepted besides the app's own
+    /// (`https://admin.example`, or the origin users see behind a proxy that rewrites
+    /// `Host`), compared exactly with `Origin`. Not needed for a same-origin app.
     ///
     /// # Errors
     /// An entry that is not `scheme://host[:port]`.

@@ -22,8 +22,9 @@
 //!   the session back, and a write that was not stored is never answered with the
 //!   handler's success ([`error_status`]). [`LockedSession`] gives a route its session to
 //!   itself.
-//! - **CSRF**: `Sec-Fetch-Site` / `Origin` checks plus a masked per-session token (header
-//!   or form field) on unsafe methods; a refusal is a 403 with a machine-readable reason.
+//! - **CSRF**: `Sec-Fetch-Site` / `Origin` checks that need no configuration for a
+//!   same-origin app (Go 1.25's approach), plus a masked per-session token (header or form
+//!   field) on unsafe methods; a refusal is a 403 with a machine-readable reason.
 //! - **Outages**: a request that needs the session gets 503, never an empty session.
 //!
 //! # Layout
@@ -49,14 +50,13 @@
 //! use session_tower::{Session, SessionError, SessionLayer, SigningKeys};
 //!
 //! async fn add_to_cart(session: Session) -> Result<&'static str, SessionError> {
-//!     let mut cart: Vec<String> = session.get("cart").await?.unwrap_or_default();
-//!     cart.push("apple".into());
-//!     session.insert("cart", &cart)?; // saved before the response leaves
-//!     Ok("added")
+//!     // Re-run on the fresh cart if another request saved meanwhile: no add is lost.
+//!     session.update("cart", |cart: &mut Vec<String>| cart.push("apple".into())).await?;
+//!     Ok("added") // saved before the response leaves
 //! }
 //!
-//! let layer = SessionLayer::new(MemoryStore::new(), SigningKeys::generate().unwrap())
-//!     .with_trusted_origins(["https://shop.example"]).unwrap();
+//! // No CSRF setup for a same-origin app; `with_trusted_origins` adds other origins.
+//! let layer = SessionLayer::new(MemoryStore::new(), SigningKeys::generate().unwrap());
 //! let app: Router = Router::new().route("/cart", post(add_to_cart)).layer(layer);
 //! ```
 

@@ -60,11 +60,13 @@ enum CsrfOutcome {
 async fn check_csrf(
     settings: &Settings,
     session: &Session,
-    headers: &HeaderMap,
+    parts: &http::request::Parts,
     body: Body,
 ) -> CsrfOutcome {
     session.state().csrf_checked.store(true, Ordering::Relaxed);
-    if let Err(reason) = csrf::check_origin(headers, &settings.csrf.trusted_origins) {
+    let headers = &parts.headers;
+    let authority = csrf::request_authority(&parts.uri, headers);
+    if let Err(reason) = csrf::check_origin(headers, authority, &settings.csrf.trusted_origins) {
         tracing::info!(reason = reason.as_str(), "CSRF check refused a request");
         return CsrfOutcome::Reject(rejection::csrf_rejection(reason));
     }
@@ -321,7 +323,7 @@ where
             let clone = self.inner.clone();
             let mut inner = std::mem::replace(&mut self.inner, clone);
             let fut = Box::pin(async move {
-                let body = match check_csrf(&settings, &session, &parts.headers, body).await {
+                let body = match check_csrf(&settings, &session, &parts, body).await {
                     CsrfOutcome::Pass(b) => b,
                     CsrfOutcome::Reject(r) => return Ok(r),
                 };

@@ -16,7 +16,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use fantoccini::{Client, ClientBuilder, Locator};
+mod common;
+
+use common::chrome::{browser, start_chromedriver};
+use fantoccini::{Client, Locator};
 use serde_json::json;
 use test_support::{ChildGuard, free_port};
 
@@ -41,63 +44,6 @@ fn start_demo(db: &Path, port: u16) -> ChildGuard {
         .expect("start session-demo");
     wait_port(port, "session-demo");
     ChildGuard(child)
-}
-
-fn find_tool(var: &str, candidates: &[&str]) -> String {
-    if let Ok(p) = std::env::var(var) {
-        return p;
-    }
-    for c in candidates {
-        if Path::new(c).exists() {
-            return (*c).to_owned();
-        }
-    }
-    panic!(
-        "{} not found: install Debian's chromium and chromium-driver (./scripts/test.sh does), \
-         or set {var} to its path",
-        candidates[0]
-    );
-}
-
-fn start_chromedriver() -> (ChildGuard, u16) {
-    let bin = find_tool(
-        "CHROMEDRIVER",
-        &["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"],
-    );
-    let port = free_port();
-    let child = Command::new(bin)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start chromedriver");
-    wait_port(port, "chromedriver");
-    (ChildGuard(child), port)
-}
-
-async fn browser(driver_port: u16, profile: &Path) -> Client {
-    let chrome = find_tool(
-        "CHROME_BIN",
-        &["/usr/bin/chromium", "/usr/bin/chromium-browser"],
-    );
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        json!({
-            "binary": chrome,
-            "args": [
-                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-quic", "--no-first-run", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--window-size=1100,800",
-                format!("--user-data-dir={}", profile.display()),
-            ]
-        }),
-    );
-    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(caps)
-        .connect(&format!("http://127.0.0.1:{driver_port}"))
-        .await
-        .expect("connect to chromedriver")
 }
 
 /// The text of `css`, retried while the page is still changing (a stale element after a

@@ -1,0 +1,3 @@
+//! Shared by the demo's test binaries.
+
+pub(crate) mod chrome;
