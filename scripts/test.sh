@@ -18,9 +18,11 @@ start_services
 
 echo "== fmt";    cargo fmt --all -- --check
 echo "== module circles"; python3 scripts/module-cycles.py
+echo "== msrv";   python3 scripts/msrv.py --check
 echo "== clippy"; cargo clippy --workspace --all-targets --all-features -- -D warnings
 echo "== doc";    RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --all-features
 echo "== test";   cargo test --workspace --all-features
+echo "== package"; ./scripts/package.sh
 echo "== benches compile"; cargo test -p session-benches --benches --no-run
 echo "== session-bench smoke"
 cargo run -q -p session-benches --bin session-bench -- --store memory --concurrency 1,4 --duration 0.5s --payload 200

@@ -296,10 +296,10 @@ impl RedisStore {
         if !old_owner.is_empty() && old_idx.is_empty() && Some(old_owner) != new_owner {
             self.index_remove(old_owner, key).await?;
         }
-        if let Some(o) = new_owner {
-            if !self.names.colocated(key, o) {
-                self.index_add(o, key, expires_at).await?;
-            }
+        if let Some(o) = new_owner
+            && !self.names.colocated(key, o)
+        {
+            self.index_add(o, key, expires_at).await?;
         }
         Ok(())
     }
