@@ -22,6 +22,13 @@ echo "== msrv";   python3 scripts/msrv.py --check
 echo "== clippy"; cargo clippy --workspace --all-targets --all-features -- -D warnings
 echo "== doc";    RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --all-features
 echo "== test";   cargo test --workspace --all-features
+echo "== examples"
+cargo run -q -p session-memory --example cart | grep -qx "64 of 64 items kept"
+cargo run -q -p session-redis --example devices | grep -q "ada now has 1"
+cargo run -q -p session-sql --features sqlite --example sqlite | grep -q 'theme = Some("dark")'
+cargo run -q -p session-conformance --example report | grep -q " passed, 0 skipped"
+cargo run -q -p session-tower --example keygen | grep -Eqx "[A-Za-z0-9_-]{43}"
+cargo build -q -p session-tower --example app
 echo "== package"; ./scripts/package.sh
 echo "== benches compile"; cargo test -p session-benches --benches --no-run
 echo "== session-bench smoke"

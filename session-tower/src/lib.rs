@@ -87,3 +87,12 @@ pub use rejection::{MissingSessionLayer, SessionError, error_status};
 pub use service::{ResponseFuture, SessionService};
 pub use session::{Device, Session};
 pub use signing::SigningKeys;
+
+// What an app needs from session-core, so that it depends on this crate and one store crate
+// only. (`session_core::Session`, the handle without HTTP, is not re-exported: its name
+// would clash with this crate's extractor; reach it through `session_tower::core`.)
+pub use session_core as core;
+pub use session_core::{
+    Clock, Error as StoreError, ErrorKind, Fence, ManualClock, OwnerSession, SaveReport,
+    SessionStore, SharedClock, SystemClock, Timestamp, Write,
+};

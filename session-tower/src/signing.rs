@@ -158,6 +158,30 @@ impl SigningKeys {
         Self::new(&[k])
     }
 
+    /// A new random 32-byte key as `SESSION_KEYS` takes it (url-safe base64): how to make
+    /// a production key. `cargo run -p session-tower --example keygen` prints one.
+    ///
+    /// To rotate keys, put the new key first and keep the old one after it
+    /// (`SESSION_KEYS=new,old`): cookies are signed with the first and accepted under any, so
+    /// nobody is logged out; drop the old key once every session signed with it has
+    /// expired (the absolute timeout, 12 hours by default).
+    ///
+    /// # Errors
+    /// [`ConfigError::Rng`] when the OS random source fails.
+    ///
+    /// # Example
+    /// ```
+    /// use session_tower::SigningKeys;
+    /// let key = SigningKeys::new_key_base64().unwrap();
+    /// let rotated = format!("{key},{}", SigningKeys::new_key_base64().unwrap());
+    /// assert!(SigningKeys::from_base64_list(&rotated).is_ok());
+    /// ```
+    pub fn new_key_base64() -> Result<String, ConfigError> {
+        let mut k = [0u8; 32];
+        getrandom::fill(&mut k).map_err(|_| ConfigError::Rng)?;
+        Ok(URL_SAFE_NO_PAD.encode(k))
+    }
+
     fn tag(key: &SubKey, id: &str) -> HmacSha256 {
         let mut mac = key.mac.clone();
         mac.update(id.as_bytes());
