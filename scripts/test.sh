@@ -19,6 +19,7 @@ start_services
 echo "== fmt";    cargo fmt --all -- --check
 echo "== module circles"; python3 scripts/module-cycles.py
 echo "== msrv";   python3 scripts/msrv.py --check
+echo "== doc examples"; python3 scripts/doc-examples.py
 echo "== clippy"; cargo clippy --workspace --all-targets --all-features -- -D warnings
 echo "== doc";    RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --all-features
 echo "== test";   cargo test --workspace --all-features

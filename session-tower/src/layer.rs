@@ -49,11 +49,34 @@ pub struct SessionLayer {
 
 impl SessionLayer {
     /// A layer over `store`, signing cookies with `keys`.
+    ///
+    /// # Example
+    /// ```
+    /// # use std::time::Duration;
+    /// use session_memory::MemoryStore;
+    /// use session_tower::{SessionLayer, SigningKeys};
+    ///
+    /// let layer = SessionLayer::new(MemoryStore::new(), SigningKeys::generate().unwrap())
+    ///     .with_idle_timeout(Duration::from_secs(30 * 60));
+    /// let app: axum::Router = axum::Router::new().layer(layer);
+    /// ```
     pub fn new(store: impl SessionStore, keys: SigningKeys) -> Self {
         Self::from_shared(Arc::new(store), keys)
     }
 
     /// As [`SessionLayer::new`], for a store already behind an `Arc`.
+    ///
+    /// # Example
+    /// ```
+    /// use std::sync::Arc;
+    /// use session_memory::MemoryStore;
+    /// use session_tower::{SessionLayer, SessionStore, SigningKeys};
+    ///
+    /// let store: Arc<dyn SessionStore> = Arc::new(MemoryStore::new());
+    /// let layer = SessionLayer::from_shared(store.clone(), SigningKeys::generate().unwrap());
+    /// // `store` is still at hand, for a sweeper or an admin page
+    /// # let _ = layer;
+    /// ```
     pub fn from_shared(store: Arc<dyn SessionStore>, keys: SigningKeys) -> Self {
         Self {
             settings: Arc::new(Settings {
@@ -97,27 +120,82 @@ impl SessionLayer {
     }
 
     /// A session unused this long ends (default 30 minutes).
+    ///
+    /// # Example
+    /// ```
+    /// # use std::time::Duration;
+    /// use session_memory::MemoryStore;
+    /// use session_tower::{SessionLayer, SigningKeys};
+    ///
+    /// let layer = SessionLayer::new(MemoryStore::new(), SigningKeys::generate().unwrap())
+    ///     .with_idle_timeout(Duration::from_secs(15 * 60));
+    /// # let _ = layer;
+    /// ```
     pub fn with_idle_timeout(self, d: Duration) -> Self {
         self.edit_session(|c| c.with_idle_timeout(d))
     }
 
     /// A session ends this long after login or creation however active (default 12 hours).
+    ///
+    /// # Example
+    /// ```
+    /// # use std::time::Duration;
+    /// use session_memory::MemoryStore;
+    /// use session_tower::{SessionLayer, SigningKeys};
+    ///
+    /// let layer = SessionLayer::new(MemoryStore::new(), SigningKeys::generate().unwrap())
+    ///     .with_absolute_timeout(Duration::from_secs(8 * 3600));
+    /// # let _ = layer;
+    /// ```
     pub fn with_absolute_timeout(self, d: Duration) -> Self {
         self.edit_session(|c| c.with_absolute_timeout(Some(d)))
     }
 
     /// Write a touch only when the session was last seen this long ago (default: a quarter
     /// of the idle timeout).
+    ///
+    /// # Example
+    /// ```
+    /// # use std::time::Duration;
+    /// use session_memory::MemoryStore;
+    /// use session_tower::{SessionLayer, SigningKeys};
+    ///
+    /// let layer = SessionLayer::new(MemoryStore::new(), SigningKeys::generate().unwrap())
+    ///     .with_touch_after(Duration::from_secs(60));
+    /// # let _ = layer;
+    /// ```
     pub fn with_touch_after(self, d: Duration) -> Self {
         self.edit_session(|c| c.with_touch_after(d))
     }
 
     /// The clock for expiry decisions (tests pass a manual clock).
+    ///
+    /// # Example
+    /// ```
+    /// # use std::time::Duration;
+    /// use session_memory::MemoryStore;
+    /// use session_tower::{SessionLayer, SigningKeys};
+    ///
+    /// let layer = SessionLayer::new(MemoryStore::new(), SigningKeys::generate().unwrap())
+    ///     .with_clock(std::sync::Arc::new(session_tower::ManualClock::new())); // tests
+    /// # let _ = layer;
+    /// ```
     pub fn with_clock(self, clock: SharedClock) -> Self {
         self.edit_session(|c| c.with_clock(clock))
     }
 
     /// The largest session data, in bytes (default 4 MiB).
+    ///
+    /// # Example
+    /// ```
+    /// # use std::time::Duration;
+    /// use session_memory::MemoryStore;
+    /// use session_tower::{SessionLayer, SigningKeys};
+    ///
+    /// let layer = SessionLayer::new(MemoryStore::new(), SigningKeys::generate().unwrap())
+    ///     .with_max_data_bytes(64 * 1024);
+    /// # let _ = layer;
+    /// ```
     pub fn with_max_data_bytes(self, n: usize) -> Self {
         self.edit_session(|c| c.with_max_data_bytes(n))
     }
@@ -125,12 +203,34 @@ impl SessionLayer {
     /// How long a request's session lock ([`crate::Session::lock`], [`crate::LockedSession`])
     /// lasts if its holder never finishes (default 10 s); a holder still running after it
     /// can no longer write.
+    ///
+    /// # Example
+    /// ```
+    /// # use std::time::Duration;
+    /// use session_memory::MemoryStore;
+    /// use session_tower::{SessionLayer, SigningKeys};
+    ///
+    /// let layer = SessionLayer::new(MemoryStore::new(), SigningKeys::generate().unwrap())
+    ///     .with_lock_lease(Duration::from_secs(30)); // a slow checkout
+    /// # let _ = layer;
+    /// ```
     pub fn with_lock_lease(self, d: Duration) -> Self {
         self.edit_session(|c| c.with_lock_lease(d))
     }
 
     /// How long a request waits for another request's session lock before it is answered
     /// 409 `session_locked` (default 5 s).
+    ///
+    /// # Example
+    /// ```
+    /// # use std::time::Duration;
+    /// use session_memory::MemoryStore;
+    /// use session_tower::{SessionLayer, SigningKeys};
+    ///
+    /// let layer = SessionLayer::new(MemoryStore::new(), SigningKeys::generate().unwrap())
+    ///     .with_lock_wait(Duration::from_secs(2));
+    /// # let _ = layer;
+    /// ```
     pub fn with_lock_wait(self, d: Duration) -> Self {
         self.edit_session(|c| c.with_lock_wait(d))
     }
@@ -139,6 +239,17 @@ impl SessionLayer {
     /// that a request from another tab still carrying it is answered 409 `session_ended`
     /// instead of starting a session whose cookie would replace the login's. Default 60 s;
     /// `Duration::ZERO` leaves no mark. See `SessionConfig::with_rotation_grace`.
+    ///
+    /// # Example
+    /// ```
+    /// # use std::time::Duration;
+    /// use session_memory::MemoryStore;
+    /// use session_tower::{SessionLayer, SigningKeys};
+    ///
+    /// let layer = SessionLayer::new(MemoryStore::new(), SigningKeys::generate().unwrap())
+    ///     .with_rotation_grace(Duration::from_secs(120));
+    /// # let _ = layer;
+    /// ```
     pub fn with_rotation_grace(self, d: Duration) -> Self {
         self.edit_session(|c| c.with_rotation_grace(d))
     }
@@ -147,6 +258,19 @@ impl SessionLayer {
     ///
     /// # Errors
     /// [`ConfigError::Session`] when the timeouts do not fit together.
+    ///
+    /// # Example
+    /// ```
+    /// # use std::time::Duration;
+    /// use session_memory::MemoryStore;
+    /// use session_tower::{SessionLayer, SigningKeys};
+    ///
+    /// let layer = SessionLayer::new(MemoryStore::new(), SigningKeys::generate().unwrap())
+    ///     .with_idle_timeout(Duration::from_secs(600))
+    ///     .validated()
+    ///     .expect("timeouts fit together");
+    /// # let _ = layer;
+    /// ```
     pub fn validated(self) -> Result<Self, ConfigError> {
         session_check(&self.settings.session)?;
         Ok(self)
@@ -156,6 +280,18 @@ impl SessionLayer {
     ///
     /// # Errors
     /// A name that is not a token, or a prefix the other attributes do not satisfy.
+    ///
+    /// # Example
+    /// ```
+    /// # use std::time::Duration;
+    /// use session_memory::MemoryStore;
+    /// use session_tower::{SessionLayer, SigningKeys};
+    ///
+    /// let layer = SessionLayer::new(MemoryStore::new(), SigningKeys::generate().unwrap())
+    ///     .with_cookie_name("__Host-shop")
+    ///     .unwrap();
+    /// # let _ = layer;
+    /// ```
     pub fn with_cookie_name(self, name: &str) -> Result<Self, ConfigError> {
         self.edit_cookie(|c| c.name = name.to_owned())
     }
@@ -164,12 +300,35 @@ impl SessionLayer {
     ///
     /// # Errors
     /// `None` without `Secure`.
+    ///
+    /// # Example
+    /// ```
+    /// # use std::time::Duration;
+    /// use session_memory::MemoryStore;
+    /// use session_tower::{SessionLayer, SigningKeys};
+    ///
+    /// let layer = SessionLayer::new(MemoryStore::new(), SigningKeys::generate().unwrap())
+    ///     .with_same_site(session_tower::SameSite::Strict)
+    ///     .unwrap();
+    /// # let _ = layer;
+    /// ```
     pub fn with_same_site(self, same_site: SameSite) -> Result<Self, ConfigError> {
         self.edit_cookie(|c| c.same_site = same_site)
     }
 
     /// Give the cookie a `Max-Age` up to the session's expiry, so it survives a browser
     /// restart (default: a browser-session cookie).
+    ///
+    /// # Example
+    /// ```
+    /// # use std::time::Duration;
+    /// use session_memory::MemoryStore;
+    /// use session_tower::{SessionLayer, SigningKeys};
+    ///
+    /// let layer = SessionLayer::new(MemoryStore::new(), SigningKeys::generate().unwrap())
+    ///     .with_persistent_cookie(); // Max-Age: survives a browser restart
+    /// # let _ = layer;
+    /// ```
     pub fn with_persistent_cookie(self) -> Self {
         self.edit(|s| s.cookie.persistent = true)
     }
@@ -178,6 +337,20 @@ impl SessionLayer {
     ///
     /// # Errors
     /// When the name's prefix needs `Secure`.
+    ///
+    /// # Example
+    /// ```
+    /// # use std::time::Duration;
+    /// use session_memory::MemoryStore;
+    /// use session_tower::{SessionLayer, SigningKeys};
+    ///
+    /// let layer = SessionLayer::new(MemoryStore::new(), SigningKeys::generate().unwrap())
+    ///     .with_cookie_name("id")
+    ///     .unwrap()
+    ///     .with_insecure_cookie() // plain-HTTP testing only
+    ///     .unwrap();
+    /// # let _ = layer;
+    /// ```
     pub fn with_insecure_cookie(self) -> Result<Self, ConfigError> {
         tracing::warn!("session cookie without Secure: only for plain-HTTP development");
         self.edit_cookie(|c| c.secure = false)
@@ -187,6 +360,20 @@ impl SessionLayer {
     ///
     /// # Errors
     /// A domain with forbidden characters, or a `__Host-` name.
+    ///
+    /// # Example
+    /// ```
+    /// # use std::time::Duration;
+    /// use session_memory::MemoryStore;
+    /// use session_tower::{SessionLayer, SigningKeys};
+    ///
+    /// let layer = SessionLayer::new(MemoryStore::new(), SigningKeys::generate().unwrap())
+    ///     .with_cookie_name("__Secure-id")
+    ///     .unwrap()
+    ///     .with_insecure_domain("shop.example") // sent to every subdomain too
+    ///     .unwrap();
+    /// # let _ = layer;
+    /// ```
     pub fn with_insecure_domain(self, domain: &str) -> Result<Self, ConfigError> {
         tracing::warn!("session cookie with Domain: subdomains receive it too");
         self.edit_cookie(|c| c.domain = Some(domain.to_owned()))
@@ -198,6 +385,18 @@ impl SessionLayer {
     ///
     /// # Errors
     /// An entry that is not `scheme://host[:port]`.
+    ///
+    /// # Example
+    /// ```
+    /// # use std::time::Duration;
+    /// use session_memory::MemoryStore;
+    /// use session_tower::{SessionLayer, SigningKeys};
+    ///
+    /// let layer = SessionLayer::new(MemoryStore::new(), SigningKeys::generate().unwrap())
+    ///     .with_trusted_origins(["https://admin.shop.example"])
+    ///     .unwrap();
+    /// # let _ = layer;
+    /// ```
     pub fn with_trusted_origins<I, S>(self, origins: I) -> Result<Self, ConfigError>
     where
         I: IntoIterator<Item = S>,
@@ -212,6 +411,17 @@ impl SessionLayer {
     }
 
     /// Turn CSRF checks off (for a pure API behind another protection).
+    ///
+    /// # Example
+    /// ```
+    /// # use std::time::Duration;
+    /// use session_memory::MemoryStore;
+    /// use session_tower::{SessionLayer, SigningKeys};
+    ///
+    /// let layer = SessionLayer::new(MemoryStore::new(), SigningKeys::generate().unwrap())
+    ///     .with_insecure_csrf_disabled(); // an API behind another protection
+    /// # let _ = layer;
+    /// ```
     pub fn with_insecure_csrf_disabled(self) -> Self {
         tracing::warn!("CSRF protection disabled");
         self.edit(|s| s.csrf.enabled = false)
@@ -220,6 +430,17 @@ impl SessionLayer {
     /// Also accept the signed session id in request header `name`, for non-browser API
     /// clients; a new id is returned in the same response header. Requests that use the
     /// header are not CSRF-checked: a header is not an ambient credential.
+    ///
+    /// # Example
+    /// ```
+    /// # use std::time::Duration;
+    /// use session_memory::MemoryStore;
+    /// use session_tower::{SessionLayer, SigningKeys};
+    ///
+    /// let layer = SessionLayer::new(MemoryStore::new(), SigningKeys::generate().unwrap())
+    ///     .with_header_id(http::HeaderName::from_static("x-session")); // for non-browser clients
+    /// # let _ = layer;
+    /// ```
     pub fn with_header_id(self, name: HeaderName) -> Self {
         self.edit(|s| s.header_id = Some(name))
     }
@@ -227,6 +448,17 @@ impl SessionLayer {
     /// Keys an anonymous session drops when it logs in ([`crate::Session::login`]); the
     /// rest of its data (a cart) is kept. A login over another user's session starts empty
     /// whatever this says.
+    ///
+    /// # Example
+    /// ```
+    /// # use std::time::Duration;
+    /// use session_memory::MemoryStore;
+    /// use session_tower::{SessionLayer, SigningKeys};
+    ///
+    /// let layer = SessionLayer::new(MemoryStore::new(), SigningKeys::generate().unwrap())
+    ///     .with_discard_on_login(["checkout_step"]); // the cart survives login, this does not
+    /// # let _ = layer;
+    /// ```
     pub fn with_discard_on_login<I, S>(self, keys: I) -> Self
     where
         I: IntoIterator<Item = S>,
@@ -237,6 +469,17 @@ impl SessionLayer {
     }
 
     /// The status for a request whose session store is unavailable (default 503).
+    ///
+    /// # Example
+    /// ```
+    /// # use std::time::Duration;
+    /// use session_memory::MemoryStore;
+    /// use session_tower::{SessionLayer, SigningKeys};
+    ///
+    /// let layer = SessionLayer::new(MemoryStore::new(), SigningKeys::generate().unwrap())
+    ///     .with_outage_status(http::StatusCode::SERVICE_UNAVAILABLE);
+    /// # let _ = layer;
+    /// ```
     pub fn with_outage_status(self, status: StatusCode) -> Self {
         self.edit(|s| s.outage.status = status)
     }

@@ -127,6 +127,14 @@ impl Session {
     ///
     /// # Errors
     /// Store errors (a 503 as a response).
+    ///
+    /// # Example
+    /// ```
+    /// # async fn demo(session: session_tower::Session) -> Result<(), session_tower::SessionError> {
+    /// let names = session.keys().await?; // the app's keys, never the library's `__` ones
+    /// assert!(names.iter().all(|k| !k.starts_with("__")));
+    /// # Ok(()) }
+    /// ```
     pub async fn keys(&self) -> Result<Vec<String>, SessionError> {
         let r = self.core().keys().await;
         let mut keys = self.track(r)?;
@@ -138,6 +146,15 @@ impl Session {
     ///
     /// # Errors
     /// Store errors (a 503 as a response).
+    ///
+    /// # Example
+    /// ```
+    /// # async fn demo(session: session_tower::Session) -> Result<(), session_tower::SessionError> {
+    /// if !session.exists().await? {
+    ///     // a first visit: nothing stored, no cookie set unless something is inserted
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn exists(&self) -> Result<bool, SessionError> {
         let r = self.core().exists().await;
         self.track(r)
@@ -147,6 +164,14 @@ impl Session {
     ///
     /// # Errors
     /// Store errors (a 503 as a response).
+    ///
+    /// # Example
+    /// ```
+    /// # async fn demo(session: session_tower::Session) -> Result<(), session_tower::SessionError> {
+    /// let bytes = session.get_raw("avatar").await?; // the stored bytes, not decoded
+    /// let _size = bytes.map_or(0, |b| b.len());
+    /// # Ok(()) }
+    /// ```
     pub async fn get_raw(&self, key: &str) -> Result<Option<bytes::Bytes>, SessionError> {
         unreserved(key)?;
         let r = self.core().get_raw(key).await;
@@ -158,6 +183,13 @@ impl Session {
     ///
     /// # Errors
     /// Over the size limit; the reserved key.
+    ///
+    /// # Example
+    /// ```
+    /// # async fn demo(session: session_tower::Session) -> Result<(), session_tower::SessionError> {
+    /// session.insert_raw("avatar", bytes::Bytes::from_static(b"\x89PNG"))?;
+    /// # Ok(()) }
+    /// ```
     pub fn insert_raw(&self, key: &str, value: bytes::Bytes) -> Result<(), SessionError> {
         unreserved(key)?;
         let r = self.core().insert_raw(key, value);
@@ -168,6 +200,14 @@ impl Session {
     ///
     /// # Errors
     /// Store errors (a 503 as a response); a value that does not deserialize as `T`.
+    ///
+    /// # Example
+    /// ```
+    /// # async fn demo(session: session_tower::Session) -> Result<(), session_tower::SessionError> {
+    /// let theme: Option<String> = session.get("theme").await?;
+    /// let theme = theme.unwrap_or_else(|| "light".into());
+    /// # Ok(()) }
+    /// ```
     pub async fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, SessionError> {
         let r = self.core().get(key).await;
         self.track(r)
@@ -177,6 +217,13 @@ impl Session {
     ///
     /// # Errors
     /// A value that does not serialize, or is over the size limit.
+    ///
+    /// # Example
+    /// ```
+    /// # async fn demo(session: session_tower::Session) -> Result<(), session_tower::SessionError> {
+    /// session.insert("theme", "dark")?; // stored when the response leaves (last writer wins)
+    /// # Ok(()) }
+    /// ```
     pub fn insert<T: Serialize + ?Sized>(&self, key: &str, value: &T) -> Result<(), SessionError> {
         unreserved(key)?;
         let r = self.core().insert(key, value);
@@ -184,6 +231,13 @@ impl Session {
     }
 
     /// Removes `key` (the reserved CSRF key is left alone).
+    ///
+    /// # Example
+    /// ```
+    /// # async fn demo(session: session_tower::Session) -> Result<(), session_tower::SessionError> {
+    /// session.remove("checkout_step");
+    /// # Ok(()) }
+    /// ```
     pub fn remove(&self, key: &str) {
         if key != csrf::SECRET_KEY {
             self.core().remove(key);
@@ -194,6 +248,16 @@ impl Session {
     ///
     /// # Errors
     /// Store errors.
+    ///
+    /// # Example
+    /// ```
+    /// # async fn demo(session: session_tower::Session) -> Result<(), session_tower::SessionError> {
+    /// match session.user().await? {
+    ///     Some(user) => println!("signed in as {user}"),
+    ///     None => println!("anonymous"),
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn user(&self) -> Result<Option<String>, SessionError> {
         let r = self.core().owner().await;
         self.track(r)
@@ -233,6 +297,16 @@ impl Session {
     /// # Errors
     /// As a response: 409 `session_locked` after the wait; 409 `session_ended` when there is
     /// no session to lock; 503 on an outage.
+    ///
+    /// # Example
+    /// ```
+    /// # async fn demo(session: session_tower::Session) -> Result<(), session_tower::SessionError> {
+    /// let _fence = session.lock().await?; // other lockers of this session wait
+    /// let code: Option<String> = session.get("one_time_code").await?;
+    /// session.remove("one_time_code"); // so it is used at most once
+    /// # let _ = code;
+    /// # Ok(()) }
+    /// ```
     pub async fn lock(&self) -> Result<session_core::Fence, SessionError> {
         let r = self.core().lock().await;
         self.track(r)
@@ -246,6 +320,14 @@ impl Session {
     ///
     /// # Errors
     /// Store errors.
+    ///
+    /// # Example
+    /// ```
+    /// # async fn demo(session: session_tower::Session) -> Result<(), session_tower::SessionError> {
+    /// // after checking the password:
+    /// session.login("alice").await?; // new id and CSRF secret; an anonymous cart is kept
+    /// # Ok(()) }
+    /// ```
     pub async fn login(&self, user: &str) -> Result<(), SessionError> {
         let owner = self.core().owner().await;
         if self.track(owner)?.is_none() {
@@ -263,6 +345,13 @@ impl Session {
     ///
     /// # Errors
     /// Store errors.
+    ///
+    /// # Example
+    /// ```
+    /// # async fn demo(session: session_tower::Session) -> Result<(), session_tower::SessionError> {
+    /// session.rotate().await?; // same data and user, a new id (after a privilege change)
+    /// # Ok(()) }
+    /// ```
     pub async fn rotate(&self) -> Result<(), SessionError> {
         let r = self.core().rotate().await;
         self.track(r).map(drop)
@@ -295,6 +384,13 @@ impl Session {
     ///
     /// # Errors
     /// Store errors (the session then still exists; the layer answers 503).
+    ///
+    /// # Example
+    /// ```
+    /// # async fn demo(session: session_tower::Session) -> Result<(), session_tower::SessionError> {
+    /// session.logout().await?; // deleted in the store; the cookie is expired
+    /// # Ok(()) }
+    /// ```
     pub async fn logout(&self) -> Result<(), SessionError> {
         let r = self.core().destroy().await;
         self.track(r)
@@ -308,6 +404,15 @@ impl Session {
     ///
     /// # Errors
     /// Store errors.
+    ///
+    /// # Example
+    /// ```
+    /// # async fn demo(session: session_tower::Session) -> Result<(), session_tower::SessionError> {
+    /// let token = session.csrf_token().await?.unwrap_or_default();
+    /// let form = format!(r#"<input type="hidden" name="csrf_token" value="{token}">"#);
+    /// # let _ = form;
+    /// # Ok(()) }
+    /// ```
     pub async fn csrf_token(&self) -> Result<Option<String>, SessionError> {
         let exists = self.core().exists().await;
         if !self.track(exists)? {
@@ -336,6 +441,15 @@ impl Session {
     ///
     /// # Errors
     /// Store errors.
+    ///
+    /// # Example
+    /// ```
+    /// # async fn demo(session: session_tower::Session) -> Result<(), session_tower::SessionError> {
+    /// for d in session.devices().await? {
+    ///     println!("{} {:?} {}", d.key, d.user_agent, if d.current { "(this one)" } else { "" });
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn devices(&self) -> Result<Vec<Device>, SessionError> {
         let r = self.core().owner_sessions().await;
         Ok(self
@@ -357,6 +471,16 @@ impl Session {
     ///
     /// # Errors
     /// Store errors.
+    ///
+    /// # Example
+    /// ```
+    /// # async fn demo(session: session_tower::Session) -> Result<(), session_tower::SessionError> {
+    /// let key = "the key shown on the devices page";
+    /// if !session.revoke_device(key).await? {
+    ///     // not one of this user's sessions (or already gone)
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn revoke_device(&self, key: &str) -> Result<bool, SessionError> {
         let Ok(key) = StoreKey::parse_text(key) else {
             return Ok(false);
@@ -369,6 +493,14 @@ impl Session {
     ///
     /// # Errors
     /// Store errors.
+    ///
+    /// # Example
+    /// ```
+    /// # async fn demo(session: session_tower::Session) -> Result<(), session_tower::SessionError> {
+    /// let n = session.revoke_other_devices().await?; // "log out everywhere else"
+    /// println!("{n} other sessions ended");
+    /// # Ok(()) }
+    /// ```
     pub async fn revoke_other_devices(&self) -> Result<u64, SessionError> {
         let r = self.core().revoke_other_sessions().await;
         self.track(r)
@@ -378,12 +510,28 @@ impl Session {
     ///
     /// # Errors
     /// Store errors.
+    ///
+    /// # Example
+    /// ```
+    /// # async fn demo(session: session_tower::Session) -> Result<(), session_tower::SessionError> {
+    /// session.revoke_all_devices().await?; // this one too: the cookie is expired
+    /// # Ok(()) }
+    /// ```
     pub async fn revoke_all_devices(&self) -> Result<u64, SessionError> {
         let r = self.core().revoke_all_sessions().await;
         self.track(r)
     }
 
     /// When the session expires unless used, if it exists and was loaded.
+    ///
+    /// # Example
+    /// ```
+    /// # async fn demo(session: session_tower::Session) -> Result<(), session_tower::SessionError> {
+    /// if let Some(t) = session.expires_at().await {
+    ///     println!("ends at {} ms unless used", t.as_millis());
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn expires_at(&self) -> Option<Timestamp> {
         self.core().expires_at().await
     }

@@ -18,6 +18,13 @@ impl Session {
     /// # Errors
     /// Store errors from the lazy load; [`Error::Value`] if the stored value does not
     /// deserialize as `T`.
+    ///
+    /// # Example
+    /// ```
+    /// # async fn demo(session: session_core::Session) -> Result<(), session_core::Error> {
+    /// let cart: Option<Vec<String>> = session.get("cart").await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, Error> {
         match self.get_raw(key).await? {
             None => Ok(None),
@@ -34,6 +41,14 @@ impl Session {
     ///
     /// # Errors
     /// Store errors from the lazy load; an error from a pending [`Session::update`].
+    ///
+    /// # Example
+    /// ```
+    /// # async fn demo(session: session_core::Session) -> Result<(), session_core::Error> {
+    /// let raw = session.get_raw("cart").await?; // the stored JSON bytes
+    /// # let _ = raw;
+    /// # Ok(()) }
+    /// ```
     pub async fn get_raw(&self, key: &str) -> Result<Option<Bytes>, Error> {
         let pending = {
             let c = self.changes();
@@ -61,6 +76,15 @@ impl Session {
     ///
     /// # Errors
     /// Store errors from the lazy load.
+    ///
+    /// # Example
+    /// ```
+    /// # async fn demo(session: session_core::Session) -> Result<(), session_core::Error> {
+    /// for key in session.keys().await? {
+    ///     println!("{key}");
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn keys(&self) -> Result<Vec<String>, Error> {
         let mut keys: std::collections::BTreeSet<String> = {
             let mut io = self.io().await;
@@ -97,6 +121,14 @@ impl Session {
     /// # Errors
     /// [`Error::Value`] if `value` does not serialize; [`Error::TooLarge`] if it alone is
     /// over the configured limit. Nothing is recorded on error.
+    ///
+    /// # Example
+    /// ```
+    /// # async fn demo(session: session_core::Session) -> Result<(), session_core::Error> {
+    /// session.insert("cart", &["apple"])?;
+    /// session.save().await?;
+    /// # Ok(()) }
+    /// ```
     pub fn insert<T: Serialize + ?Sized>(&self, key: &str, value: &T) -> Result<(), Error> {
         let bytes = serde_json::to_vec(value).map_err(|source| Error::Value {
             key: key.to_owned(),
@@ -110,6 +142,13 @@ impl Session {
     ///
     /// # Errors
     /// [`Error::TooLarge`] if the value is over the configured limit.
+    ///
+    /// # Example
+    /// ```
+    /// # async fn demo(session: session_core::Session) -> Result<(), session_core::Error> {
+    /// session.insert_raw("blob", bytes::Bytes::from_static(b"raw"))?;
+    /// # Ok(()) }
+    /// ```
     pub fn insert_raw(&self, key: &str, value: Bytes) -> Result<(), Error> {
         let limit = self.inner.config.max_data_bytes();
         let size = key.len() + value.len();
@@ -166,11 +205,27 @@ impl Session {
     }
 
     /// Removes `key` (at the next save). Last writer wins, as for [`Session::insert`].
+    ///
+    /// # Example
+    /// ```
+    /// # async fn demo(session: session_core::Session) -> Result<(), session_core::Error> {
+    /// session.remove("cart");
+    /// session.save().await?;
+    /// # Ok(()) }
+    /// ```
     pub fn remove(&self, key: &str) {
         self.changes().data.insert(key.to_owned(), Change::Remove);
     }
 
     /// Removes every key (at the next save); the session itself stays.
+    ///
+    /// # Example
+    /// ```
+    /// # async fn demo(session: session_core::Session) -> Result<(), session_core::Error> {
+    /// session.clear(); // every key goes; the session itself stays
+    /// session.save().await?;
+    /// # Ok(()) }
+    /// ```
     pub fn clear(&self) {
         let mut c = self.changes();
         c.data.clear();
@@ -179,6 +234,13 @@ impl Session {
 
     /// Records the client's user agent, shown on a "your devices" page; kept only when the
     /// session is created.
+    ///
+    /// # Example
+    /// ```
+    /// # async fn demo(session: session_core::Session) -> Result<(), session_core::Error> {
+    /// session.set_user_agent("Mozilla/5.0 (X11; Linux x86_64)"); // shown on "your devices"
+    /// # Ok(()) }
+    /// ```
     pub fn set_user_agent(&self, ua: &str) {
         // Bounded: a header can be large, and this value is stored with every session.
         let ua: String = ua.chars().take(256).collect();

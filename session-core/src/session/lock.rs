@@ -105,6 +105,16 @@ impl Session {
     }
 
     /// The fencing token of the lock this handle holds, if it holds one.
+    ///
+    /// # Example
+    /// ```
+    /// # async fn demo(session: session_core::Session) -> Result<(), session_core::Error> {
+    /// session.lock().await?;
+    /// let fence = session.fence().await.expect("held");
+    /// // hand `fence.0` to a system that refuses writes with a smaller token
+    /// # let _ = fence;
+    /// # Ok(()) }
+    /// ```
     pub async fn fence(&self) -> Option<Fence> {
         self.io().await.lease.map(Fence)
     }
@@ -114,6 +124,15 @@ impl Session {
     ///
     /// # Errors
     /// As [`Session::save`]; [`Error::LockLost`] when the lease had run out.
+    ///
+    /// # Example
+    /// ```
+    /// # async fn demo(session: session_core::Session) -> Result<(), session_core::Error> {
+    /// session.lock().await?;
+    /// session.insert("paid", &true)?;
+    /// session.unlock().await?; // stores and releases in one write
+    /// # Ok(()) }
+    /// ```
     pub async fn unlock(&self) -> Result<(), Error> {
         self.save().await.map(drop)
     }

@@ -114,6 +114,16 @@ impl Session {
     /// A handle for the session identified by `id` (as presented by the client, already
     /// verified by the caller), or for a new visitor when `id` is `None`. Nothing is loaded
     /// until a method needs it.
+    ///
+    /// # Example
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use session_core::{Session, SessionConfig, SessionId, SessionStore};
+    /// # fn demo(store: Arc<dyn SessionStore>, from_cookie: Option<SessionId>) {
+    /// let config = Arc::new(SessionConfig::default());
+    /// let session = Session::new(store, config, from_cookie); // no store call yet
+    /// # let _ = session; }
+    /// ```
     pub fn new(
         store: Arc<dyn SessionStore>,
         config: Arc<SessionConfig>,
@@ -191,6 +201,16 @@ impl Session {
     }
 
     /// The current id, if the session exists or was presented.
+    ///
+    /// # Example
+    /// ```
+    /// # async fn demo(session: session_core::Session) -> Result<(), session_core::Error> {
+    /// session.insert("x", &1)?;
+    /// session.save().await?;
+    /// let id = session.id().await.expect("created"); // what the signed cookie carries
+    /// # let _ = id;
+    /// # Ok(()) }
+    /// ```
     pub async fn id(&self) -> Option<SessionId> {
         let io = self.io().await;
         match io.loaded {
@@ -200,11 +220,32 @@ impl Session {
     }
 
     /// What the cookie must reflect after this request.
+    ///
+    /// # Example
+    /// ```
+    /// # async fn demo(session: session_core::Session) -> Result<(), session_core::Error> {
+    /// session.save().await?;
+    /// let events = session.cookie_events().await;
+    /// if events.id_changed {
+    ///     // send the new cookie
+    /// } else if events.ended {
+    ///     // expire the cookie
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn cookie_events(&self) -> CookieEvents {
         self.io().await.events
     }
 
     /// The loaded record's expiry, if there is a live record.
+    ///
+    /// # Example
+    /// ```
+    /// # async fn demo(session: session_core::Session) -> Result<(), session_core::Error> {
+    /// let when = session.expires_at().await; // None when there is no session
+    /// # let _ = when;
+    /// # Ok(()) }
+    /// ```
     pub async fn expires_at(&self) -> Option<crate::Timestamp> {
         match &self.io().await.loaded {
             Loaded::Present(r) => Some(r.expires_at),
@@ -213,11 +254,28 @@ impl Session {
     }
 
     /// True if the store was asked for this session (or it was found to be new).
+    ///
+    /// # Example
+    /// ```
+    /// # async fn demo(session: session_core::Session) -> Result<(), session_core::Error> {
+    /// if !session.was_loaded().await {
+    ///     // nothing read the session: no Vary: Cookie needed
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn was_loaded(&self) -> bool {
         !matches!(self.io().await.loaded, Loaded::NotYet)
     }
 
     /// True if there are changes not yet saved.
+    ///
+    /// # Example
+    /// ```
+    /// # async fn demo(session: session_core::Session) -> Result<(), session_core::Error> {
+    /// session.insert("x", &1)?;
+    /// assert!(session.is_modified());
+    /// # Ok(()) }
+    /// ```
     pub fn is_modified(&self) -> bool {
         !self.changes().is_empty()
     }
@@ -226,6 +284,15 @@ impl Session {
     ///
     /// # Errors
     /// Store errors from the lazy load.
+    ///
+    /// # Example
+    /// ```
+    /// # async fn demo(session: session_core::Session) -> Result<(), session_core::Error> {
+    /// if session.exists().await? {
+    ///     println!("a returning visitor");
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn exists(&self) -> Result<bool, Error> {
         let mut io = self.io().await;
         self.ensure_loaded(&mut io).await?;
@@ -236,6 +303,14 @@ impl Session {
     ///
     /// # Errors
     /// Store errors from the lazy load.
+    ///
+    /// # Example
+    /// ```
+    /// # async fn demo(session: session_core::Session) -> Result<(), session_core::Error> {
+    /// let user: Option<String> = session.owner().await?;
+    /// # let _ = user;
+    /// # Ok(()) }
+    /// ```
     pub async fn owner(&self) -> Result<Option<String>, Error> {
         if let Some(o) = &self.changes().owner {
             return Ok(o.clone());
@@ -288,6 +363,15 @@ impl Session {
     /// compare-and-swap kept losing; [`Error::LockLost`] when this handle held the lock and
     /// its lease ran out; store errors. On error the pending changes are kept, except after
     /// `Gone`.
+    ///
+    /// # Example
+    /// ```
+    /// # async fn demo(session: session_core::Session) -> Result<(), session_core::Error> {
+    /// session.insert("step", &2)?;
+    /// let report = session.save().await?;
+    /// println!("{:?} after {} attempts", report.write, report.attempts);
+    /// # Ok(()) }
+    /// ```
     pub async fn save(&self) -> Result<SaveReport, Error> {
         let mut io = self.io().await;
         let pending = std::mem::take(&mut *self.changes());
@@ -303,6 +387,13 @@ impl Session {
     ///
     /// # Errors
     /// As [`Session::save`].
+    ///
+    /// # Example
+    /// ```
+    /// # async fn demo(session: session_core::Session) -> Result<(), session_core::Error> {
+    /// session.rotate().await?; // a new id for the same data
+    /// # Ok(()) }
+    /// ```
     pub async fn rotate(&self) -> Result<SaveReport, Error> {
         let mut io = self.io().await;
         let pending = std::mem::take(&mut *self.changes());
@@ -325,6 +416,13 @@ impl Session {
     ///
     /// # Errors
     /// As [`Session::save`].
+    ///
+    /// # Example
+    /// ```
+    /// # async fn demo(session: session_core::Session) -> Result<(), session_core::Error> {
+    /// session.login("user-42").await?; // new id, owner set, data kept from an anonymous session
+    /// # Ok(()) }
+    /// ```
     pub async fn login(&self, owner: &str) -> Result<SaveReport, Error> {
         let previous = self.owner().await?;
         {
@@ -345,6 +443,13 @@ impl Session {
     ///
     /// # Errors
     /// Store errors; the session is then still alive and the call may be repeated.
+    ///
+    /// # Example
+    /// ```
+    /// # async fn demo(session: session_core::Session) -> Result<(), session_core::Error> {
+    /// session.destroy().await?; // logout: gone from the store
+    /// # Ok(()) }
+    /// ```
     pub async fn destroy(&self) -> Result<(), Error> {
         let mut io = self.io().await;
         if let Some(id) = &io.id {

@@ -12,6 +12,15 @@ impl Session {
     ///
     /// # Errors
     /// Store errors.
+    ///
+    /// # Example
+    /// ```
+    /// # async fn demo(session: session_core::Session) -> Result<(), session_core::Error> {
+    /// for (s, current) in session.owner_sessions().await? {
+    ///     println!("{} last seen {} {}", s.key.to_text(), s.last_seen.as_millis(), if current { "(this one)" } else { "" });
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn owner_sessions(&self) -> Result<Vec<(OwnerSession, bool)>, Error> {
         let Some(owner) = self.owner().await? else {
             return Ok(Vec::new());
@@ -32,6 +41,14 @@ impl Session {
     ///
     /// # Errors
     /// Store errors.
+    ///
+    /// # Example
+    /// ```
+    /// # async fn demo(session: session_core::Session) -> Result<(), session_core::Error> {
+    /// let ended = session.revoke_other_sessions().await?; // "log out everywhere else"
+    /// # let _ = ended;
+    /// # Ok(()) }
+    /// ```
     pub async fn revoke_other_sessions(&self) -> Result<u64, Error> {
         let Some(owner) = self.owner().await? else {
             return Ok(0);
@@ -46,6 +63,16 @@ impl Session {
     ///
     /// # Errors
     /// Store errors.
+    ///
+    /// # Example
+    /// ```
+    /// # async fn demo(session: session_core::Session) -> Result<(), session_core::Error> {
+    /// let mine = session.owner_sessions().await?;
+    /// if let Some((other, false)) = mine.into_iter().find(|(_, current)| !current) {
+    ///     session.revoke_session(&other.key).await?;
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn revoke_session(&self, key: &StoreKey) -> Result<bool, Error> {
         let Some(owner) = self.owner().await? else {
             return Ok(false);
@@ -66,6 +93,13 @@ impl Session {
     ///
     /// # Errors
     /// Store errors.
+    ///
+    /// # Example
+    /// ```
+    /// # async fn demo(session: session_core::Session) -> Result<(), session_core::Error> {
+    /// session.revoke_all_sessions().await?; // this one included
+    /// # Ok(()) }
+    /// ```
     pub async fn revoke_all_sessions(&self) -> Result<u64, Error> {
         let Some(owner) = self.owner().await? else {
             return Ok(0);
