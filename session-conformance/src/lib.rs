@@ -8,8 +8,11 @@
 //!
 //! Give the suite a factory: an async closure that receives the suite's [`ManualClock`] and
 //! returns a [`Fixture`] holding a fresh, isolated store (its own key prefix, table or
-//! namespace) that reads time from that clock. [`suite!`] expands to one `#[tokio::test]`
-//! per case, so a failure names its case:
+//! namespace) that reads time from that clock. [`suite!`] expands to one `#[test]` per case
+//! (each on its own two-worker tokio runtime, which the suite brings: the calling crate
+//! needs no tokio dependency), so a failure names its case. What it needs from the caller:
+//! `session-conformance` as a dev-dependency, and a factory expression of type
+//! `Fn(ManualClock) -> impl Future<Output = Fixture>`:
 //!
 //! ```
 //! use std::sync::Arc;
@@ -67,6 +70,23 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use session_core::ManualClock;
+
+/// What [`suite!`] expands to, so that a caller needs no dependency of its own on tokio.
+#[doc(hidden)]
+pub mod __private {
+    /// Runs `f` to completion on a fresh two-worker runtime, as
+    /// `#[tokio::test(flavor = "multi_thread", worker_threads = 2)]` would.
+    pub fn block_on<F: std::future::Future<Output = ()>>(f: F) {
+        match tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => rt.block_on(f),
+            Err(e) => panic!("the conformance suite could not start a tokio runtime: {e}"),
+        }
+    }
+}
 use session_core::{Envelope, Error, SessionStore, StoreKey, async_trait};
 
 #[macro_use]

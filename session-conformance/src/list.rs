@@ -104,9 +104,9 @@ macro_rules! __suite_cases {
     ($factory:expr; $( $group:literal, $case:ident, $promise:literal; )*) => {
         $(
             #[doc = $promise]
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $case() {
-                $crate::run_named(stringify!($case), $factory).await;
+            #[test]
+            fn $case() {
+                $crate::__private::block_on($crate::run_named(stringify!($case), $factory));
             }
         )*
     };
