@@ -11,8 +11,9 @@
 //! One row per session: `skey` (the 34-byte store key, a hash of the session id: the
 //! database never holds a usable id) as primary key, `record` (the versioned binary record;
 //! `LONGBLOB` on MySQL, no cap below 16 MiB), `version`, `expires_at` (ms, indexed),
-//! `owner_id` (indexed, for "your devices" and "log out everywhere"), `created_at` and
-//! `last_seen`. The table name is configurable; [`PgStore::migrate`] and friends create
+//! `owner_id` (indexed, for "your devices" and "log out everywhere"), `created_at`,
+//! `last_seen`, and the per-session lock's lease, `lock_token` and `lock_until` (migration
+//! 2). The table name is configurable; [`PgStore::migrate`] and friends create
 //! or upgrade it from embedded, versioned migrations recorded in `{table}_schema`.
 //!
 //! # Contract, in SQL
@@ -63,9 +64,12 @@ mod postgres;
 mod sqlite;
 
 #[cfg(feature = "mysql")]
+#[cfg_attr(docsrs, doc(cfg(feature = "mysql")))]
 pub use mysql::MySqlStore;
 #[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub use postgres::PgStore;
 #[cfg(feature = "sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub use sqlite::SqliteStore;
 pub use sweeper::{SweepReport, Sweeper, spawn_sweeper};

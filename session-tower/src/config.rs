@@ -4,7 +4,7 @@ use http::HeaderName;
 
 pub use crate::error::ConfigError;
 
-/// The most bytes of a cookie (name, `=`, value) that browsers keep (RFC 6265 §6.1, R22):
+/// The most bytes of a cookie (name, `=`, value) that browsers keep (RFC 6265 §6.1):
 /// checked when the layer is built and again before a cookie is sent.
 pub const MAX_COOKIE_BYTES: usize = 4096;
 
@@ -40,9 +40,9 @@ pub(crate) struct CookieConfig {
     pub(crate) same_site: SameSite,
     /// When true the cookie carries `Max-Age` up to the session's expiry.
     pub(crate) persistent: bool,
-    /// Largest `Cookie` header bytes looked at (R9).
+    /// Largest `Cookie` header bytes looked at.
     pub(crate) max_header_bytes: usize,
-    /// Most cookie pairs looked at (R9).
+    /// Most cookie pairs looked at.
     pub(crate) max_pairs: usize,
 }
 
@@ -165,7 +165,7 @@ impl Default for OutagePolicy {
 mod tests {
     use super::*;
 
-    /// Cookie combinations browsers would reject fail at startup (R18).
+    /// Cookie combinations browsers would reject fail at startup.
     #[test]
     fn cookie_validation_table() {
         let base = CookieConfig::default();
@@ -252,7 +252,7 @@ mod tests {
         }
     }
 
-    /// Trusted origins must be bare serialized origins (R77).
+    /// Trusted origins must be bare serialized origins.
     #[test]
     fn origin_validation() {
         for ok in [

@@ -1,6 +1,6 @@
 //! Reading the session cookie from a request and writing it into a response.
 //!
-//! The parser is our own and strict (R8–R10): names match exactly and case-sensitively on
+//! The parser is our own and strict: names match exactly and case-sensitively on
 //! raw bytes, nothing is percent-decoded, nameless pairs never match, several `Cookie`
 //! fields are read as one list, and the work is bounded by a byte and a pair limit. It
 //! returns every value under the name; the caller decides what to do with duplicates, never
@@ -76,7 +76,7 @@ pub(crate) fn set(config: &CookieConfig, value: &str, max_age_secs: Option<u64>)
 }
 
 /// The `Set-Cookie` value that removes the cookie: same name, path, domain and flags as when
-/// it was set, an empty value, `Max-Age=0` and an `Expires` in the past (R24).
+/// it was set, an empty value, `Max-Age=0` and an `Expires` in the past.
 pub(crate) fn clear(config: &CookieConfig) -> String {
     let mut s = format!("{}=", config.name);
     push_attributes(&mut s, config);
@@ -126,7 +126,7 @@ mod tests {
             .collect()
     }
 
-    /// Names match exactly, case-sensitively, without decoding (R8).
+    /// Names match exactly, case-sensitively, without decoding.
     #[test]
     fn exact_name_matching() {
         let none: &[&[u8]] = &[
@@ -153,14 +153,14 @@ mod tests {
         assert_eq!(find(&headers(&[b"__Host-id=V=W"])), vec![b"V=W".to_vec()]);
     }
 
-    /// Several Cookie fields are one list; duplicates are all returned (R9, R10).
+    /// Several Cookie fields are one list; duplicates are all returned.
     #[test]
     fn multiple_fields_and_duplicates() {
         let h = headers(&[b"__Host-id=A", b"x=1; __Host-id=B"]);
         assert_eq!(find(&h), vec![b"A".to_vec(), b"B".to_vec()]);
     }
 
-    /// Oversized headers are refused, and the pair limit bounds the work (R9).
+    /// Oversized headers are refused, and the pair limit bounds the work.
     #[test]
     fn limits() {
         let big = vec![b'x'; 9000];
@@ -178,7 +178,7 @@ mod tests {
         );
     }
 
-    /// The emitted cookie has exactly the default attributes, and clearing repeats them (R17, R24).
+    /// The emitted cookie has exactly the default attributes, and clearing repeats them.
     #[test]
     fn emitted_attributes() {
         let c = CookieConfig::default();

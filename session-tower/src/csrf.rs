@@ -18,7 +18,7 @@
 //! new secret. The session stores only a marker that tokens were issued; from then on
 //! every unsafe request must carry one. A request without any session, or whose session
 //! never showed a token, is protected by the origin checks alone (login forms, an anonymous
-//! visitor's first add-to-cart), which is what R86 asks for.
+//! visitor's first add-to-cart).
 //!
 //! A rejection is a 403 whose JSON body names the reason; the handler is not called and
 //! the session is not changed.
@@ -71,7 +71,7 @@ impl CsrfReason {
     }
 }
 
-/// True for methods that must not change state and are never checked (R74).
+/// True for methods that must not change state and are never checked.
 pub(crate) fn is_safe(method: &Method) -> bool {
     matches!(
         *method,
@@ -219,7 +219,7 @@ mod tests {
         Some(s)
     }
 
-    /// Tokens are masked afresh every time and all unmask to the secret (R82).
+    /// Tokens are masked afresh every time and all unmask to the secret.
     #[test]
     fn masking() {
         let s = new_secret().unwrap();
@@ -343,7 +343,7 @@ mod tests {
         assert_eq!(request_authority(&uri, &HeaderMap::new()), None);
     }
 
-    /// Safe methods are never checked (R74).
+    /// Safe methods are never checked.
     #[test]
     fn safe_methods() {
         for m in [Method::GET, Method::HEAD, Method::OPTIONS, Method::TRACE] {

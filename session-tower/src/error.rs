@@ -48,7 +48,7 @@ pub enum ConfigError {
     #[error("cookie {0} contains ';', a control character or whitespace")]
     InvalidAttribute(&'static str),
     /// The cookie as written would exceed the 4096 bytes browsers keep
-    /// ([`crate::config::MAX_COOKIE_BYTES`], R22).
+    /// ([`crate::config::MAX_COOKIE_BYTES`]).
     #[error("the session cookie would be {0} bytes; browsers keep at most 4096")]
     CookieTooLarge(usize),
     /// A trusted origin is not `scheme://host[:port]`.

@@ -48,7 +48,7 @@ impl Presented {
     }
 }
 
-/// The id the request presents, if exactly one valid one (R10–R12).
+/// The id the request presents, if exactly one valid one.
 pub(crate) fn presented_id(p: &Presented, settings: &Settings) -> (Option<SessionId>, Source) {
     let c = &settings.cookie;
     let joined: Vec<HeaderValue>;

@@ -19,7 +19,7 @@ pub(crate) struct RequestState {
     pub(crate) unavailable: AtomicBool,
     /// The handler read the session: the response depends on the cookie (`Vary: Cookie`).
     pub(crate) accessed: AtomicBool,
-    /// A CSRF decision read `Origin` and `Sec-Fetch-Site` (R72: they go in `Vary`).
+    /// A CSRF decision read `Origin` and `Sec-Fetch-Site` (so they go in `Vary`).
     pub(crate) csrf_checked: AtomicBool,
 }
 
@@ -316,7 +316,7 @@ impl Session {
     /// from before the login stop working). The login rule: from an anonymous session the
     /// data is kept, except the keys named in `SessionLayer::with_discard_on_login`; from
     /// a session of a different user the session starts empty; the same user signing in
-    /// again keeps the data. R28.
+    /// again keeps the data.
     ///
     /// # Errors
     /// Store errors.

@@ -255,7 +255,7 @@ mod tests {
         SigningKeys::new(&[[7u8; 32]]).unwrap()
     }
 
-    /// A signed id verifies and round-trips (R12).
+    /// A signed id verifies and round-trips.
     #[test]
     fn sign_and_verify() {
         let id = SessionId::generate().unwrap();
@@ -264,7 +264,7 @@ mod tests {
         assert!(keys().verify(&v).unwrap() == id);
     }
 
-    /// Flipped, appended, truncated or re-signed values do not verify (R12).
+    /// Flipped, appended, truncated or re-signed values do not verify.
     #[test]
     fn tampering_is_rejected() {
         let id = SessionId::generate().unwrap();
@@ -286,7 +286,7 @@ mod tests {
         }
     }
 
-    /// Older keys verify, the newest signs (R63).
+    /// Older keys verify, the newest signs.
     #[test]
     fn rotation() {
         let old = SigningKeys::new(&[[1u8; 32]]).unwrap();
@@ -296,7 +296,7 @@ mod tests {
         assert!(old.verify(&ring.sign(&id)).is_none());
     }
 
-    /// Short keys and empty rings fail at startup (R61); Debug hides keys (R65).
+    /// Short keys and empty rings fail at startup; Debug hides keys.
     #[test]
     fn key_validation() {
         assert!(matches!(

@@ -1,5 +1,5 @@
 //! The cases. Each is one async function checking one promise of the store contract
-//! (`../DESIGN.md`, "The contract every store keeps"), named `group/name` in [`ALL`].
+//! (the table at the top of `session_core::store`), named `group/name` in [`ALL`].
 //!
 //! Cases never sleep: expiry is driven by the fixture's [`crate::ManualClock`]. Stores with
 //! native TTLs set them from the same clock, so logical expiry is what is tested; physical

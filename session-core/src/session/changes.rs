@@ -71,7 +71,7 @@ pub(crate) struct Changes {
     pub(crate) clear: bool,
     /// `Some(new_owner)` when the owner should change at the next write.
     pub(crate) owner: Option<Option<String>>,
-    /// Restart the absolute lifetime at the next write (a (re-)authentication, R39).
+    /// Restart the absolute lifetime at the next write (a (re-)authentication).
     pub(crate) restart_lifetime: bool,
     pub(crate) user_agent: Option<String>,
 }
