@@ -139,5 +139,6 @@ pub fn payload(n: usize) -> Bytes {
 }
 
 pub mod http;
+pub mod plot;
 mod raw;
 pub use raw::open;

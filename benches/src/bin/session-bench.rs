@@ -12,15 +12,18 @@
 //! with `+`). A read loads a session and reads one key; a write is the typical request:
 //! load, change one key, save (compare-and-swap). The raw baseline does the same I/O with
 //! the backend's own client: GET / GET+SET PX, a select / select+update, a moka get /
-//! get+insert.
+//! get+insert. Latencies go into an HDR histogram per virtual user. `--plot out.svg` draws
+//! `out.svg` (ops/s per backend, log axis) and `out-ratio.svg` (session ÷ raw);
+//! `--replot out.json --plot out.svg` draws them again from a saved run.
 
 use std::io::Write as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use hdrhistogram::Histogram;
 use serde::Serialize;
-use session_benches::{Sessions, open, payload};
+use session_benches::{Sessions, open, payload, plot};
 
 #[derive(Debug, Clone)]
 struct Options {
@@ -40,7 +43,7 @@ fn usage() -> ! {
     eprintln!(
         "usage: session-bench --store URL[,URL...] [--concurrency 1,16,64] [--duration 10s] \
          [--payload 200,4096] [--mix read:90,write:10] [--sessions 1000] [--json FILE] [--plot FILE.svg] \
-         [--only raw|session]"
+         [--only raw|session]\n       session-bench --replot FILE.json --plot FILE.svg"
     );
     std::process::exit(2)
 }
@@ -122,28 +125,37 @@ struct Cell {
 
 impl Cell {
     /// A cell from what `run_cell` measured: `ops` operations in `elapsed`, their
-    /// latencies sorted in nanoseconds. The ratio is set by the caller.
+    /// latencies in nanoseconds in an HDR histogram. The ratio is set by the caller.
     fn measured(
         store: &str,
         kind: &'static str,
         concurrency: usize,
         payload: usize,
-        ops: u64,
-        sorted: &[u32],
+        hist: &Histogram<u64>,
         elapsed: Duration,
     ) -> Self {
+        let us = |q: f64| hist.value_at_quantile(q) as f64 / 1000.0;
         Self {
             store: store.to_owned(),
             kind,
             concurrency,
             payload,
-            ops,
-            ops_per_sec: ops as f64 / elapsed.as_secs_f64(),
-            p50_us: pct(sorted, 0.5),
-            p99_us: pct(sorted, 0.99),
-            p999_us: pct(sorted, 0.999),
+            ops: hist.len(),
+            ops_per_sec: hist.len() as f64 / elapsed.as_secs_f64(),
+            p50_us: us(0.5),
+            p99_us: us(0.99),
+            p999_us: us(0.999),
             ratio_to_raw: None,
         }
+    }
+}
+
+/// A latency histogram from 1 ns to 60 s at three significant digits: the percentiles of
+/// millions of samples in a few kilobytes, instead of every sample kept and sorted.
+fn histogram() -> Histogram<u64> {
+    match Histogram::new_with_bounds(1, 60_000_000_000, 3) {
+        Ok(h) => h,
+        Err(e) => panic!("histogram bounds: {e}"),
     }
 }
 
@@ -158,19 +170,12 @@ impl Rng {
     }
 }
 
-fn pct(sorted: &[u32], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    f64::from(sorted[((sorted.len() - 1) as f64 * p).round() as usize]) / 1000.0
-}
-
 async fn run_cell<F, Fut>(
     label: &str,
     o: &Options,
     concurrency: usize,
     op: F,
-) -> (u64, Vec<u32>, Duration)
+) -> (Histogram<u64>, Duration)
 where
     F: Fn(bool, usize) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = ()> + Send,
@@ -186,7 +191,7 @@ where
         tasks.push(tokio::spawn(async move {
             let mut rng =
                 Rng(0x9E37_79B9_7F4A_7C15 ^ (vu as u64 + 1).wrapping_mul(0xBF58_476D_1CE4_E5B9));
-            let mut lat = Vec::with_capacity(1 << 16);
+            let mut lat = histogram();
             let mut n: u64 = 0;
             while !stop.load(Ordering::Relaxed) && Instant::now() < deadline {
                 // In-process stores never wait, so their futures never yield: let the
@@ -199,7 +204,7 @@ where
                 let i = (rng.next() % sessions as u64) as usize;
                 let t = Instant::now();
                 op(read, i).await;
-                lat.push(u32::try_from(t.elapsed().as_nanos()).unwrap_or(u32::MAX));
+                lat.saturating_record(u64::try_from(t.elapsed().as_nanos()).unwrap_or(u64::MAX));
                 done.fetch_add(1, Ordering::Relaxed);
             }
             lat
@@ -220,87 +225,65 @@ where
         }
     }
     stop.store(true, Ordering::Relaxed);
-    let mut all = Vec::new();
+    let mut all = histogram();
     for t in tasks {
-        all.extend(t.await.expect("virtual user"));
+        let h = t.await.expect("virtual user");
+        all.add(&h).expect("histograms of the same bounds add");
     }
     let elapsed = start.elapsed();
     eprint!("\r{:<90}\r", "");
-    all.sort_unstable();
-    (all.len() as u64, all, elapsed)
+    (all, elapsed)
 }
 
-fn svg(cells: &[Cell], path: &str) {
-    let (w, h, m) = (760.0, 420.0, 60.0);
-    let max_ops = cells.iter().map(|c| c.ops_per_sec).fold(1.0, f64::max);
-    let conc: Vec<usize> = {
-        let mut v: Vec<usize> = cells.iter().map(|c| c.concurrency).collect();
-        v.sort_unstable();
-        v.dedup();
-        v
-    };
-    let x = |c: usize| {
-        let i = conc.iter().position(|&v| v == c).unwrap_or(0) as f64;
-        m + i * (w - 2.0 * m) / ((conc.len().max(2) - 1) as f64)
-    };
-    let y = |ops: f64| h - m - ops / max_ops * (h - 2.0 * m);
-    let colors = [
-        "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
-        "#bcbd22", "#17becf",
-    ];
-    let mut series: Vec<(String, Vec<&Cell>)> = Vec::new();
-    for c in cells {
-        let key = format!("{} {} {}B", c.store, c.kind, c.payload);
-        match series.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, v)) => v.push(c),
-            None => series.push((key, vec![c])),
+impl Cell {
+    fn point(&self) -> plot::Point {
+        plot::Point {
+            store: self.store.clone(),
+            kind: self.kind.to_owned(),
+            concurrency: self.concurrency,
+            payload: self.payload,
+            ops_per_sec: self.ops_per_sec,
         }
     }
-    let mut out = format!(
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="12">
-<rect width="100%" height="100%" fill="white"/>
-<text x="{m}" y="24" font-size="15">Throughput (ops/s) against concurrency</text>
-<line x1="{m}" y1="{b}" x2="{r}" y2="{b}" stroke="black"/><line x1="{m}" y1="{m}" x2="{m}" y2="{b}" stroke="black"/>
-<text x="{m}" y="{t}" text-anchor="middle">0</text><text x="8" y="{m}">{max_ops:.0}</text>
-"#,
-        b = h - m,
-        r = w - m,
-        t = h - m + 16.0
-    );
-    for c in &conc {
-        out.push_str(&format!(
-            r#"<text x="{}" y="{}" text-anchor="middle">{c}</text>"#,
-            x(*c),
-            h - m + 16.0
-        ));
+}
+
+/// Writes the throughput chart to `path` and the ratio chart beside it (`-ratio.svg`).
+fn draw(points: &[plot::Point], path: &str) {
+    let ratio_path = match path.strip_suffix(".svg") {
+        Some(stem) => format!("{stem}-ratio.svg"),
+        None => format!("{path}-ratio.svg"),
+    };
+    for r in [
+        plot::throughput(points, path),
+        plot::ratio(points, &ratio_path),
+    ] {
+        if let Err(e) = r {
+            eprintln!("session-bench: {e}");
+            std::process::exit(1);
+        }
     }
-    for (i, (name, pts)) in series.iter().enumerate() {
-        let color = colors[i % colors.len()];
-        let dash = if name.contains(" raw ") {
-            r#" stroke-dasharray="5,4""#
-        } else {
-            ""
-        };
-        let path_d: Vec<String> = pts
-            .iter()
-            .map(|c| format!("{:.1},{:.1}", x(c.concurrency), y(c.ops_per_sec)))
-            .collect();
-        out.push_str(&format!(
-            r#"<polyline fill="none" stroke="{color}" stroke-width="2"{dash} points="{}"/>"#,
-            path_d.join(" ")
-        ));
-        out.push_str(&format!(
-            r#"<text x="{}" y="{}" fill="{color}">{name}</text>"#,
-            w - m - 150.0,
-            m + 14.0 * i as f64
-        ));
-    }
-    out.push_str("</svg>\n");
-    std::fs::write(path, out).expect("write plot");
+    eprintln!("session-bench: wrote {path} and {ratio_path}");
 }
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
+    // `--replot run.json --plot out.svg` draws the charts of an earlier run, measuring nothing.
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--replot") {
+        let (Some(json), Some(out)) = (
+            args.get(i + 1),
+            args.iter()
+                .position(|a| a == "--plot")
+                .and_then(|j| args.get(j + 1)),
+        ) else {
+            usage();
+        };
+        let text = std::fs::read_to_string(json).unwrap_or_else(|e| panic!("read {json}: {e}"));
+        let points: Vec<plot::Point> =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("parse {json}: {e}"));
+        draw(&points, out);
+        return;
+    }
     let o = parse_args();
     let mut cells: Vec<Cell> = Vec::new();
     for url in &o.stores {
@@ -316,7 +299,7 @@ async fn main() {
                     // harness's own reference counting weighs the same on both.
                     let ctx = Arc::new((target.raw.clone(), body.clone()));
                     let label = format!("{} raw c={c} p={size}", target.name);
-                    let (ops, lat, el) = run_cell(&label, &o, c, move |read, i| {
+                    let (lat, el) = run_cell(&label, &o, c, move |read, i| {
                         let ctx = ctx.clone();
                         async move {
                             let (raw, b) = &*ctx;
@@ -328,7 +311,7 @@ async fn main() {
                         }
                     })
                     .await;
-                    let cell = Cell::measured(&target.name, "raw", c, size, ops, &lat, el);
+                    let cell = Cell::measured(&target.name, "raw", c, size, &lat, el);
                     raw_ops = Some(cell.ops_per_sec);
                     cells.push(cell);
                 }
@@ -338,7 +321,7 @@ async fn main() {
 
                 let ctx = Arc::new((target.store.clone(), sessions.clone(), body.clone()));
                 let label = format!("{} session c={c} p={size}", target.name);
-                let (ops, lat, el) = run_cell(&label, &o, c, move |read, i| {
+                let (lat, el) = run_cell(&label, &o, c, move |read, i| {
                     let ctx = ctx.clone();
                     async move {
                         let (store, s, b) = &*ctx;
@@ -350,7 +333,7 @@ async fn main() {
                     }
                 })
                 .await;
-                let mut cell = Cell::measured(&target.name, "session", c, size, ops, &lat, el);
+                let mut cell = Cell::measured(&target.name, "session", c, size, &lat, el);
                 cell.ratio_to_raw = raw_ops.map(|raw| cell.ops_per_sec / raw);
                 cells.push(cell);
             }
@@ -389,6 +372,7 @@ async fn main() {
             .expect("write json");
     }
     if let Some(path) = &o.plot {
-        svg(&cells, path);
+        let points: Vec<plot::Point> = cells.iter().map(Cell::point).collect();
+        draw(&points, path);
     }
 }
