@@ -33,6 +33,6 @@ cargo build -q -p session-tower --example app
 echo "== package"; ./scripts/package.sh
 echo "== benches compile"; cargo test -p session-benches --benches --no-run
 echo "== session-bench smoke"
-cargo run -q -p session-benches --bin session-bench -- --store memory --concurrency 1,4 --duration 0.5s --payload 200
+cargo run -q -p session-benches --bin session-bench -- --store memory --concurrency 1,4 --duration 0.5s --payload 200 --plot "$(mktemp -d)/smoke.svg"
 echo "== fuzz smoke (30 s per target)"
 cargo run -q -p session-fuzz -- --seconds "${FUZZ_SECONDS:-30}"
