@@ -80,6 +80,7 @@ macro_rules! __case_list {
             "lock", lock_fence_grows, "each acquisition's fencing token is larger than the last";
             "lock", lock_others_write_meanwhile, "writes that do not take the lock go on while it is held, and neither free it nor get lost";
             "lock", lock_holder_of_deleted_session_is_gone, "a holder whose session was deleted gets Gone, and its write brings nothing back";
+            "lock", lock_rotation_starts_unlocked, "a rotation while the lock is held gives a new id that starts unlocked, and the holder's write stores nothing";
         }
     };
 }

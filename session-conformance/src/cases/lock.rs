@@ -216,3 +216,36 @@ pub async fn lock_holder_of_deleted_session_is_gone(ctx: Ctx) -> CaseResult {
     )?;
     Ok(())
 }
+
+/// A rotation (a login) while another request holds the lock: the new id starts unlocked,
+/// and the holder's write, addressed to the old id, is refused and stores nothing.
+pub async fn lock_rotation_starts_unlocked(ctx: Ctx) -> CaseResult {
+    let id = new_session(&ctx, &[("x", 1)]).await?;
+    let holder = locking(&ctx, &id, Duration::ZERO);
+    holder.lock().await?;
+    let _: Option<i64> = holder.get("x").await?;
+    let other = handle(&ctx, Some(id.clone()));
+    other.rotate().await?;
+    let new = other
+        .id()
+        .await
+        .ok_or_else(|| Fail::Failed("no id after the rotation".into()))?;
+    let next = locking(&ctx, &new, Duration::ZERO);
+    next.lock().await?;
+    next.unlock().await?;
+    holder.insert("x", &2)?;
+    match holder.save().await {
+        Err(e) if matches!(e.kind(), ErrorKind::Locked | ErrorKind::Gone) => {}
+        other => {
+            return Err(Fail::Failed(format!(
+                "the holder's write to the rotated-away id: {other:?}"
+            )));
+        }
+    }
+    let back = must_load(&ctx, &new.store_key(), "the new id").await?;
+    ensure!(
+        data_of(&back, "x") == Some(&b"1"[..]),
+        "the holder's refused write reached the new id"
+    );
+    Ok(())
+}

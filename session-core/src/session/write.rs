@@ -72,7 +72,10 @@ impl Session {
             let next = self.next_record(&current, pending, now)?;
             let rotating = rotate || next.owner != current.owner;
             let (result, new_id) = if rotating {
-                let next = self.restart_if_asked(next, pending, now);
+                let mut next = self.restart_if_asked(next, pending, now);
+                // A new id starts unlocked, on every store: a lease kept in the record (the
+                // trait's provided lock) must not move with it.
+                next.lease = None;
                 let new_id = SessionId::generate_with_tag(rotation_tag(&key, &current, &next))?;
                 let r = self
                     .store()
