@@ -3,10 +3,10 @@
 //! An unsafe request (anything but GET, HEAD, OPTIONS and TRACE) passes only if
 //!
 //! 1. it comes from our own origin, decided as Go 1.25's `CrossOriginProtection` does, so a
-//!    same-origin app needs no configuration (the table is in the README and in this module's `check_origin`): an
-//!    `Origin` among the trusted origins passes; `Sec-Fetch-Site: cross-site` or
-//!    `same-site` is refused; any other `Origin` must name the host the request was sent to;
-//!    without `Origin`, `Sec-Fetch-Site` must say `same-origin` or `none`; and
+//!    same-origin app needs no configuration: an `Origin` among the trusted origins passes;
+//!    `Sec-Fetch-Site: cross-site` or `same-site` is refused; any other `Origin` must name
+//!    the host the request was sent to; without `Origin`, `Sec-Fetch-Site` must say
+//!    `same-origin` or `none` (the full table is `check_origin`'s unit test); and
 //! 2. when the request belongs to a live session, it carries that session's token in the
 //!    `X-CSRF-Token` header or the `csrf_token` form field.
 //!
