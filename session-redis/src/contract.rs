@@ -55,19 +55,8 @@ impl SessionStore for RedisStore {
     async fn save(&self, key: &StoreKey, record: &Record, expected: u64) -> Result<(), Error> {
         let span = tracing::debug_span!("redis.save", key = ?key);
         async {
-            let now = self.clock.now();
-            let owner = record.owner.as_deref().unwrap_or("");
-            let keys = self
-                .names
-                .script_keys(vec![self.names.record(key)], key, owner);
-            let args = Self::script_args(
-                vec![arg(now.as_millis()), arg(expected)],
-                record,
-                now,
-                vec![key.to_text().into_bytes(), owner.as_bytes().to_vec()],
-            )?;
-            let reply = self.invoke("save", &scripts::SAVE, &keys, &args).await?;
-            self.after_save("save", key, record, now, reply).await
+            self.save_script(key, record, expected, None, self.clock.now())
+                .await
         }
         .instrument(span)
         .await
@@ -259,7 +248,7 @@ impl SessionStore for RedisStore {
         token: u64,
         now: Timestamp,
     ) -> Result<(), Error> {
-        self.save_fenced_script(key, record, expected, token, now)
+        self.save_script(key, record, expected, Some(token), now)
             .instrument(tracing::debug_span!("redis.save_fenced", key = ?key))
             .await
     }
@@ -272,6 +261,33 @@ impl SessionStore for RedisStore {
 }
 
 impl RedisStore {
+    /// A save: the plain [`scripts::SAVE`], or with `token` the lock holder's
+    /// [`scripts::SAVE_FENCED`], whose lock key comes right after the record's.
+    pub(crate) async fn save_script(
+        &self,
+        key: &StoreKey,
+        record: &Record,
+        expected: u64,
+        token: Option<u64>,
+        now: Timestamp,
+    ) -> Result<(), Error> {
+        let owner = record.owner.as_deref().unwrap_or("");
+        let mut own = vec![self.names.record(key)];
+        let mut tail = vec![key.to_text().into_bytes(), owner.as_bytes().to_vec()];
+        let (operation, script) = match token {
+            Some(t) => {
+                own.push(self.names.lock(key));
+                tail.push(arg(t));
+                ("save_fenced", &scripts::SAVE_FENCED)
+            }
+            None => ("save", &scripts::SAVE),
+        };
+        let keys = self.names.script_keys(own, key, owner);
+        let args = Self::script_args(vec![arg(now.as_millis()), arg(expected)], record, now, tail)?;
+        let reply = self.invoke(operation, script, &keys, &args).await?;
+        self.after_save(operation, key, record, now, reply).await
+    }
+
     /// What a save script's reply means, with the owner index updated across slots where
     /// the script could not.
     pub(crate) async fn after_save(

@@ -1,11 +1,10 @@
 //! The per-session lock on Redis: a lock key beside the record, in its hash slot (see
 //! [`crate::scripts::ACQUIRE`]), taken by one script, released by a check-and-delete
-//! script, and checked and released by the holder's save in the same script as the write.
+//! script, and checked and released by the holder's save in the same script as the write
+//! (`save_script` with a token, beside the plain save).
 //! One round trip each, on a single server and on Cluster alike.
 
-use std::sync::Arc;
-
-use session_core::{Error, LockAttempt, Record, StoreKey, Timestamp};
+use session_core::{Error, LockAttempt, StoreKey, Timestamp};
 
 use crate::layout;
 use crate::reply::{Reply, unexpected};
@@ -47,37 +46,6 @@ impl RedisStore {
             Reply::Gone => Err(Error::Gone),
             _ => Err(unexpected("acquire_lock")),
         }
-    }
-
-    pub(crate) async fn save_fenced_script(
-        &self,
-        key: &StoreKey,
-        record: &Arc<Record>,
-        expected: u64,
-        token: u64,
-        now: Timestamp,
-    ) -> Result<(), Error> {
-        let owner = record.owner.as_deref().unwrap_or("");
-        let keys = self.names.script_keys(
-            vec![self.names.record(key), self.names.lock(key)],
-            key,
-            owner,
-        );
-        let args = Self::script_args(
-            vec![arg(now.as_millis()), arg(expected)],
-            record,
-            now,
-            vec![
-                key.to_text().into_bytes(),
-                owner.as_bytes().to_vec(),
-                arg(token),
-            ],
-        )?;
-        let reply = self
-            .invoke("save_fenced", &scripts::SAVE_FENCED, &keys, &args)
-            .await?;
-        self.after_save("save_fenced", key, record, now, reply)
-            .await
     }
 
     pub(crate) async fn release(

@@ -121,15 +121,7 @@ macro_rules! sql_lease {
                         .execute(&self.pool)
                         .await
                 } else {
-                    Self::q(&self.sql.save_fenced)
-                        .bind(record.encode()?)
-                        .bind(record.version as i64)
-                        .bind(record.expires_at.as_millis())
-                        .bind(record.owner.clone())
-                        .bind(record.last_seen.as_millis())
-                        .bind(k.clone())
-                        .bind(expected as i64)
-                        .bind(now.as_millis())
+                    Self::bind_save(&self.sql.save_fenced, record, k.clone(), expected, now)?
                         .bind(token as i64)
                         .bind(now.as_millis())
                         .execute(&self.pool)

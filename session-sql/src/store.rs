@@ -173,6 +173,26 @@ macro_rules! sql_store {
                 sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
             }
 
+            /// `sql` (a save's `UPDATE`) with the record's columns and the guard bound, in
+            /// the order `save` and `save_fenced` share; the fenced one binds its lease after.
+            fn bind_save(
+                sql: &std::sync::Arc<str>,
+                record: &session_core::Record,
+                k: Vec<u8>,
+                expected: u64,
+                now: session_core::Timestamp,
+            ) -> Result<sqlx::query::Query<'static, $db, <$db as sqlx::Database>::Arguments>, session_core::Error> {
+                Ok(Self::q(sql)
+                    .bind(record.encode()?)
+                    .bind(record.version as i64)
+                    .bind(record.expires_at.as_millis())
+                    .bind(record.owner.clone())
+                    .bind(record.last_seen.as_millis())
+                    .bind(k)
+                    .bind(expected as i64)
+                    .bind(now.as_millis()))
+            }
+
             /// Creates or upgrades the schema: the embedded, versioned migrations not yet
             /// applied to this table. Safe to run from several nodes at once.
             ///
@@ -394,15 +414,7 @@ macro_rules! sql_store {
                             .execute(&self.pool)
                             .await
                     } else {
-                        Self::q(&self.sql.save)
-                            .bind(record.encode()?)
-                            .bind(record.version as i64)
-                            .bind(record.expires_at.as_millis())
-                            .bind(record.owner.clone())
-                            .bind(record.last_seen.as_millis())
-                            .bind(k.clone())
-                            .bind(expected as i64)
-                            .bind(now.as_millis())
+                        Self::bind_save(&self.sql.save, record, k.clone(), expected, now)?
                             .execute(&self.pool)
                             .await
                     };
