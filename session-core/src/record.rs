@@ -111,6 +111,11 @@ impl Lease {
     pub fn is_held(&self, now: Timestamp) -> bool {
         now < self.until
     }
+
+    /// True while the lease is held at `now` by the acquisition with fencing token `token`.
+    pub fn is_held_by(&self, token: u64, now: Timestamp) -> bool {
+        self.token == token && self.is_held(now)
+    }
 }
 
 impl std::fmt::Debug for Record {

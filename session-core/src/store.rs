@@ -231,10 +231,7 @@ pub trait SessionStore: Send + Sync + std::fmt::Debug + 'static {
         if current.version != expected_version {
             return Err(Error::Conflict);
         }
-        if !current
-            .lease
-            .is_some_and(|l| l.token == token && l.is_held(now))
-        {
+        if !current.lease.is_some_and(|l| l.is_held_by(token, now)) {
             return Err(Error::LockLost);
         }
         // An acquisition in between changes the version, so this write then conflicts and
@@ -251,11 +248,15 @@ pub trait SessionStore: Send + Sync + std::fmt::Debug + 'static {
     /// [`Error::Gone`] if no live record exists; backend errors.
     async fn release_lock(&self, key: &StoreKey, token: u64, now: Timestamp) -> Result<(), Error> {
         let current = self.load(key).await?.ok_or(Error::Gone)?;
-        let version = current.version;
-        let mut next = current;
-        next.version = version.wrapping_add(1);
-        self.save_fenced(key, &Arc::new(next), version, token, now)
-            .await
+        if !current.lease.is_some_and(|l| l.is_held_by(token, now)) {
+            return Err(Error::LockLost);
+        }
+        // One load, then the compare-and-swap: an acquisition in between changes the
+        // version, so this write conflicts and the caller looks again.
+        let mut next = current.clone();
+        next.lease = Some(Lease { token, until: now });
+        next.version = current.version.wrapping_add(1);
+        self.save(key, &next, current.version).await
     }
 }
 
