@@ -65,6 +65,8 @@ async fn body_text(c: &Client) -> String {
         .unwrap()
 }
 
+/// Types `text` into the page's form, submits it, and waits (up to 10 s) until the
+/// browser shows the response of `/note`.
 async fn submit(c: &Client, text: &str) {
     c.find(Locator::Css("#text"))
         .await
@@ -78,7 +80,23 @@ async fn submit(c: &Client, text: &str) {
         .click()
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let at = c
+            .current_url()
+            .await
+            .map(|u| u.path().to_owned())
+            .unwrap_or_default();
+        let ready = c.execute("return document.readyState", vec![]).await.ok();
+        if at == "/note" && ready.as_ref().and_then(|v| v.as_str()) == Some("complete") {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the form was never answered (at {at})"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
