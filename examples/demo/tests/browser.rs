@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 mod common;
 
-use common::chrome::{browser, start_chromedriver};
+use common::chrome::{browser, start_chromedriver, wait_path};
 use fantoccini::{Client, Locator};
 use serde_json::json;
 use test_support::{ChildGuard, free_port};
@@ -85,23 +85,6 @@ async fn wait_count(c: &Client, css: &str, n: usize) {
             Instant::now() < deadline,
             "{css}: {now} on the page, not {n}"
         );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-async fn wait_path(c: &Client, path: &str) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let at = c
-            .current_url()
-            .await
-            .map(|u| u.path().to_owned())
-            .unwrap_or_default();
-        let ready = c.execute("return document.readyState", vec![]).await.ok();
-        if at == path && ready.as_ref().and_then(|v| v.as_str()) == Some("complete") {
-            return;
-        }
-        assert!(Instant::now() < deadline, "never reached {path} (at {at})");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

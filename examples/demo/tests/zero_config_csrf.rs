@@ -4,12 +4,10 @@
 
 mod common;
 
-use std::time::Duration;
-
 use axum::Router;
 use axum::response::Html;
 use axum::routing::{get, post};
-use common::chrome::{browser, start_chromedriver};
+use common::chrome::{browser, start_chromedriver, wait_path};
 use fantoccini::{Client, Locator};
 use session_memory::MemoryStore;
 use session_tower::{Session, SessionLayer, SigningKeys};
@@ -80,23 +78,7 @@ async fn submit(c: &Client, text: &str) {
         .click()
         .await
         .unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let at = c
-            .current_url()
-            .await
-            .map(|u| u.path().to_owned())
-            .unwrap_or_default();
-        let ready = c.execute("return document.readyState", vec![]).await.ok();
-        if at == "/note" && ready.as_ref().and_then(|v| v.as_str()) == Some("complete") {
-            return;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the form was never answered (at {at})"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_path(c, "/note").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder};
 use serde_json::json;
@@ -65,4 +65,22 @@ pub(crate) async fn browser(driver_port: u16, profile: &Path) -> Client {
         .connect(&format!("http://127.0.0.1:{driver_port}"))
         .await
         .expect("connect to chromedriver")
+}
+
+/// Waits (up to 10 s) until the browser shows `path`, fully loaded.
+pub(crate) async fn wait_path(c: &Client, path: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let at = c
+            .current_url()
+            .await
+            .map(|u| u.path().to_owned())
+            .unwrap_or_default();
+        let ready = c.execute("return document.readyState", vec![]).await.ok();
+        if at == path && ready.as_ref().and_then(|v| v.as_str()) == Some("complete") {
+            return;
+        }
+        assert!(Instant::now() < deadline, "never reached {path} (at {at})");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
