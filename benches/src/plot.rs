@@ -80,6 +80,22 @@ fn series(points: &[Point], store: &str, kind: &str, payload: usize) -> Vec<(f64
     v
 }
 
+/// The legend both charts draw, in the lower right where their lines leave room.
+fn legend<'a, DB, CT>(chart: &mut ChartContext<'a, DB, CT>) -> Result<(), String>
+where
+    DB: DrawingBackend + 'a,
+    CT: CoordTranslate,
+{
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.4))
+        .label_font(("sans-serif", 11))
+        .draw()
+        .map_err(|x| x.to_string())
+}
+
 /// Throughput per backend: a grid of panels, log ops/s against log concurrency.
 ///
 /// # Errors
@@ -145,14 +161,7 @@ pub fn throughput(points: &[Point], path: &str) -> Result<(), PlotError> {
                     .map_err(|x| e(x.to_string()))?;
             }
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.4))
-            .label_font(("sans-serif", 11))
-            .draw()
-            .map_err(|x| e(x.to_string()))?;
+        legend(&mut chart).map_err(&e)?;
     }
     root.present().map_err(|x| e(x.to_string()))
 }
@@ -223,14 +232,7 @@ pub fn ratio(points: &[Point], path: &str) -> Result<(), PlotError> {
                 .draw_series(s.into_iter().map(|p| Circle::new(p, 3, color.filled())))
                 .map_err(|x| e(x.to_string()))?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.4))
-            .label_font(("sans-serif", 11))
-            .draw()
-            .map_err(|x| e(x.to_string()))?;
+        legend(&mut chart).map_err(&e)?;
     }
     root.present().map_err(|x| e(x.to_string()))
 }
