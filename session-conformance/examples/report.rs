@@ -13,7 +13,8 @@ use session_conformance::{Fixture, ManualClock, ReferenceStore, run_all};
 #[tokio::main]
 async fn main() {
     let report = run_all(|clock: ManualClock| async move {
-        Fixture::with_raw(ReferenceStore::new(Arc::new(clock)))
+        Fixture::with_raw(ReferenceStore::new(Arc::new(clock.clone())))
+            .sibling(ReferenceStore::new(Arc::new(clock)))
     })
     .await;
     println!("{} passed, {} skipped", report.passed(), report.skipped());

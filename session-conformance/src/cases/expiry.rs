@@ -144,3 +144,20 @@ pub async fn shared_load_agrees(ctx: Ctx) -> CaseResult {
     );
     Ok(())
 }
+
+/// A touch at the very instant of expiry is too late: Gone, and nothing comes back.
+pub async fn touch_at_expiry_is_gone(ctx: Ctx) -> CaseResult {
+    let mut r = record(&ctx, &[("k", b"v")]);
+    r.expires_at = r.created_at.plus(MINUTE);
+    let k = created(&ctx, &r).await?;
+    ctx.clock.advance(MINUTE);
+    let now = session_core::Clock::now(&ctx.clock);
+    expect_kind(
+        ctx.store.touch(&k, now.plus(HOUR), now).await,
+        ErrorKind::Gone,
+        "touch at the instant of expiry",
+    )?;
+    must_be_none(&ctx, &k, "after a touch at the instant of expiry").await?;
+    ctx.clock.advance(Duration::from_millis(1));
+    must_be_none(&ctx, &k, "a millisecond later").await
+}
