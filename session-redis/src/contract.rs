@@ -329,7 +329,8 @@ impl RedisStore {
     ) -> Result<(), Error> {
         let now = self.clock.now();
         let old_key = self.names.record(old);
-        let token = new.hash_hex();
+        // The mark names the new key, so that a reader can tell whether the move is done.
+        let token = new.to_text();
         let w = self
             .invoke(
                 "rotate",

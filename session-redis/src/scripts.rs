@@ -12,7 +12,7 @@
 //! | `r` | a 40-byte header, expires-at then last-seen as 20-digit decimals, then the encoded record (whose own `expires_at`/`last_seen` may be stale) |
 //! | `e` | expires-at, ms since epoch, 20 digits: the truth for expiry, read by scripts |
 //! | `l` | last seen, ms, 20 digits |
-//! | `v` | version (decimal), or `moving:<token>` during a cross-slot rotation |
+//! | `v` | version (decimal), or `moving:<new key>` during a cross-slot rotation (a load reads the old record as gone once the new one exists) |
 //! | `o` | owner, when there is one |
 //! | `x` | the name of the owner's index key, when it shares this key's hash slot |
 //! | `f` | the per-session lock's last fencing token (see the `ACQUIRE` script) |

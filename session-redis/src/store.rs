@@ -326,6 +326,9 @@ impl RedisStore {
     }
 
     pub(crate) async fn load_inner(&self, key: &StoreKey) -> Result<Option<Record>, Error> {
+        if self.names.cluster {
+            return self.load_on_cluster(key).await;
+        }
         let mut cmd = redis::cmd("HGET");
         cmd.arg(self.names.record(key)).arg("r");
         let bytes = match self.command("load", cmd).await? {
@@ -334,6 +337,46 @@ impl RedisStore {
             _ => return Err(unexpected("load")),
         };
         layout::decode_r(&bytes, self.clock.now())
+    }
+
+    /// A load on Cluster, where a rotation between slots takes three steps (mark the old
+    /// record moving, create the new one, delete the old). A record marked moving is
+    /// still the session until the new record exists, and no longer once it does: the
+    /// create is the rotation's single moment, so no reader sees both keys or neither.
+    async fn load_on_cluster(&self, key: &StoreKey) -> Result<Option<Record>, Error> {
+        let mut cmd = redis::cmd("HMGET");
+        cmd.arg(self.names.record(key)).arg("r").arg("v");
+        let (bytes, v) = match self.command("load", cmd).await? {
+            Value::Array(a) => match <[Value; 2]>::try_from(a) {
+                Ok([Value::BulkString(r), v]) => (r, v),
+                Ok([Value::Nil, _]) => return Ok(None),
+                _ => return Err(unexpected("load")),
+            },
+            _ => return Err(unexpected("load")),
+        };
+        let now = self.clock.now();
+        let Some(record) = layout::decode_r(&bytes, now)? else {
+            return Ok(None);
+        };
+        let target = match &v {
+            Value::BulkString(v) => v.strip_prefix(b"moving:"),
+            _ => None,
+        };
+        let Some(target) = target else {
+            return Ok(Some(record));
+        };
+        let new = std::str::from_utf8(target)
+            .ok()
+            .and_then(|t| StoreKey::parse_text(t).ok())
+            .ok_or_else(|| unexpected("load"))?;
+        let mut cmd = redis::cmd("HGET");
+        cmd.arg(self.names.record(&new)).arg("r");
+        let moved = match self.command("load", cmd).await? {
+            Value::BulkString(b) => layout::split_r(&b).is_some_and(|(_, e)| now < e.expires_at),
+            Value::Nil => false,
+            _ => return Err(unexpected("load")),
+        };
+        Ok(if moved { None } else { Some(record) })
     }
 
     /// Deletes `key` if it belongs to `owner` (any owner when `None`); returns whether a

@@ -46,7 +46,7 @@ async fn store(clock: ManualClock) -> MySqlStore {
 }
 
 async fn fixture(clock: ManualClock) -> Fixture {
-    fixture_of(store(clock).await)
+    fixture_of(store(clock).await).await
 }
 
 session_conformance::suite!(mysql, |clock: ManualClock| async move {

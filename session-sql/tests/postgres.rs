@@ -46,7 +46,7 @@ async fn store(clock: ManualClock) -> PgStore {
 }
 
 async fn fixture(clock: ManualClock) -> Fixture {
-    fixture_of(store(clock).await)
+    fixture_of(store(clock).await).await
 }
 
 session_conformance::suite!(postgres, |clock: ManualClock| async move {

@@ -38,11 +38,11 @@ async fn memory_store(clock: ManualClock) -> SqliteStore {
 }
 
 session_conformance::suite!(file, |clock: ManualClock| async move {
-    fixture_of(crate::store(clock).await)
+    fixture_of(crate::store(clock).await).await
 });
 
 session_conformance::suite!(memory, |clock: ManualClock| async move {
-    fixture_of(crate::memory_store(clock).await)
+    fixture_of(crate::memory_store(clock).await).await
 });
 
 mod sql_specific {

@@ -47,19 +47,74 @@ impl RawBytes for Raw {
     }
 }
 
-/// A fixture on its own prefix, reading time from `clock`.
-pub(crate) async fn fixture(clock: ManualClock, cluster: bool) -> Fixture {
+/// A store on its own prefix, reading time from `clock`; the prefix.
+async fn store(clock: &ManualClock, cluster: bool) -> (RedisStore, String) {
+    let prefix = unique_prefix();
     let builder = RedisStore::builder()
-        .prefix(unique_prefix())
-        .clock(Arc::new(clock));
+        .prefix(prefix.clone())
+        .clock(Arc::new(clock.clone()));
     let store = if cluster {
         builder.connect_cluster(&cluster_urls()).await
     } else {
         builder.connect(&redis_url()).await
     }
     .expect("connect to redis");
-    Fixture {
-        store: Arc::new(store.clone()),
-        raw: Some(Arc::new(Raw(store))),
+    (store, prefix)
+}
+
+/// Deletes every key under `prefixes` from each of `urls` (on a cluster, each node holds
+/// its own slots' keys, and SCAN on a node lists only those).
+async fn remove_keys(urls: Vec<String>, prefixes: Vec<String>) {
+    for url in urls {
+        let client = redis::Client::open(url.as_str()).expect("redis url");
+        let mut con = client
+            .get_multiplexed_async_connection()
+            .await
+            .expect("connect to redis for teardown");
+        for prefix in &prefixes {
+            let mut cursor: u64 = 0;
+            loop {
+                let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+                    .arg(cursor)
+                    .arg("MATCH")
+                    .arg(format!("{prefix}:*"))
+                    .arg("COUNT")
+                    .arg(500)
+                    .query_async(&mut con)
+                    .await
+                    .expect("scan for teardown");
+                for k in keys {
+                    let _: i64 = redis::cmd("DEL")
+                        .arg(&k)
+                        .query_async(&mut con)
+                        .await
+                        .expect("delete a test key");
+                }
+                if next == 0 {
+                    break;
+                }
+                cursor = next;
+            }
+        }
     }
+}
+
+/// A fixture on its own prefix, reading time from `clock`, with a sibling store on
+/// another prefix of the same server and a teardown that removes both prefixes' keys.
+pub(crate) async fn fixture(clock: ManualClock, cluster: bool) -> Fixture {
+    let (store, prefix) = store(&clock, cluster).await;
+    let (sibling, sibling_prefix) = store_of_sibling(&clock, cluster).await;
+    let urls = if cluster {
+        cluster_urls()
+    } else {
+        vec![redis_url()]
+    };
+    Fixture::from_arc(Arc::new(store.clone()))
+        .raw(Raw(store))
+        .sibling(sibling)
+        .on_teardown(move || remove_keys(urls, vec![prefix, sibling_prefix]))
+}
+
+async fn store_of_sibling(clock: &ManualClock, cluster: bool) -> (RedisStore, String) {
+    store(clock, cluster).await
 }

@@ -33,11 +33,30 @@ macro_rules! raw_adapter {
             }
         }
 
-        fn fixture_of(store: $store) -> session_conformance::Fixture {
-            session_conformance::Fixture {
-                store: std::sync::Arc::new(store.clone()),
-                raw: Some(std::sync::Arc::new(Raw(store))),
-            }
+        /// The fixture for `store`: raw access, a sibling in another table on the same
+        /// database, and a teardown that drops both tables.
+        async fn fixture_of(store: $store) -> session_conformance::Fixture {
+            let sibling = store
+                .clone()
+                .with_table(&crate::common::unique_table())
+                .expect("sibling table name");
+            sibling.migrate().await.expect("migrate the sibling table");
+            let tables = [store.table().to_owned(), sibling.table().to_owned()];
+            let pool = store.pool().clone();
+            session_conformance::Fixture::from_arc(std::sync::Arc::new(store.clone()))
+                .raw(Raw(store))
+                .sibling(sibling)
+                .on_teardown(move || async move {
+                    for t in tables {
+                        for name in [format!("{t}_schema"), t] {
+                            let sql = format!("DROP TABLE IF EXISTS {name}");
+                            sqlx::query(sqlx::AssertSqlSafe(sql))
+                                .execute(&pool)
+                                .await
+                                .expect("drop a test table");
+                        }
+                    }
+                })
         }
     };
 }
