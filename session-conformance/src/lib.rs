@@ -86,20 +86,20 @@
 #![deny(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
-/// What [`suite!`] expands to, so that a caller needs no dependency of its own on tokio.
-#[doc(hidden)]
-pub mod __private {
-    /// Runs `f` to completion on a fresh two-worker runtime, as
-    /// `#[tokio::test(flavor = "multi_thread", worker_threads = 2)]` would.
-    pub fn block_on<F: std::future::Future<Output = ()>>(f: F) {
-        match tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-        {
-            Ok(rt) => rt.block_on(f),
-            Err(e) => panic!("the conformance suite could not start a tokio runtime: {e}"),
-        }
+/// Runs `f` to completion on a fresh two-worker tokio runtime, as
+/// `#[tokio::test(flavor = "multi_thread", worker_threads = 2)]` would: what [`suite!`]
+/// expands to, and how a plain `#[test]` in a crate without tokio runs [`run_cases`].
+///
+/// # Panics
+/// When the runtime cannot start.
+pub fn block_on<T, F: std::future::Future<Output = T>>(f: F) -> T {
+    match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt.block_on(f),
+        Err(e) => panic!("the conformance suite could not start a tokio runtime: {e}"),
     }
 }
 

@@ -147,7 +147,7 @@ macro_rules! __suite_case {
         #[doc = $promise]
         #[test]
         fn $case() {
-            $crate::__private::block_on($crate::run_named(
+            $crate::block_on($crate::run_named(
                 stringify!($case),
                 $crate::__skip_names!($all),
                 $factory,
@@ -162,7 +162,7 @@ macro_rules! __suite_case {
                 #[test]
                 #[ignore = $why]
                 fn $case() {
-                    $crate::__private::block_on($crate::run_named(
+                    $crate::block_on($crate::run_named(
                         stringify!($case),
                         $crate::__skip_names!($all),
                         $factory,

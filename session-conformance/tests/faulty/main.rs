@@ -91,5 +91,19 @@ fn readme_counts_match_the_code() {
             }
         }
         assert!(seen >= 2, "{} quotes no counts to check", path.display());
+        // The outside crate's suite is shown as it is: the page's code block is the file.
+        let outside =
+            std::fs::read_to_string(root.join("../examples/outside-store/tests/conformance.rs"))
+                .unwrap();
+        assert!(
+            text.contains(&format!("```rust\n{outside}```")),
+            "{} does not show examples/outside-store/tests/conformance.rs as it is",
+            path.display()
+        );
+        assert!(
+            outside.lines().count() <= 10,
+            "the outside crate's suite takes {} lines",
+            outside.lines().count()
+        );
     }
 }
