@@ -48,3 +48,25 @@ fn mysql_number(d: &dyn sqlx::error::DatabaseError) -> Option<u16> {
         None
     }
 }
+
+/// Runs `attempt` again, up to four more times, while it fails with a transient error
+/// ([`is_transient`]): InnoDB picks a victim when a delete, an owner-wide delete and a
+/// touch or rotation lock the same rows and index entries in different orders, and
+/// PostgreSQL can do the same. Each statement it wraps is one atomic write that the
+/// database rolled back whole, so running it again is safe.
+pub(crate) async fn retrying<T, F, Fut>(mut attempt: F) -> Result<T, sqlx::Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, sqlx::Error>>,
+{
+    let mut retries = 0;
+    loop {
+        match attempt().await {
+            Err(e) if is_transient(&e) && retries < 4 => {
+                retries += 1;
+                tokio::task::yield_now().await;
+            }
+            other => return other,
+        }
+    }
+}

@@ -406,19 +406,26 @@ macro_rules! sql_store {
                 async {
                     let now = self.clock.now();
                     let k = key.to_bytes().to_vec();
-                    let res = if record.is_expired(now) {
-                        Self::q(&self.sql.save_delete)
-                            .bind(k.clone())
-                            .bind(expected as i64)
-                            .bind(now.as_millis())
-                            .execute(&self.pool)
-                            .await
-                    } else {
-                        Self::bind_save(&self.sql.save, record, k.clone(), expected, now)?
-                            .execute(&self.pool)
-                            .await
-                    };
-                    let n = res.map_err(|e| $crate::error::map("save", e))?.rows_affected();
+                    // The outer error is the database's (retried when transient); the inner
+                    // one a record that cannot be bound, which no retry changes.
+                    let res = $crate::error::retrying(|| async {
+                        if record.is_expired(now) {
+                            Self::q(&self.sql.save_delete)
+                                .bind(k.clone())
+                                .bind(expected as i64)
+                                .bind(now.as_millis())
+                                .execute(&self.pool)
+                                .await
+                                .map(Ok)
+                        } else {
+                            match Self::bind_save(&self.sql.save, record, k.clone(), expected, now) {
+                                Ok(q) => q.execute(&self.pool).await.map(Ok),
+                                Err(e) => Ok(Err(e)),
+                            }
+                        }
+                    })
+                    .await;
+                    let n = res.map_err(|e| $crate::error::map("save", e))??.rows_affected();
                     if n == 1 {
                         Ok(())
                     } else {
@@ -434,15 +441,17 @@ macro_rules! sql_store {
                 let span = tracing::debug_span!(concat!($span, ".touch"), key = ?key);
                 async {
                     let now = self.clock.now().as_millis();
-                    let n = Self::q(&self.sql.touch)
-                        .bind(expires_at.as_millis())
-                        .bind(last_seen.as_millis())
-                        .bind(key.to_bytes().to_vec())
-                        .bind(now)
-                        .execute(&self.pool)
-                        .await
-                        .map_err(|e| $crate::error::map("touch", e))?
-                        .rows_affected();
+                    let n = $crate::error::retrying(|| {
+                        Self::q(&self.sql.touch)
+                            .bind(expires_at.as_millis())
+                            .bind(last_seen.as_millis())
+                            .bind(key.to_bytes().to_vec())
+                            .bind(now)
+                            .execute(&self.pool)
+                    })
+                    .await
+                    .map_err(|e| $crate::error::map("touch", e))?
+                    .rows_affected();
                     if n == 1 { Ok(()) } else { Err(session_core::Error::Gone) }
                 }
                 .instrument(span)
@@ -453,12 +462,14 @@ macro_rules! sql_store {
                 use tracing::Instrument as _;
                 let span = tracing::debug_span!(concat!($span, ".delete"), key = ?key);
                 async {
-                    Self::q(&self.sql.delete)
-                        .bind(key.to_bytes().to_vec())
-                        .execute(&self.pool)
-                        .await
-                        .map_err(|e| $crate::error::map("delete", e))
-                        .map(drop)
+                    $crate::error::retrying(|| {
+                        Self::q(&self.sql.delete)
+                            .bind(key.to_bytes().to_vec())
+                            .execute(&self.pool)
+                    })
+                    .await
+                    .map_err(|e| $crate::error::map("delete", e))
+                    .map(drop)
                 }
                 .instrument(span)
                 .await
@@ -469,7 +480,7 @@ macro_rules! sql_store {
                 let span = tracing::debug_span!(concat!($span, ".rotate"), old = ?old, new = ?new);
                 async {
                     let bytes = record.encode()?;
-                    let n = match self.rotate_once(old, new, record, &bytes, expected).await {
+                    let n = match $crate::error::retrying(|| self.rotate_once(old, new, record, &bytes, expected)).await {
                         Ok(n) => n,
                         Err(e) if $crate::error::is_unique_violation(&e) => {
                             if !self.clear_dead_key(&new.to_bytes(), "rotate").await? {
@@ -526,19 +537,22 @@ macro_rules! sql_store {
                 let span = tracing::debug_span!(concat!($span, ".delete_owner"));
                 async {
                     let now = self.clock.now().as_millis();
-                    let res = match keep {
-                        Some(k) => Self::q(&self.sql.delete_owner_except)
-                            .bind(owner.to_owned())
-                            .bind(now)
-                            .bind(k.to_bytes().to_vec())
-                            .execute(&self.pool)
-                            .await,
-                        None => Self::q(&self.sql.delete_owner)
-                            .bind(owner.to_owned())
-                            .bind(now)
-                            .execute(&self.pool)
-                            .await,
-                    };
+                    let res = $crate::error::retrying(|| async {
+                        match keep {
+                            Some(k) => Self::q(&self.sql.delete_owner_except)
+                                .bind(owner.to_owned())
+                                .bind(now)
+                                .bind(k.to_bytes().to_vec())
+                                .execute(&self.pool)
+                                .await,
+                            None => Self::q(&self.sql.delete_owner)
+                                .bind(owner.to_owned())
+                                .bind(now)
+                                .execute(&self.pool)
+                                .await,
+                        }
+                    })
+                    .await;
                     res.map(|r| r.rows_affected())
                         .map_err(|e| $crate::error::map("delete_owner", e))
                 }

@@ -38,7 +38,7 @@ macro_rules! raw_adapter {
         async fn fixture_of(store: $store) -> session_conformance::Fixture {
             let sibling = store
                 .clone()
-                .with_table(&crate::common::unique_table())
+                .with_table(&common::unique_table())
                 .expect("sibling table name");
             sibling.migrate().await.expect("migrate the sibling table");
             let tables = [store.table().to_owned(), sibling.table().to_owned()];
