@@ -97,6 +97,7 @@ macro_rules! __case_list {
             owner_change, owner_changes_back_and_forth, "an owner changed four times and rotated is listed once, under the last owner only";
             owner_change, owner_change_spares_other_sessions, "moving one session between owners leaves both owners' other sessions where they were";
             owner_change, delete_owner_counts_only_live, "log out everywhere counts the live sessions it ended, not expired ones";
+            owner_change, owner_expiry_boundary_is_exact, "a session leaves listing and log out everywhere at the instant it expires";
             race, race_rotate_vs_load, "a reader never sees a rotation half done: never both keys, never neither";
             race, race_save_vs_delete, "a save racing a delete never brings the session back";
             race, race_touch_vs_delete, "a touch racing a delete never brings the session back";

@@ -195,3 +195,25 @@ pub async fn delete_owner_counts_only_live(ctx: Ctx) -> CaseResult {
     );
     Ok(())
 }
+
+/// An owner's session leaves the listing and "log out everywhere" at the very instant it
+/// expires, not a millisecond later.
+pub async fn owner_expiry_boundary_is_exact(ctx: Ctx) -> CaseResult {
+    let k = created(&ctx, &owned(&ctx, "kai", 10 * MINUTE)).await?;
+    ctx.clock.advance(10 * MINUTE - Duration::from_millis(1));
+    ensure!(
+        listed(&ctx, "kai").await? == BTreeSet::from([k]),
+        "a session 1 ms before its expiry is not listed"
+    );
+    ctx.clock.advance(Duration::from_millis(1));
+    ensure!(
+        listed(&ctx, "kai").await?.is_empty(),
+        "a session at the instant of its expiry is still listed"
+    );
+    let n = ctx.store.delete_owner("kai", None).await?;
+    ensure!(
+        n == 0,
+        "log out everywhere at the instant of expiry counted {n} sessions"
+    );
+    Ok(())
+}
