@@ -16,11 +16,11 @@
 //!
 //! ```
 //! use std::sync::Arc;
-//! use session_conformance::{Fixture, ManualClock};
-//! use session_memory::MemoryStore;
+//! use session_conformance::{Fixture, ManualClock, ReferenceStore};
 //!
-//! session_conformance::suite!(memory, |clock: ManualClock| async move {
-//!     Fixture::new(MemoryStore::builder().clock(Arc::new(clock)).build())
+//! session_conformance::suite!(reference, |clock: ManualClock| async move {
+//!     let store = || ReferenceStore::new(Arc::new(clock.clone()));
+//!     Fixture::with_raw(store()).sibling(store())
 //! });
 //! # fn main() {}
 //! ```
@@ -33,10 +33,14 @@
 //! # use session_memory::MemoryStore;
 //! # #[tokio::main] async fn main() {
 //! let report = session_conformance::run_all(|clock: ManualClock| async move {
-//!     Fixture::new(MemoryStore::builder().clock(Arc::new(clock)).build())
+//!     let store = || MemoryStore::builder().clock(Arc::new(clock.clone())).build();
+//!     Fixture::new(store())
+//!         .sibling(store())
+//!         .skip("bad_bytes", "keeps decoded records: no decode path")
 //! })
 //! .await;
-//! report.assert_passed();
+//! report.assert_passed(); // prints each skip with its reason
+//! assert_eq!(report.skipped(), 6);
 //! # }
 //! ```
 //!
