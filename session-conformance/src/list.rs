@@ -106,6 +106,7 @@ macro_rules! __case_list {
             race, race_create_vs_create, "two creates of one key: exactly one wins and its record stays";
             race, race_writes_vs_sweep, "records saved, touched or created during a sweep survive it";
             race, race_login_vs_logout_everywhere, "a login racing log out everywhere leaves the listing equal to the live sessions";
+            race, race_owner_change_vs_owner_ops, "a save moving a session to another owner, racing the old owner's listing and logout: neither sees the moved session";
             isolation, sibling_keys_are_separate, "the same key in two stores on one backend holds two sessions that never touch";
             isolation, sibling_rotation_and_locks_are_separate, "rotations and locks in one store neither collide with nor hold the other's keys";
             isolation, sibling_owners_are_separate, "owner listing and log out everywhere see only their own store's sessions";

@@ -335,3 +335,56 @@ pub async fn race_login_vs_logout_everywhere(ctx: Ctx) -> CaseResult {
     }
     Ok(())
 }
+
+/// A save moving a session to another owner, racing the old owner's listing and "log out
+/// everywhere": the old owner never lists the moved version, and a move that succeeded is
+/// never ended by the old owner's logout.
+pub async fn race_owner_change_vs_owner_ops(ctx: Ctx) -> CaseResult {
+    for round in 0..ROUNDS {
+        let r = owned(&ctx, "pam", HOUR);
+        let k = created(&ctx, &r).await?;
+        let mut moved = r.clone();
+        moved.version += 1;
+        moved.owner = Some("quin".into());
+        moved.expires_at = r.created_at.plus(3 * HOUR);
+        let (s1, s2) = (ctx.store.clone(), ctx.store.clone());
+        let m = moved.clone();
+        let (saved, (listing, ended)) = together(
+            async move { s1.save(&k, &m, r.version).await },
+            async move {
+                let l = s2.list_owner("pam").await;
+                let d = s2.delete_owner("pam", None).await;
+                (l, d)
+            },
+        )
+        .await?;
+        allowed(
+            &saved,
+            &[ErrorKind::Gone],
+            "save racing the old owner's logout",
+        )?;
+        ended?;
+        ensure!(
+            !listing?.iter().any(|s| s.expires_at == moved.expires_at),
+            "round {round}: the old owner listed the session as moved to another owner"
+        );
+        let live = ctx.store.load(&k).await?.is_some();
+        ensure!(
+            live == saved.is_ok(),
+            "round {round}: the move returned Ok={} but the session is live={live}",
+            saved.is_ok()
+        );
+        let listed = keys_of(&ctx.store.list_owner("quin").await?);
+        ensure!(
+            listed
+                == if live {
+                    BTreeSet::from([k])
+                } else {
+                    BTreeSet::new()
+                },
+            "round {round}: the new owner's listing does not match the live session"
+        );
+        ctx.store.delete_owner("quin", None).await?;
+    }
+    Ok(())
+}
