@@ -36,3 +36,65 @@ async fn entry_count_and_debug_follow_the_store() {
     store.delete(&keys[0]).await.unwrap();
     assert_eq!(store.entry_count(), 2);
 }
+
+fn key() -> session_core::StoreKey {
+    SessionId::generate().unwrap().store_key()
+}
+
+/// A sweep removes and counts exactly the expired sessions it holds.
+#[tokio::test]
+async fn sweep_counts_what_it_removed() {
+    let clock = ManualClock::new();
+    let store = MemoryStore::builder()
+        .clock(Arc::new(clock.clone()))
+        .build();
+    let now = session_core::Clock::now(&clock);
+    let minute = std::time::Duration::from_secs(60);
+    for _ in 0..3 {
+        store
+            .create(&key(), &Record::new(now, now.plus(minute)))
+            .await
+            .unwrap();
+    }
+    let live = key();
+    store
+        .create(&live, &Record::new(now, now.plus(60 * minute)))
+        .await
+        .unwrap();
+    clock.advance(2 * minute);
+    assert_eq!(store.delete_expired().await.unwrap(), 3);
+    assert_eq!(store.entry_count(), 1);
+    assert_eq!(store.delete_expired().await.unwrap(), 0);
+    assert!(store.load(&live).await.unwrap().is_some());
+}
+
+/// Expired sessions leave memory by themselves, without a sweep: the cache's own timer is
+/// set from the record's expiry at every create and every write.
+#[tokio::test]
+async fn expired_sessions_leave_memory_without_a_sweep() {
+    let clock = ManualClock::new();
+    let store = MemoryStore::builder()
+        .clock(Arc::new(clock.clone()))
+        .build();
+    let now = session_core::Clock::now(&clock);
+    let soon = now.plus(std::time::Duration::from_millis(50));
+    let hour = now.plus(std::time::Duration::from_secs(3600));
+    // One created to expire soon, one created for an hour and then saved to expire soon.
+    store.create(&key(), &Record::new(now, soon)).await.unwrap();
+    let saved = key();
+    let r = Record::new(now, hour);
+    store.create(&saved, &r).await.unwrap();
+    let mut next = r.clone();
+    next.version += 1;
+    next.expires_at = soon;
+    store.save(&saved, &next, r.version).await.unwrap();
+    let kept = key();
+    store.create(&kept, &Record::new(now, hour)).await.unwrap();
+    assert_eq!(store.entry_count(), 3);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while store.entry_count() > 1 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(store.entry_count(), 1, "expired sessions are still held");
+    assert!(store.load(&kept).await.unwrap().is_some());
+}
