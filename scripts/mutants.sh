@@ -23,7 +23,7 @@ mkdir -p "$out"
 run() { # name, then cargo-mutants arguments
   local name=$1; shift
   echo "== mutants: $name"
-  cargo mutants --no-shuffle -o "$out/$name" --timeout 180 --build-timeout 900 "$@" \
+  cargo mutants --no-shuffle -o "$out/$name" --timeout 150 --build-timeout 900 "$@" \
     >"$out/$name.log" 2>&1 || true # cargo-mutants exits non-zero when a mutant survives
   tail -1 "$out/$name.log"
 }

@@ -88,6 +88,9 @@ impl SessionLayer {
                 header_id: None,
                 discard_on_login: Arc::from(Vec::new()),
                 outage: OutagePolicy::default(),
+                read_cache_control: Some(http::HeaderValue::from_static(
+                    crate::settings::READ_CACHE_CONTROL,
+                )),
             }),
         }
     }
@@ -101,6 +104,7 @@ impl SessionLayer {
             session: self.settings.session.clone(),
             header_id: self.settings.header_id.clone(),
             discard_on_login: self.settings.discard_on_login.clone(),
+            read_cache_control: self.settings.read_cache_control.clone(),
             outage: self.settings.outage,
         };
         f(&mut s);
@@ -482,6 +486,26 @@ impl SessionLayer {
     /// ```
     pub fn with_outage_status(self, status: StatusCode) -> Self {
         self.edit(|s| s.outage.status = status)
+    }
+
+    /// The `Cache-Control` a response gets when its handler read the session (a page with
+    /// the cart, the user name or a CSRF token) and set no `Cache-Control` of its own;
+    /// default `private, no-store`, `None` to leave such responses alone. A response that
+    /// sets or expires the cookie always gets `no-store`, whatever this says.
+    ///
+    /// # Example
+    /// ```
+    /// use http::HeaderValue;
+    /// use session_memory::MemoryStore;
+    /// use session_tower::{SessionLayer, SigningKeys};
+    ///
+    /// // Let a shared cache keep nothing, but let this browser keep pages for a minute.
+    /// let layer = SessionLayer::new(MemoryStore::new(), SigningKeys::generate().unwrap())
+    ///     .with_read_cache_control(Some(HeaderValue::from_static("private, max-age=60")));
+    /// # let _ = layer;
+    /// ```
+    pub fn with_read_cache_control(self, value: Option<http::HeaderValue>) -> Self {
+        self.edit(|s| s.read_cache_control = value)
     }
 }
 

@@ -17,12 +17,24 @@ pub(crate) enum CookieAction {
     Issue,
 }
 
+/// What `Cache-Control` a response gets from its session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Cache {
+    /// None from the session: it was not read.
+    Leave,
+    /// The layer's read rule (default `private, no-store`), unless the handler set its own:
+    /// the response shows what the session holds.
+    UnlessSet,
+    /// `no-store`, over whatever the handler set: the response carries a session id.
+    NoStore,
+}
+
 /// The headers a response gets from its session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Decision {
     pub(crate) cookie: CookieAction,
-    /// `Cache-Control: no-store`: a response that carries a session id is never cached.
-    pub(crate) no_store: bool,
+    /// The response's `Cache-Control`.
+    pub(crate) cache: Cache,
     /// `Vary: Cookie`: the response depends on the session.
     pub(crate) vary_cookie: bool,
 }
@@ -49,7 +61,13 @@ pub(crate) fn decide(
     };
     Decision {
         cookie,
-        no_store: cookie != CookieAction::Keep,
+        cache: if cookie != CookieAction::Keep {
+            Cache::NoStore
+        } else if accessed {
+            Cache::UnlessSet
+        } else {
+            Cache::Leave
+        },
         vary_cookie: accessed || events.id_changed || events.ended,
     }
 }
@@ -69,9 +87,10 @@ mod tests {
     /// The decision table.
     #[test]
     fn table() {
+        use Cache::{Leave, NoStore, UnlessSet};
         use CookieAction::*;
         use Source::{Cookie, Header, None as NoId};
-        // (events, source, persistent, accessed) -> (cookie, no_store, vary)
+        // (events, source, persistent, accessed) -> (cookie, cache, vary)
         let cases = [
             // Read only: nothing sent, but the response varies on the cookie.
             (
@@ -79,7 +98,7 @@ mod tests {
                 Cookie,
                 false,
                 true,
-                (Keep, false, true),
+                (Keep, UnlessSet, true),
             ),
             // Nothing touched the session's data: no Vary either.
             (
@@ -87,7 +106,7 @@ mod tests {
                 NoId,
                 false,
                 false,
-                (Keep, false, false),
+                (Keep, Leave, false),
             ),
             // Created or rotated: the id is issued, uncached.
             (
@@ -95,21 +114,21 @@ mod tests {
                 NoId,
                 false,
                 true,
-                (Issue, true, true),
+                (Issue, NoStore, true),
             ),
             (
                 ev(true, true, false),
                 Cookie,
                 false,
                 true,
-                (Issue, true, true),
+                (Issue, NoStore, true),
             ),
             (
                 ev(true, true, false),
                 Header,
                 false,
                 true,
-                (Issue, true, true),
+                (Issue, NoStore, true),
             ),
             // A save moved the expiry: only a persistent cookie is re-issued.
             (
@@ -117,14 +136,14 @@ mod tests {
                 Cookie,
                 false,
                 true,
-                (Keep, false, true),
+                (Keep, UnlessSet, true),
             ),
             (
                 ev(false, true, false),
                 Cookie,
                 true,
                 true,
-                (Issue, true, true),
+                (Issue, NoStore, true),
             ),
             // This request ended its session: the presented cookie is expired.
             (
@@ -132,14 +151,14 @@ mod tests {
                 Cookie,
                 false,
                 true,
-                (Expire, true, true),
+                (Expire, NoStore, true),
             ),
             (
                 ev(false, false, true),
                 Header,
                 false,
                 true,
-                (Expire, true, true),
+                (Expire, NoStore, true),
             ),
             // Ended, but the client presented nothing: nothing to expire.
             (
@@ -147,7 +166,7 @@ mod tests {
                 NoId,
                 false,
                 true,
-                (Keep, false, true),
+                (Keep, UnlessSet, true),
             ),
             // Ended and then a new session created in the same request: issue the new one.
             (
@@ -155,10 +174,10 @@ mod tests {
                 Cookie,
                 true,
                 true,
-                (Issue, true, true),
+                (Issue, NoStore, true),
             ),
         ];
-        for (i, (events, source, persistent, accessed, (cookie, no_store, vary))) in
+        for (i, (events, source, persistent, accessed, (cookie, cache, vary))) in
             cases.into_iter().enumerate()
         {
             let d = decide(events, source, persistent, accessed);
@@ -166,7 +185,7 @@ mod tests {
                 d,
                 Decision {
                     cookie,
-                    no_store,
+                    cache,
                     vary_cookie: vary
                 },
                 "case {i}"

@@ -212,8 +212,19 @@ async fn finish(settings: &Settings, session: &Session, mut response: Response) 
             }
         }
     }
-    if decision.no_store {
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    match decision.cache {
+        response::Cache::NoStore => {
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        }
+        response::Cache::UnlessSet => {
+            if let (false, Some(v)) = (
+                headers.contains_key(header::CACHE_CONTROL),
+                &settings.read_cache_control,
+            ) {
+                headers.insert(header::CACHE_CONTROL, v.clone());
+            }
+        }
+        response::Cache::Leave => {}
     }
     if decision.vary_cookie {
         append_vary(headers, "Cookie");

@@ -20,4 +20,10 @@ pub(crate) struct Settings {
     pub(crate) header_id: Option<HeaderName>,
     pub(crate) discard_on_login: Arc<[String]>,
     pub(crate) outage: OutagePolicy,
+    /// `Cache-Control` for a response whose handler read the session and set none itself.
+    pub(crate) read_cache_control: Option<http::HeaderValue>,
 }
+
+/// The default `Cache-Control` of a response that read its session: a page showing a
+/// cart, a user name or a CSRF token is for this browser only, and not to be kept.
+pub(crate) const READ_CACHE_CONTROL: &str = "private, no-store";

@@ -98,6 +98,15 @@ async fn cart(session: Session) -> Result<Json<Vec<String>>, SessionError> {
     Ok(Json(session.get("cart").await?.unwrap_or_default()))
 }
 
+/// The cart, with the handler's own caching rule.
+async fn cart_cached(session: Session) -> Result<impl IntoResponse, SessionError> {
+    let cart: Vec<String> = session.get("cart").await?.unwrap_or_default();
+    Ok((
+        [(http::header::CACHE_CONTROL, "private, max-age=60")],
+        Json(cart),
+    ))
+}
+
 async fn add(
     session: Session,
     State(st): State<AppState>,
@@ -183,6 +192,7 @@ pub(crate) fn app(layer: SessionLayer, state: AppState) -> Router {
     Router::new()
         .route("/untouched", get(|| async { "ok" }))
         .route("/cart", get(cart))
+        .route("/cart-cached", get(cart_cached))
         .route("/items", get(items))
         .route("/add/{item}", post(add))
         .route("/add-redirect", post(add_then_redirect))
