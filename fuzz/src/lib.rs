@@ -30,7 +30,7 @@ pub fn cookie(data: &[u8]) {
         .split(|&b| b == 0)
         .filter_map(|f| HeaderValue::from_bytes(f).ok())
         .collect();
-    let Ok(values) = session_tower::cookie::values(&fields, "__Host-id", 8192, 128) else {
+    let Ok(values) = session_tower::cookie::values(&fields, "__Host-id", 8192) else {
         return;
     };
     assert!(values.len() <= 128, "more values than pairs looked at");

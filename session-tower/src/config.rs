@@ -40,10 +40,9 @@ pub(crate) struct CookieConfig {
     pub(crate) same_site: SameSite,
     /// When true the cookie carries `Max-Age` up to the session's expiry.
     pub(crate) persistent: bool,
-    /// Largest `Cookie` header bytes looked at.
+    /// Largest `Cookie` header (all fields together) a request may bring; a larger one is
+    /// refused with 431 before the handler runs.
     pub(crate) max_header_bytes: usize,
-    /// Most cookie pairs looked at.
-    pub(crate) max_pairs: usize,
 }
 
 impl Default for CookieConfig {
@@ -57,7 +56,6 @@ impl Default for CookieConfig {
             same_site: SameSite::Lax,
             persistent: false,
             max_header_bytes: 8192,
-            max_pairs: 128,
         }
     }
 }

@@ -2,9 +2,9 @@
 //!
 //! The parser is our own and strict: names match exactly and case-sensitively on
 //! raw bytes, nothing is percent-decoded, nameless pairs never match, several `Cookie`
-//! fields are read as one list, and the work is bounded by a byte and a pair limit. It
-//! returns every value under the name; the caller decides what to do with duplicates, never
-//! by position.
+//! fields are read as one list, and the work is bounded by a byte limit (every pair within
+//! it is read, so a second session cookie is found wherever it sits). It returns every
+//! value under the name; the caller decides what to do with duplicates, never by position.
 
 use http::HeaderValue;
 
@@ -25,20 +25,14 @@ pub fn values<'a>(
     fields: &'a [HeaderValue],
     name: &str,
     max_bytes: usize,
-    max_pairs: usize,
 ) -> Result<Vec<&'a [u8]>, CookieProblem> {
     let total: usize = fields.iter().map(|v| v.as_bytes().len()).sum();
     if total > max_bytes {
         return Err(CookieProblem::TooLarge);
     }
     let mut out = Vec::new();
-    let mut pairs = 0;
     for field in fields {
         for pair in field.as_bytes().split(|&b| b == b';') {
-            pairs += 1;
-            if pairs > max_pairs {
-                return Ok(out);
-            }
             let pair = trim(pair);
             let Some(eq) = pair.iter().position(|&b| b == b'=') else {
                 continue;
@@ -119,7 +113,7 @@ mod tests {
     }
 
     fn find(h: &[HeaderValue]) -> Vec<Vec<u8>> {
-        values(h, "__Host-id", 8192, 128)
+        values(h, "__Host-id", 8192)
             .unwrap()
             .into_iter()
             .map(<[u8]>::to_vec)
@@ -160,22 +154,20 @@ mod tests {
         assert_eq!(find(&h), vec![b"A".to_vec(), b"B".to_vec()]);
     }
 
-    /// Oversized headers are refused, and the pair limit bounds the work.
+    /// Oversized headers are refused; within the limit every pair is read, so a second
+    /// session cookie after hundreds of others is still found (and refused as a duplicate).
     #[test]
     fn limits() {
         let big = vec![b'x'; 9000];
         let h = headers(&[&big]);
-        assert_eq!(
-            values(&h, "__Host-id", 8192, 128),
-            Err(CookieProblem::TooLarge)
-        );
+        assert_eq!(values(&h, "__Host-id", 8192), Err(CookieProblem::TooLarge));
         let many: String =
             (0..200).map(|i| format!("c{i}=1; ")).collect::<String>() + "__Host-id=V";
         let h = headers(&[many.as_bytes()]);
-        assert!(
-            find(&h).is_empty(),
-            "pairs past the limit are not looked at"
-        );
+        assert_eq!(find(&h), vec![b"V".to_vec()]);
+        let with_second = format!("__Host-id=A; {many}");
+        let h = headers(&[with_second.as_bytes()]);
+        assert_eq!(find(&h), vec![b"A".to_vec(), b"V".to_vec()]);
     }
 
     /// The emitted cookie has exactly the default attributes, and clearing repeats them.

@@ -54,6 +54,9 @@ pub enum CsrfReason {
     MissingToken,
     /// The token does not belong to this session.
     InvalidToken,
+    /// The request carries the token more than once (two form fields or two headers):
+    /// which one counts would be the parser's choice, so neither does.
+    DuplicateToken,
 }
 
 impl CsrfReason {
@@ -67,6 +70,7 @@ impl CsrfReason {
             CsrfReason::MissingOrigin => "missing_origin",
             CsrfReason::MissingToken => "missing_token",
             CsrfReason::InvalidToken => "invalid_token",
+            CsrfReason::DuplicateToken => "duplicate_token",
         }
     }
 }
@@ -194,10 +198,16 @@ pub(crate) fn request_authority<'a>(uri: &'a http::Uri, headers: &'a HeaderMap) 
 }
 
 /// The token in a urlencoded form body, if any.
-pub(crate) fn token_in_form(body: &[u8], field: &str) -> Option<Vec<u8>> {
-    form_urlencoded::parse(body)
-        .find(|(k, _)| k == field)
-        .map(|(_, v)| v.into_owned().into_bytes())
+///
+/// # Errors
+/// [`CsrfReason::DuplicateToken`] when the field appears more than once.
+pub(crate) fn token_in_form(body: &[u8], field: &str) -> Result<Option<Vec<u8>>, CsrfReason> {
+    let mut found = form_urlencoded::parse(body).filter(|(k, _)| k == field);
+    let first = found.next().map(|(_, v)| v.into_owned().into_bytes());
+    if found.next().is_some() {
+        return Err(CsrfReason::DuplicateToken);
+    }
+    Ok(first)
 }
 
 #[cfg(test)]
@@ -359,9 +369,32 @@ mod tests {
     fn form_field() {
         assert_eq!(
             token_in_form(b"a=1&csrf_token=abc%2D&b=2", "csrf_token"),
-            Some(b"abc-".to_vec())
+            Ok(Some(b"abc-".to_vec()))
         );
-        assert_eq!(token_in_form(b"a=1", "csrf_token"), None);
-        assert_eq!(token_in_form(b"\xff\xfe=&&&", "csrf_token"), None);
+        assert_eq!(token_in_form(b"a=1", "csrf_token"), Ok(None));
+        assert_eq!(token_in_form(b"\xff\xfe=&&&", "csrf_token"), Ok(None));
+    }
+
+    /// A token given twice counts as neither (R83), wherever the second one is and
+    /// whatever it holds, even the same value; a differently named field is no duplicate.
+    #[test]
+    fn duplicate_form_fields() {
+        for body in [
+            &b"csrf_token=a&csrf_token=b"[..],
+            b"csrf_token=a&x=1&csrf_token=a",
+            b"csrf_token=&csrf_token=a",
+            b"csrf%5Ftoken=a&csrf_token=b",
+        ] {
+            assert_eq!(
+                token_in_form(body, "csrf_token"),
+                Err(CsrfReason::DuplicateToken),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
+        assert_eq!(
+            token_in_form(b"csrf_token=a&csrf_tokens=b", "csrf_token"),
+            Ok(Some(b"a".to_vec()))
+        );
     }
 }

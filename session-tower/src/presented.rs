@@ -63,12 +63,10 @@ pub(crate) fn presented_id(p: &Presented, settings: &Settings) -> (Option<Sessio
             &joined
         }
     };
-    let values = match cookie::values(fields, &c.name, c.max_header_bytes, c.max_pairs) {
+    let values = match cookie::values(fields, &c.name, c.max_header_bytes) {
         Ok(v) => v,
-        Err(_) => {
-            tracing::warn!("oversized Cookie header ignored");
-            Vec::new()
-        }
+        // The service refused such a request before the handler ran (`cookie_bytes`).
+        Err(_) => Vec::new(),
     };
     let mut valid: Vec<SessionId> = Vec::new();
     for v in &values {
@@ -105,4 +103,13 @@ pub(crate) fn presented_id(p: &Presented, settings: &Settings) -> (Option<Sessio
         }
     }
     (None, Source::None)
+}
+
+/// The bytes of all `Cookie` fields together: what the layer's limit is measured on.
+pub(crate) fn cookie_bytes(headers: &http::HeaderMap) -> usize {
+    headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .map(|v| v.as_bytes().len())
+        .sum()
 }

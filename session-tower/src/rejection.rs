@@ -124,3 +124,19 @@ pub(crate) fn outage(status: StatusCode) -> Response {
     )
         .into_response()
 }
+
+/// The 431 for a request whose `Cookie` header is over the layer's limit (a "cookie
+/// bomb" planted by a sibling subdomain, or a client gone wrong). Refused rather than read
+/// as "no session": a write would then start a new session and its cookie would replace
+/// the user's, losing what the old one held.
+pub(crate) fn cookie_header_too_large() -> Response {
+    (
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        r#"{"error":"session","reason":"cookie_header_too_large"}"#,
+    )
+        .into_response()
+}

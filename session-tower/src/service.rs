@@ -84,15 +84,21 @@ async fn check_csrf(
     let Some(id) = session.core().id().await else {
         return CsrfOutcome::Pass(body);
     };
-    let (token, body) = if let Some(t) = headers.get(&settings.csrf.header) {
+    let mut in_header = headers.get_all(&settings.csrf.header).iter();
+    let (token, body) = if let Some(t) = in_header.next() {
+        if in_header.next().is_some() {
+            return refuse(csrf::CsrfReason::DuplicateToken);
+        }
         (Some(t.as_bytes().to_vec()), body)
     } else if is_form(headers) {
         let limited = http_body_util::Limited::new(body, settings.csrf.max_form_bytes);
         match limited.collect().await {
             Ok(collected) => {
                 let bytes: Bytes = collected.to_bytes();
-                let token = csrf::token_in_form(&bytes, &settings.csrf.form_field);
-                (token, Body::from(bytes))
+                match csrf::token_in_form(&bytes, &settings.csrf.form_field) {
+                    Ok(token) => (token, Body::from(bytes)),
+                    Err(reason) => return refuse(reason),
+                }
             }
             Err(_) => {
                 return CsrfOutcome::Reject(rejection::csrf_rejection(
@@ -104,7 +110,7 @@ async fn check_csrf(
         (None, body)
     };
     match token {
-        None => CsrfOutcome::Reject(rejection::csrf_rejection(csrf::CsrfReason::MissingToken)),
+        None => refuse(csrf::CsrfReason::MissingToken),
         Some(t)
             if settings
                 .keys
@@ -118,6 +124,12 @@ async fn check_csrf(
             CsrfOutcome::Reject(rejection::csrf_rejection(csrf::CsrfReason::InvalidToken))
         }
     }
+}
+
+/// A refused CSRF check, logged with its reason (never the token).
+fn refuse(reason: csrf::CsrfReason) -> CsrfOutcome {
+    tracing::info!(reason = reason.as_str(), "CSRF check refused a request");
+    CsrfOutcome::Reject(rejection::csrf_rejection(reason))
 }
 
 /// Appends `name` to `Vary` unless it (or `*`) is already there.
@@ -319,6 +331,20 @@ where
     fn call(&mut self, req: Request<B>) -> Self::Future {
         let settings = &self.settings;
         let (mut parts, body) = req.into_parts();
+        let bytes = crate::presented::cookie_bytes(&parts.headers);
+        if bytes > settings.cookie.max_header_bytes {
+            tracing::warn!(
+                bytes,
+                limit = settings.cookie.max_header_bytes,
+                "request refused: Cookie header over the limit"
+            );
+            let response = rejection::cookie_header_too_large();
+            return ResponseFuture {
+                state: State::Finish {
+                    fut: Box::pin(async move { response }),
+                },
+            };
+        }
         let body = Body::new(body);
         let presented = Presented::from_headers(&parts.headers, settings.header_id.as_ref());
         // The session holds the only per-request reference to the settings.

@@ -110,14 +110,24 @@ async fn catalogue_over_http() {
             format!("__Host-id=\"{good}\"").into_bytes(),
             Want::NoSession,
         ),
+        // Over 8 KiB: refused, not read as "no session" (a write would replace the cookie).
         case(
             "oversized header (9 KB)",
             format!("pad={}; __Host-id={good}", "x".repeat(9000)).into_bytes(),
-            Want::NoSession,
+            Want::Status(431),
         ),
         case(
             "200 pairs before the cookie",
             format!("{}__Host-id={good}", "a=1; ".repeat(200)).into_bytes(),
+            Want::Session,
+        ),
+        case(
+            "a second valid cookie after 200 pairs (R10)",
+            format!(
+                "__Host-id={good}; {}__Host-id={another}",
+                "a=1; ".repeat(200)
+            )
+            .into_bytes(),
             Want::NoSession,
         ),
         case(
@@ -190,7 +200,7 @@ async fn catalogue_over_http() {
             c(&format!("{id_part}..{sig_part}")),
             Want::NoSession,
         ),
-        case("50 KB value", c(&"x".repeat(50_000)), Want::NoSession),
+        case("50 KB value", c(&"x".repeat(50_000)), Want::Status(431)),
         // Signatures (R12).
         case("flipped signature bit", c(&flipped), Want::NoSession),
         case(
@@ -295,6 +305,48 @@ async fn catalogue_over_http() {
         Some(format!("csrf_token={token}&pad={}", "x".repeat(2 * 1024 * 1024)).into_bytes()),
         Want::Status(403),
     ));
+    // A token given twice counts as neither (R83), in the form or in the header.
+    let form = (
+        "content-type",
+        b"application/x-www-form-urlencoded".to_vec(),
+    );
+    cases.push(post(
+        "csrf_token twice in the form",
+        vec![("origin", origin.clone().into_bytes()), form.clone()],
+        Some(format!("csrf_token={token}&csrf_token={token}").into_bytes()),
+        Want::Status(403),
+    ));
+    cases.push(post(
+        "csrf_token twice in the form, the first one junk",
+        vec![("origin", origin.clone().into_bytes()), form.clone()],
+        Some(format!("csrf_token=x&note=1&csrf_token={token}").into_bytes()),
+        Want::Status(403),
+    ));
+    cases.push(post(
+        "the CSRF header twice",
+        vec![
+            ("origin", origin.clone().into_bytes()),
+            ("x-csrf-token", token.clone().into_bytes()),
+            ("x-csrf-token", token.clone().into_bytes()),
+        ],
+        Some(b"x".to_vec()),
+        Want::Status(403),
+    ));
+    cases.push(Case {
+        name: "a write under an oversized Cookie header",
+        method: "POST",
+        path: "/note",
+        headers: vec![
+            ("origin".into(), origin.clone().into_bytes()),
+            ("x-csrf-token".into(), token.clone().into_bytes()),
+            (
+                "cookie".into(),
+                format!("pad={}; __Host-id={good}", "x".repeat(9000)).into_bytes(),
+            ),
+        ],
+        body: Some(b"overwritten".to_vec()),
+        want: Want::Status(431),
+    });
     // Values (R22, R95).
     cases.push(post(
         "value over the data limit",
@@ -353,7 +405,17 @@ async fn catalogue_over_http() {
                 assert_eq!(status, StatusCode::OK, "{}", case.name);
                 assert_eq!(body, "\"victim's secret\"", "{}", case.name);
             }
-            Want::Status(s) => assert_eq!(status.as_u16(), s, "{}: {body}", case.name),
+            Want::Status(s) => {
+                assert_eq!(status.as_u16(), s, "{}: {body}", case.name);
+                if s == 431 {
+                    assert_eq!(
+                        body, r#"{"error":"session","reason":"cookie_header_too_large"}"#,
+                        "{}",
+                        case.name
+                    );
+                    assert_eq!(store.calls(), before, "{}: reached the store", case.name);
+                }
+            }
         }
     }
     // After all that, the victim's session is intact.
