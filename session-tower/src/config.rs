@@ -40,6 +40,9 @@ pub(crate) struct CookieConfig {
     pub(crate) same_site: SameSite,
     /// When true the cookie carries `Max-Age` up to the session's expiry.
     pub(crate) persistent: bool,
+    /// When true the cookie is `Partitioned` (CHIPS): kept per top-level site, for an app
+    /// embedded in others' pages.
+    pub(crate) partitioned: bool,
     /// Largest `Cookie` header (all fields together) a request may bring; a larger one is
     /// refused with 431 before the handler runs.
     pub(crate) max_header_bytes: usize,
@@ -55,6 +58,7 @@ impl Default for CookieConfig {
             http_only: true,
             same_site: SameSite::Lax,
             persistent: false,
+            partitioned: false,
             max_header_bytes: 8192,
         }
     }
@@ -93,6 +97,14 @@ impl CookieConfig {
         }
         if lower.starts_with("__secure-") && !self.secure {
             return Err(ConfigError::SecurePrefixViolated);
+        }
+        if (lower.starts_with("__http-") || lower.starts_with("__host-http-"))
+            && (!self.secure || !self.http_only)
+        {
+            return Err(ConfigError::HttpPrefixViolated);
+        }
+        if self.partitioned && !self.secure {
+            return Err(ConfigError::PartitionedNeedsSecure);
         }
         if self.same_site == SameSite::None && !self.secure {
             return Err(ConfigError::SameSiteNoneNeedsSecure);
@@ -197,6 +209,47 @@ mod tests {
                     ..base.clone()
                 },
                 ConfigError::SecurePrefixViolated,
+            ),
+            (
+                CookieConfig {
+                    name: "__Http-id".into(),
+                    secure: false,
+                    ..base.clone()
+                },
+                ConfigError::HttpPrefixViolated,
+            ),
+            (
+                CookieConfig {
+                    name: "__http-id".into(),
+                    http_only: false,
+                    ..base.clone()
+                },
+                ConfigError::HttpPrefixViolated,
+            ),
+            (
+                CookieConfig {
+                    name: "__Host-Http-id".into(),
+                    http_only: false,
+                    ..base.clone()
+                },
+                ConfigError::HttpPrefixViolated,
+            ),
+            (
+                CookieConfig {
+                    name: "__Host-Http-id".into(),
+                    path: "/app".into(),
+                    ..base.clone()
+                },
+                ConfigError::HostPrefixViolated,
+            ),
+            (
+                CookieConfig {
+                    name: "id".into(),
+                    secure: false,
+                    partitioned: true,
+                    ..base.clone()
+                },
+                ConfigError::PartitionedNeedsSecure,
             ),
             (
                 CookieConfig {

@@ -93,6 +93,9 @@ fn push_attributes(s: &mut String, config: &CookieConfig) {
     }
     s.push_str("; SameSite=");
     s.push_str(config.same_site.as_str());
+    if config.partitioned {
+        s.push_str("; Partitioned");
+    }
 }
 
 /// Builds a header value; cookie names, values and attributes are validated ASCII, so this
@@ -189,6 +192,21 @@ mod tests {
         assert_eq!(
             clear(&c),
             "__Host-id=; Path=/; HttpOnly; Secure; SameSite=Lax; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT"
+        );
+        // Partitioned: set and cleared with the same attribute, or the removal would miss.
+        let part = CookieConfig {
+            name: "__Host-Http-id".into(),
+            partitioned: true,
+            same_site: crate::SameSite::None,
+            ..c.clone()
+        };
+        assert_eq!(
+            set(&part, "v", None),
+            "__Host-Http-id=v; Path=/; HttpOnly; Secure; SameSite=None; Partitioned"
+        );
+        assert_eq!(
+            clear(&part),
+            "__Host-Http-id=; Path=/; HttpOnly; Secure; SameSite=None; Partitioned; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT"
         );
     }
 }

@@ -41,6 +41,13 @@ pub enum ConfigError {
     /// A `__Secure-` cookie must be `Secure`.
     #[error("a __Secure- cookie must be Secure")]
     SecurePrefixViolated,
+    /// A `__Http-` or `__Host-Http-` cookie must be `Secure` and `HttpOnly` (browsers let
+    /// only a server's `Set-Cookie` set it, never a script).
+    #[error("a __Http- or __Host-Http- cookie must be Secure and HttpOnly")]
+    HttpPrefixViolated,
+    /// A `Partitioned` cookie must be `Secure`.
+    #[error("a Partitioned cookie must be Secure")]
+    PartitionedNeedsSecure,
     /// `SameSite=None` needs `Secure`.
     #[error("SameSite=None requires Secure")]
     SameSiteNoneNeedsSecure,

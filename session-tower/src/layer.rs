@@ -337,6 +337,31 @@ impl SessionLayer {
         self.edit(|s| s.cookie.persistent = true)
     }
 
+    /// Mark the cookie `Partitioned` (CHIPS), for an app embedded in other sites' pages:
+    /// the browser keeps one cookie per top-level site it is embedded in. Usually with
+    /// `SameSite=None`. The removal cookie carries the attribute too.
+    ///
+    /// # Errors
+    /// When the cookie is not `Secure` (browsers drop such a cookie).
+    ///
+    /// # Example
+    /// ```
+    /// use session_memory::MemoryStore;
+    /// use session_tower::{SameSite, SessionLayer, SigningKeys};
+    ///
+    /// let layer = SessionLayer::new(MemoryStore::new(), SigningKeys::generate().unwrap())
+    ///     .with_cookie_name("__Host-Http-id") // settable only by a server, with HttpOnly
+    ///     .unwrap()
+    ///     .with_same_site(SameSite::None)
+    ///     .unwrap()
+    ///     .with_partitioned_cookie()
+    ///     .unwrap();
+    /// # let _ = layer;
+    /// ```
+    pub fn with_partitioned_cookie(self) -> Result<Self, ConfigError> {
+        self.edit_cookie(|c| c.partitioned = true)
+    }
+
     /// Drop `Secure` (plain-HTTP deployments only; rename the `__Host-` cookie first).
     ///
     /// # Errors
