@@ -48,8 +48,12 @@ impl Presented {
     }
 }
 
-/// The id the request presents, if exactly one valid one.
-pub(crate) fn presented_id(p: &Presented, settings: &Settings) -> (Option<SessionId>, Source) {
+/// The id the request presents (if exactly one valid one), where it came from, and
+/// whether an older key of the ring signed it (so the response re-signs it).
+pub(crate) fn presented_id(
+    p: &Presented,
+    settings: &Settings,
+) -> (Option<SessionId>, Source, bool) {
     let c = &settings.cookie;
     let joined: Vec<HeaderValue>;
     let fields: &[HeaderValue] = match &p.cookie {
@@ -69,18 +73,20 @@ pub(crate) fn presented_id(p: &Presented, settings: &Settings) -> (Option<Sessio
         Err(_) => Vec::new(),
     };
     let mut valid: Vec<SessionId> = Vec::new();
+    let mut stale = false;
     for v in &values {
-        if let Some(id) = std::str::from_utf8(v)
+        if let Some((id, current)) = std::str::from_utf8(v)
             .ok()
-            .and_then(|s| settings.keys.verify(s))
+            .and_then(|s| settings.keys.verify_and_age(s))
         {
+            stale |= !current;
             if !valid.contains(&id) {
                 valid.push(id);
             }
         }
     }
     match valid.len() {
-        1 => return (valid.pop(), Source::Cookie),
+        1 => return (valid.pop(), Source::Cookie, stale),
         0 if !values.is_empty() => {
             tracing::info!(cookies = values.len(), "session cookie failed verification");
         }
@@ -91,18 +97,24 @@ pub(crate) fn presented_id(p: &Presented, settings: &Settings) -> (Option<Sessio
                 candidates = n,
                 "several valid session cookies; ignoring all"
             );
-            return (None, Source::None);
+            return (None, Source::None, false);
         }
     }
     // An API client opts into the header transport by sending the header, with a signed id
     // or with anything else (`new`) to start a session; the new id comes back in it.
     if values.is_empty() {
         if let Some(v) = &p.header {
-            let id = v.to_str().ok().and_then(|s| settings.keys.verify(s));
-            return (id, Source::Header);
+            let found = v
+                .to_str()
+                .ok()
+                .and_then(|s| settings.keys.verify_and_age(s));
+            return match found {
+                Some((id, current)) => (Some(id), Source::Header, !current),
+                None => (None, Source::Header, false),
+            };
         }
     }
-    (None, Source::None)
+    (None, Source::None, false)
 }
 
 /// The bytes of all `Cookie` fields together: what the layer's limit is measured on.

@@ -180,7 +180,17 @@ async fn finish(settings: &Settings, session: &Session, mut response: Response) 
     }
     let events = core.cookie_events().await;
     let accessed = state.accessed.load(Ordering::Relaxed);
-    let decision = response::decide(events, source, settings.cookie.persistent, accessed);
+    let mut decision = response::decide(events, source, settings.cookie.persistent, accessed);
+    // A live session whose cookie an older key signed gets it re-signed with the newest,
+    // so that retiring the older key later logs nobody out.
+    if decision.cookie == CookieAction::Keep
+        && state.resign.load(Ordering::Relaxed)
+        && !events.ended
+        && core.exists().await.unwrap_or(false)
+    {
+        decision.cookie = CookieAction::Issue;
+        decision.cache = response::Cache::NoStore;
+    }
     let value = match decision.cookie {
         CookieAction::Keep => None,
         CookieAction::Expire => Some(match source {

@@ -21,6 +21,8 @@ pub(crate) struct RequestState {
     pub(crate) accessed: AtomicBool,
     /// A CSRF decision read `Origin` and `Sec-Fetch-Site` (so they go in `Vary`).
     pub(crate) csrf_checked: AtomicBool,
+    /// The presented id was signed by an older key: the response re-signs it.
+    pub(crate) resign: AtomicBool,
 }
 
 /// One live session of the current user, for a "your devices" page.
@@ -71,7 +73,9 @@ impl Session {
     fn resolve(&self) -> &(session_core::Session, Source) {
         self.inner.resolved.get_or_init(|| {
             let settings = &self.inner.settings;
-            let (id, source) = crate::presented::presented_id(&self.inner.presented, settings);
+            let (id, source, stale) =
+                crate::presented::presented_id(&self.inner.presented, settings);
+            self.inner.state.resign.store(stale, Ordering::Relaxed);
             let core =
                 session_core::Session::new(settings.store.clone(), settings.session.clone(), id);
             if let Some(ua) = self

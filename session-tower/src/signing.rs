@@ -163,8 +163,9 @@ impl SigningKeys {
     ///
     /// To rotate keys, put the new key first and keep the old one after it
     /// (`SESSION_KEYS=new,old`): cookies are signed with the first and accepted under any, so
-    /// nobody is logged out; drop the old key once every session signed with it has
-    /// expired (the absolute timeout, 12 hours by default).
+    /// nobody is logged out, and a live session's cookie signed by the old key is re-signed
+    /// with the new one on its next response; drop the old key once every session has been
+    /// by or expired (the idle timeout, 30 minutes by default; at most the absolute one).
     ///
     /// # Errors
     /// [`ConfigError::Rng`] when the OS random source fails.
@@ -217,6 +218,13 @@ impl SigningKeys {
     /// The id in a signed cookie value, if its tag verifies under any key of the ring.
     /// Length and alphabet are checked first, so junk costs no cryptography.
     pub fn verify(&self, value: &str) -> Option<SessionId> {
+        self.verify_and_age(value).map(|(id, _)| id)
+    }
+
+    /// [`verify`](Self::verify), and whether the newest key signed it: a cookie signed by
+    /// an older key of the ring is re-signed with the newest on the next response, so
+    /// that the older key can be retired without logging anyone out.
+    pub(crate) fn verify_and_age(&self, value: &str) -> Option<(SessionId, bool)> {
         let bytes = value.as_bytes();
         if bytes.len() != SIGNED_LEN || bytes[ENCODED_LEN] != b'.' {
             return None;
@@ -236,14 +244,11 @@ impl SigningKeys {
         if n != 32 {
             return None;
         }
-        let valid = self
+        let by = self
             .keys
             .iter()
-            .any(|k| Self::tag(k, id_part).verify_slice(&tag[..32]).is_ok());
-        if !valid {
-            return None;
-        }
-        SessionId::parse(id_part).ok()
+            .position(|k| Self::tag(k, id_part).verify_slice(&tag[..32]).is_ok())?;
+        SessionId::parse(id_part).ok().map(|id| (id, by == 0))
     }
 }
 
@@ -294,6 +299,12 @@ mod tests {
         let id = SessionId::generate().unwrap();
         assert!(ring.verify(&old.sign(&id)).is_some());
         assert!(old.verify(&ring.sign(&id)).is_none());
+        // The ring tells which: the newest key's signature is current, an older one's not.
+        assert_eq!(
+            ring.verify_and_age(&ring.sign(&id)),
+            Some((id.clone(), true))
+        );
+        assert_eq!(ring.verify_and_age(&old.sign(&id)), Some((id, false)));
     }
 
     /// Short keys and empty rings fail at startup; Debug hides keys.
