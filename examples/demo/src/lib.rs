@@ -14,6 +14,7 @@
 
 pub mod pages;
 pub mod store;
+pub mod throttle;
 pub mod users;
 
 use std::sync::Arc;
@@ -105,6 +106,7 @@ pub const MAX_CART: usize = 100;
 #[derive(Clone)]
 struct App {
     users: Arc<Users>,
+    throttle: Arc<throttle::LoginThrottle>,
 }
 
 /// The app's settings.
@@ -116,6 +118,38 @@ pub struct Settings {
     pub keys: SigningKeys,
     /// Origins allowed to send unsafe requests (the URL users open).
     pub origins: Vec<String>,
+    /// Wrong passwords for one name before its logins are refused.
+    pub max_login_failures: u32,
+    /// How long a name's logins are refused after that.
+    pub login_cooldown: std::time::Duration,
+}
+
+impl Settings {
+    /// Settings with the default login throttle: 5 wrong passwords, then 30 s refused.
+    pub fn new(store: Arc<dyn SessionStore>, keys: SigningKeys, origins: Vec<String>) -> Self {
+        Self {
+            store,
+            keys,
+            origins,
+            max_login_failures: 5,
+            login_cooldown: std::time::Duration::from_secs(30),
+        }
+    }
+}
+
+/// Headers on every response: no page of the shop may be framed by another site
+/// (clickjacking the "Revoke" and "Log out everywhere" buttons).
+async fn no_framing(mut response: Response) -> Response {
+    let h = response.headers_mut();
+    h.insert(
+        axum::http::header::CONTENT_SECURITY_POLICY,
+        axum::http::HeaderValue::from_static("frame-ancestors 'none'"),
+    );
+    h.insert(
+        axum::http::header::X_FRAME_OPTIONS,
+        axum::http::HeaderValue::from_static("DENY"),
+    );
+    response
 }
 
 /// Builds the router.
@@ -128,6 +162,10 @@ pub fn router(settings: Settings) -> StdResult<Router, session_tower::ConfigErro
         .with_header_id(HeaderName::from_static("x-session-id"));
     let app = App {
         users: Arc::new(Users::demo()),
+        throttle: Arc::new(throttle::LoginThrottle::new(
+            settings.max_login_failures,
+            settings.login_cooldown,
+        )),
     };
     Ok(Router::new()
         .route("/", get(home))
@@ -142,6 +180,7 @@ pub fn router(settings: Settings) -> StdResult<Router, session_tower::ConfigErro
         .route("/api/cart", get(api_cart).post(api_cart_add))
         .route("/api/visits", post(api_visit))
         .layer(layer)
+        .layer(axum::middleware::map_response(no_framing))
         .with_state(app))
 }
 
@@ -187,10 +226,12 @@ async fn login_page(session: Session, Query(q): Query<LoginQuery>) -> Result<Htm
         .iter()
         .map(|(u, p)| format!("<li><code>{}</code> / <code>{}</code></li>", esc(u), esc(p)))
         .collect();
-    let error = if q.error.is_some() {
-        r#"<p id="error" style="color:#b00">Wrong name or password.</p>"#
-    } else {
-        ""
+    let error = match q.error.as_deref() {
+        Some("throttled") => {
+            r#"<p id="error" style="color:#b00">Too many wrong passwords for that name: wait a little and try again.</p>"#
+        }
+        Some(_) => r#"<p id="error" style="color:#b00">Wrong name or password.</p>"#,
+        None => "",
     };
     let body = format!(
         r#"{error}<form method="post" action="/login">{}
@@ -214,9 +255,16 @@ async fn login(
     session: Session,
     Form(f): Form<LoginForm>,
 ) -> Result<Redirect> {
+    // Refused while throttled, even with the right password: otherwise guessing would
+    // only be slowed for wrong ones.
+    if app.throttle.check(&f.username).is_err() {
+        return Ok(Redirect::to("/login?error=throttled"));
+    }
     if !app.users.verify(&f.username, &f.password) {
+        app.throttle.failed(&f.username);
         return Ok(Redirect::to("/login?error=1"));
     }
+    app.throttle.succeeded(&f.username);
     session.login(&f.username).await?;
     Ok(Redirect::to("/"))
 }

@@ -38,7 +38,8 @@ fn keys(key_file: &str) -> Result<SigningKeys, String> {
             let mut k = [0u8; 32];
             getrandom::fill(&mut k).map_err(|e| e.to_string())?;
             let t = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(k);
-            std::fs::write(key_file, &t).map_err(|e| format!("cannot write {key_file}: {e}"))?;
+            session_demo::store::write_private(std::path::Path::new(key_file), t.as_bytes())
+                .map_err(|e| format!("cannot write {key_file}: {e}"))?;
             eprintln!(
                 "session-demo: made a new signing key in {key_file} (set SESSION_KEYS in production)"
             );
@@ -105,20 +106,18 @@ async fn main() -> ExitCode {
         ],
     };
     let _sweeper = session_sql::spawn_sweeper(store.clone(), Duration::from_secs(300));
-    let app = match session_demo::router(session_demo::Settings {
-        store,
-        keys,
-        origins,
-    }) {
+    let app = match session_demo::router(session_demo::Settings::new(store, keys, origins)) {
         Ok(a) => a,
         Err(e) => {
             eprintln!("session-demo: {e}");
             return ExitCode::FAILURE;
         }
     };
+    // The URL without its password: startup lines end up in logs.
     println!(
-        "session-demo: serving on http://{}:{port} with the {store_url} store",
-        addr.ip()
+        "session-demo: serving on http://{}:{port} with the {} store",
+        addr.ip(),
+        session_demo::store::redact(&store_url)
     );
     if let Err(e) = axum::serve(listener, app).await {
         eprintln!("session-demo: server error: {e}");

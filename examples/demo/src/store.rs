@@ -13,6 +13,15 @@ pub enum StoreError {
          a comma-separated list of redis:// nodes (Cluster), postgres://… or mysql://…"
     )]
     Unknown(String),
+    /// The database file could not be created.
+    #[error("could not create {path}")]
+    File {
+        /// The file.
+        path: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
     /// The store was named but could not be reached or set up.
     #[error("could not open the {kind} store at {url}")]
     Open {
@@ -26,7 +35,8 @@ pub enum StoreError {
     },
 }
 
-fn redact(url: &str) -> String {
+/// `url` with its credentials replaced by `***`: what may be printed or logged.
+pub fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(s), Some(at)) if at > s => format!("{}://***{}", &url[..s], &url[at..]),
         _ => url.to_owned(),
@@ -46,6 +56,16 @@ pub async fn open(url: &str) -> Result<Arc<dyn SessionStore>, StoreError> {
         return Ok(Arc::new(session_memory::MemoryStore::new()));
     }
     if url.starts_with("sqlite:") {
+        if let Some(path) = sqlite_file(url) {
+            if !path.exists() {
+                // Created by us, readable by the owner only; SQLite gives its -wal and
+                // -shm files the database file's permissions.
+                write_private(&path, b"").map_err(|e| StoreError::File {
+                    path: path.display().to_string(),
+                    source: e,
+                })?;
+            }
+        }
         let s = session_sql::SqliteStore::connect(url)
             .await
             .map_err(fail("SQLite"))?;
@@ -81,4 +101,50 @@ pub async fn open(url: &str) -> Result<Arc<dyn SessionStore>, StoreError> {
         return Ok(Arc::new(store));
     }
     Err(StoreError::Unknown(url.to_owned()))
+}
+
+/// The file of a `sqlite:` URL, unless it is an in-memory database.
+fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or(rest);
+    if path.is_empty() || path.starts_with(":memory:") {
+        return None;
+    }
+    Some(std::path::PathBuf::from(path))
+}
+
+/// Creates `path` holding `bytes`, readable and writable by its owner only (0600 on
+/// Unix): the signing key and the session database are secrets.
+///
+/// # Errors
+/// When the file exists already or cannot be written.
+pub fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redaction_and_sqlite_paths() {
+        assert_eq!(
+            redact("postgres://app:hunter2@db:5432/s"),
+            "postgres://***@db:5432/s"
+        );
+        assert_eq!(redact("redis://127.0.0.1:6379"), "redis://127.0.0.1:6379");
+        assert_eq!(
+            sqlite_file("sqlite://a/b.db?mode=rwc"),
+            Some("a/b.db".into())
+        );
+        assert_eq!(sqlite_file("sqlite:x.db"), Some("x.db".into()));
+        assert_eq!(sqlite_file("sqlite::memory:"), None);
+    }
 }

@@ -111,11 +111,11 @@ impl Shop {
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let app = router(Settings {
-            store: store.clone(),
-            keys: SigningKeys::generate().unwrap(),
-            origins: vec![base.clone()],
-        })
+        let app = router(Settings::new(
+            store.clone(),
+            SigningKeys::generate().unwrap(),
+            vec![base.clone()],
+        ))
         .unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         let http = reqwest::Client::builder()
