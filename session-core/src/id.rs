@@ -30,7 +30,9 @@ const WIRE_LEN: usize = 2 + SECRET_LEN;
 pub const ENCODED_LEN: usize = 46;
 
 /// A 16-bit public tag that groups keys which must live together (one hash slot on Redis
-/// Cluster). Anonymous sessions get a random tag; an owner's sessions get the owner's tag.
+/// Cluster). Sessions get a random tag, unless their store co-locates an owner's keys
+/// ([`crate::SessionStore::owner_tag`]): then an owner's sessions get the owner's tag,
+/// keyed by a server secret.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ShardTag(u16);
 
@@ -45,7 +47,21 @@ impl ShardTag {
         Ok(Self(u16::from_be_bytes(b)))
     }
 
-    /// The tag every session of `owner` carries.
+    /// The tag of `owner` under the secret `key`: what a store that co-locates an owner's
+    /// keys (Redis Cluster) gives the owner's sessions. Without the key a cookie's tag says
+    /// nothing about its user (an unkeyed hash of the name could be tested offline against
+    /// candidate names).
+    pub fn keyed(key: &[u8; 32], owner: &str) -> Self {
+        let mut h = Sha256::new();
+        h.update(b"session-owner-tag-v2\0");
+        h.update(key);
+        h.update(owner.as_bytes());
+        let d = h.finalize();
+        Self(u16::from_be_bytes([d[0], d[1]]))
+    }
+
+    /// An unkeyed tag of `owner`, for server-side key names only (never a session id's
+    /// tag: anyone could compute it from a user name).
     pub fn for_owner(owner: &str) -> Self {
         let mut h = Sha256::new();
         h.update(b"session-owner-tag-v1\0");
@@ -408,6 +424,24 @@ mod tests {
     }
 
     /// An owner's sessions all carry the owner's tag.
+    #[test]
+    fn keyed_tags_need_the_key() {
+        let (a, b) = ([1u8; 32], [2u8; 32]);
+        assert_eq!(ShardTag::keyed(&a, "alice"), ShardTag::keyed(&a, "alice"));
+        let names = [
+            "alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi",
+        ];
+        // Another key, or no key, gives other tags for most names.
+        let same_b = names
+            .iter()
+            .filter(|n| ShardTag::keyed(&a, n) == ShardTag::keyed(&b, n));
+        let same_unkeyed = names
+            .iter()
+            .filter(|n| ShardTag::keyed(&a, n) == ShardTag::for_owner(n));
+        assert!(same_b.count() <= 1);
+        assert!(same_unkeyed.count() <= 1);
+    }
+
     #[test]
     fn owner_tag_is_stable() {
         let t = ShardTag::for_owner("alice");

@@ -25,7 +25,7 @@ use async_trait::async_trait;
 
 use crate::clock::Timestamp;
 use crate::error::Error;
-use crate::id::StoreKey;
+use crate::id::{ShardTag, StoreKey};
 use crate::record::{Lease, Record};
 
 /// What [`SessionStore::acquire_lock`] found.
@@ -180,6 +180,18 @@ pub trait SessionStore: Send + Sync + std::fmt::Debug + 'static {
     /// Backend errors.
     async fn delete_expired(&self) -> Result<u64, Error>;
 
+    /// The shard tag new sessions of `owner` get, or `None` for a random one (the default).
+    ///
+    /// Only a store that must keep an owner's keys together overrides it (Redis Cluster,
+    /// where the owner index and the sessions share a hash slot only if they share a tag),
+    /// and then with a keyed function ([`ShardTag::keyed`]): the tag is the first bytes of
+    /// the session id, which travel in the cookie, so an unkeyed function of the user name
+    /// would let anyone test candidate names against a cookie.
+    fn owner_tag(&self, owner: &str) -> Option<ShardTag> {
+        let _ = owner;
+        None
+    }
+
     /// Takes the session's lock with a lease ending at `until`, unless a lease that is
     /// still running at `now` is held.
     ///
@@ -322,6 +334,10 @@ macro_rules! forward {
             async fn delete_expired(&self) -> Result<u64, Error> {
                 (**self).delete_expired().await
             }
+            fn owner_tag(&self, owner: &str) -> Option<ShardTag> {
+                (**self).owner_tag(owner)
+            }
+
             async fn acquire_lock(
                 &self,
                 key: &StoreKey,

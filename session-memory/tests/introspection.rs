@@ -98,3 +98,25 @@ async fn expired_sessions_leave_memory_without_a_sweep() {
     assert_eq!(store.entry_count(), 1, "expired sessions are still held");
     assert!(store.load(&kept).await.unwrap().is_some());
 }
+
+/// A signed-in session's id (which the cookie carries) does not carry a tag computable
+/// from the user name: the memory store co-locates nothing, so the tag is random.
+#[tokio::test]
+async fn a_logged_in_id_says_nothing_about_its_user() {
+    let store: Arc<dyn SessionStore> = Arc::new(MemoryStore::new());
+    let config = Arc::new(session_core::SessionConfig::default());
+    let mut tags = Vec::new();
+    for _ in 0..3 {
+        let s = session_core::Session::new(store.clone(), config.clone(), None);
+        s.insert("cart", &1).unwrap();
+        s.save().await.unwrap();
+        s.login("bob").await.unwrap();
+        s.save().await.unwrap();
+        tags.push(s.id().await.unwrap().tag());
+    }
+    let unkeyed = session_core::ShardTag::for_owner("bob");
+    assert!(
+        tags.iter().any(|t| *t != unkeyed),
+        "every login of bob carried the tag anyone can compute from his name"
+    );
+}

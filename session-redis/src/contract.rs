@@ -224,6 +224,10 @@ impl SessionStore for RedisStore {
         .await
     }
 
+    fn owner_tag(&self, owner: &str) -> Option<session_core::ShardTag> {
+        self.names.owner_tag(owner)
+    }
+
     async fn delete_expired(&self) -> Result<u64, Error> {
         // Redis expires keys itself (every write sets the TTL); there is nothing to sweep.
         Ok(0)

@@ -13,11 +13,23 @@ use std::sync::Arc;
 use session_core::{ShardTag, StoreKey};
 
 /// The names of one store's keys.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct KeyNames {
     pub(crate) prefix: Arc<str>,
     /// Scripts may touch only keys of one hash slot.
     pub(crate) cluster: bool,
+    /// The secret behind owners' shard tags, when set (see [`Self::owner_tag`]).
+    pub(crate) tag_key: Option<[u8; 32]>,
+}
+
+impl std::fmt::Debug for KeyNames {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyNames")
+            .field("prefix", &self.prefix)
+            .field("cluster", &self.cluster)
+            .field("tag_key", &self.tag_key.map(|_| "<secret>"))
+            .finish()
+    }
 }
 
 impl KeyNames {
@@ -42,12 +54,29 @@ impl KeyNames {
         k
     }
 
+    /// The tag of `owner`'s index: keyed when the store has a tag key, so that it equals
+    /// the tag the owner's sessions get on Cluster; otherwise an unkeyed hash, which only
+    /// names a server-side key.
+    fn index_tag(&self, owner: &str) -> ShardTag {
+        match &self.tag_key {
+            Some(k) => ShardTag::keyed(k, owner),
+            None => ShardTag::for_owner(owner),
+        }
+    }
+
+    /// The tag new sessions of `owner` get: on Cluster with a tag key, the index's tag, so
+    /// that sessions and index share a slot; otherwise none (a random tag).
+    pub(crate) fn owner_tag(&self, owner: &str) -> Option<ShardTag> {
+        let key = self.tag_key.as_ref().filter(|_| self.cluster)?;
+        Some(ShardTag::keyed(key, owner))
+    }
+
     /// The key of an owner's index.
     pub(crate) fn index(&self, owner: &str) -> String {
         format!(
             "{}:{{{}}}:o:{}",
             self.prefix,
-            ShardTag::for_owner(owner).to_hex(),
+            self.index_tag(owner).to_hex(),
             owner
         )
     }
@@ -69,6 +98,6 @@ impl KeyNames {
     /// Whether a script on `key` may also touch `owner`'s index: always on a single server;
     /// on Cluster only when both carry the same tag (and so share a hash slot).
     pub(crate) fn colocated(&self, key: &StoreKey, owner: &str) -> bool {
-        !self.cluster || key.tag() == ShardTag::for_owner(owner)
+        !self.cluster || key.tag() == self.index_tag(owner)
     }
 }

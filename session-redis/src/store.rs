@@ -16,13 +16,26 @@ use crate::reply::{Reply, unexpected};
 use crate::scripts;
 
 /// Builds a [`RedisStore`].
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 #[must_use]
 pub struct RedisStoreBuilder {
     prefix: String,
     connect_timeout: Duration,
     response_timeout: Duration,
     clock: SharedClock,
+    tag_key: Option<[u8; 32]>,
+}
+
+impl fmt::Debug for RedisStoreBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The tag key is a secret: only whether there is one.
+        f.debug_struct("RedisStoreBuilder")
+            .field("prefix", &self.prefix)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("response_timeout", &self.response_timeout)
+            .field("tag_key", &self.tag_key.map(|_| "<secret>"))
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for RedisStoreBuilder {
@@ -32,6 +45,7 @@ impl Default for RedisStoreBuilder {
             connect_timeout: Duration::from_secs(2),
             response_timeout: Duration::from_secs(2),
             clock: Arc::new(SystemClock),
+            tag_key: None,
         }
     }
 }
@@ -58,6 +72,18 @@ impl RedisStoreBuilder {
     /// The clock that decides expiry (tests pass a `ManualClock`).
     pub fn clock(mut self, clock: SharedClock) -> Self {
         self.clock = clock;
+        self
+    }
+
+    /// On Redis Cluster: the secret (32 random bytes, the same on every app server, kept
+    /// like a signing key) behind owners' shard tags. With it, a user's sessions and their
+    /// owner index share a hash slot, so a login or a logout everywhere is one atomic
+    /// script; without it (the default) every session gets a random tag and those
+    /// operations take the slower cross-slot path. Either way the tag in a cookie says
+    /// nothing about its user to anyone without the secret. Changing it later is safe for
+    /// correctness: sessions made under the old one take the cross-slot path.
+    pub fn tag_key(mut self, key: [u8; 32]) -> Self {
+        self.tag_key = Some(key);
         self
     }
 
@@ -105,6 +131,7 @@ impl RedisStoreBuilder {
             names: KeyNames {
                 prefix: self.prefix.into(),
                 cluster,
+                tag_key: self.tag_key,
             },
             clock: self.clock,
             deadline: self.connect_timeout + self.response_timeout * 2,

@@ -67,11 +67,8 @@ pub(crate) fn presented_id(
             &joined
         }
     };
-    let values = match cookie::values(fields, &c.name, c.max_header_bytes) {
-        Ok(v) => v,
-        // The service refused such a request before the handler ran (`cookie_bytes`).
-        Err(_) => Vec::new(),
-    };
+    // An oversized header was refused before the handler ran (`cookie_bytes`).
+    let values = cookie::values(fields, &c.name, c.max_header_bytes).unwrap_or_default();
     let mut valid: Vec<SessionId> = Vec::new();
     let mut stale = false;
     for v in &values {

@@ -14,6 +14,7 @@ use crate::clock::Timestamp;
 use crate::error::Error;
 use crate::id::{SessionId, ShardTag, StoreKey};
 use crate::record::Record;
+use crate::store::SessionStore;
 
 impl Session {
     pub(super) async fn save_locked(
@@ -76,7 +77,12 @@ impl Session {
                 // A new id starts unlocked, on every store: a lease kept in the record (the
                 // trait's provided lock) must not move with it.
                 next.lease = None;
-                let new_id = SessionId::generate_with_tag(rotation_tag(&key, &current, &next))?;
+                let new_id = SessionId::generate_with_tag(rotation_tag(
+                    self.store(),
+                    &key,
+                    &current,
+                    &next,
+                )?)?;
                 let r = self
                     .store()
                     .rotate(&key, &new_id.store_key(), &next, current.version)
@@ -253,8 +259,12 @@ impl Session {
             pending.apply(&mut record)?;
             self.check_size(&record)?;
             // Never adopt an id the client made up: a new session gets a new id.
-            let tag = match &record.owner {
-                Some(o) => ShardTag::for_owner(o),
+            let tag = match record
+                .owner
+                .as_deref()
+                .and_then(|o| self.store().owner_tag(o))
+            {
+                Some(t) => t,
                 None => ShardTag::random()?,
             };
             let id = SessionId::generate_with_tag(tag)?;
@@ -357,10 +367,20 @@ impl Session {
 
 /// The shard tag of a rotated id: the old one unless the owner changed, so that on Redis
 /// Cluster a plain rotation stays inside one hash slot and is a single atomic script.
-fn rotation_tag(old: &StoreKey, current: &Record, next: &Record) -> ShardTag {
-    match (&next.owner, &current.owner) {
+fn rotation_tag(
+    store: &dyn SessionStore,
+    old: &StoreKey,
+    current: &Record,
+    next: &Record,
+) -> Result<ShardTag, Error> {
+    Ok(match (&next.owner, &current.owner) {
         (Some(n), Some(o)) if n == o => old.tag(),
-        (Some(n), _) => ShardTag::for_owner(n),
+        // A new owner: the store's tag for them, or a fresh random one (never the old
+        // tag, which the pre-login cookie showed).
+        (Some(n), _) => match store.owner_tag(n) {
+            Some(t) => t,
+            None => ShardTag::random()?,
+        },
         (None, _) => old.tag(),
-    }
+    })
 }

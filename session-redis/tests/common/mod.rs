@@ -47,12 +47,30 @@ impl RawBytes for Raw {
     }
 }
 
+/// The tag key the keyed Cluster fixtures use.
+pub(crate) const TAG_KEY: [u8; 32] = [7; 32];
+
+/// Which Redis a fixture runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum On {
+    /// A standalone server.
+    Standalone,
+    /// The cluster, with a tag key: an owner's sessions share the index's slot.
+    Cluster,
+    /// The cluster without a tag key: random tags, cross-slot logins.
+    ClusterUntagged,
+}
+
 /// A store on its own prefix, reading time from `clock`; the prefix.
-async fn store(clock: &ManualClock, cluster: bool) -> (RedisStore, String) {
+async fn store(clock: &ManualClock, on: On) -> (RedisStore, String) {
     let prefix = unique_prefix();
-    let builder = RedisStore::builder()
+    let mut builder = RedisStore::builder()
         .prefix(prefix.clone())
         .clock(Arc::new(clock.clone()));
+    if on == On::Cluster {
+        builder = builder.tag_key(TAG_KEY);
+    }
+    let cluster = on != On::Standalone;
     let store = if cluster {
         builder.connect_cluster(&cluster_urls()).await
     } else {
@@ -101,10 +119,10 @@ async fn remove_keys(urls: Vec<String>, prefixes: Vec<String>) {
 
 /// A fixture on its own prefix, reading time from `clock`, with a sibling store on
 /// another prefix of the same server and a teardown that removes both prefixes' keys.
-pub(crate) async fn fixture(clock: ManualClock, cluster: bool) -> Fixture {
-    let (store, prefix) = store(&clock, cluster).await;
-    let (sibling, sibling_prefix) = store_of_sibling(&clock, cluster).await;
-    let urls = if cluster {
+pub(crate) async fn fixture(clock: ManualClock, on: On) -> Fixture {
+    let (store, prefix) = store(&clock, on).await;
+    let (sibling, sibling_prefix) = store_of_sibling(&clock, on).await;
+    let urls = if on != On::Standalone {
         cluster_urls()
     } else {
         vec![redis_url()]
@@ -115,6 +133,6 @@ pub(crate) async fn fixture(clock: ManualClock, cluster: bool) -> Fixture {
         .on_teardown(move || remove_keys(urls, vec![prefix, sibling_prefix]))
 }
 
-async fn store_of_sibling(clock: &ManualClock, cluster: bool) -> (RedisStore, String) {
-    store(clock, cluster).await
+async fn store_of_sibling(clock: &ManualClock, on: On) -> (RedisStore, String) {
+    store(clock, on).await
 }
