@@ -6,9 +6,9 @@
 //! be rotated without logging anyone out: add the new key first, keep the old one until the
 //! longest session has expired, then drop it.
 //!
-//! Keys are never used directly: each is expanded into a purpose-specific subkey
-//! (`HMAC(key, "session-cookie-v1")`), so the same configured key can later serve other
-//! purposes without the tags of one being valid for another.
+//! Keys are never used directly: each is expanded with HKDF-SHA256 (RFC 5869) into one
+//! subkey per purpose (info `session-cookie-v2`, `session-csrf-v2`), so the same
+//! configured key serves several purposes without the tags of one being valid for another.
 
 use std::fmt;
 
@@ -48,7 +48,7 @@ impl Drop for SubKey {
 /// The keys that sign and verify session cookies. `Debug` prints only how many there are.
 pub struct SigningKeys {
     keys: Vec<SubKey>,
-    /// Subkeys for CSRF secrets (`HMAC(key, "session-csrf-v1")`), in the same order.
+    /// Subkeys for CSRF secrets (HKDF info `session-csrf-v2`), in the same order.
     csrf: Vec<SubKey>,
 }
 
@@ -76,20 +76,39 @@ impl Clone for SigningKeys {
     }
 }
 
-const COOKIE_PURPOSE: &[u8] = b"session-cookie-v1";
-const CSRF_PURPOSE: &[u8] = b"session-csrf-v1";
+const COOKIE_PURPOSE: &[u8] = b"session-cookie-v2";
+const CSRF_PURPOSE: &[u8] = b"session-csrf-v2";
+/// HKDF's salt: fixed and public, as RFC 5869 allows; it separates our derivations from
+/// any other use of the same configured key.
+const HKDF_SALT: &[u8] = b"session-tower hkdf salt v1";
+
+fn wipe(b: &mut [u8; 32]) {
+    for x in b.iter_mut() {
+        *x = 0;
+    }
+    std::hint::black_box(b);
+}
+
+/// HKDF-SHA256 (RFC 5869) with a 32-byte output: extract, then the one expand block.
+fn hkdf_sha256(salt: &[u8], ikm: &[u8], info: &[u8]) -> Option<[u8; 32]> {
+    let mut extract = HmacSha256::new_from_slice(salt).ok()?;
+    extract.update(ikm);
+    let mut prk: [u8; 32] = extract.finalize().into_bytes().into();
+    let expand = HmacSha256::new_from_slice(&prk).ok();
+    wipe(&mut prk);
+    let mut expand = expand?;
+    expand.update(info);
+    expand.update(&[1]);
+    Some(expand.finalize().into_bytes().into())
+}
 
 fn derive(master: &[u8], purpose: &[u8]) -> Result<SubKey, ConfigError> {
-    let mut mac = HmacSha256::new_from_slice(master).map_err(|_| ConfigError::KeyTooShort {
+    let too_short = || ConfigError::KeyTooShort {
         index: 0,
         len: master.len(),
-    })?;
-    mac.update(purpose);
-    let raw: [u8; 32] = mac.finalize().into_bytes().into();
-    let mac = HmacSha256::new_from_slice(&raw).map_err(|_| ConfigError::KeyTooShort {
-        index: 0,
-        len: raw.len(),
-    })?;
+    };
+    let raw = hkdf_sha256(HKDF_SALT, master, purpose).ok_or_else(too_short)?;
+    let mac = HmacSha256::new_from_slice(&raw).map_err(|_| too_short())?;
     Ok(SubKey { raw, mac })
 }
 
@@ -258,6 +277,24 @@ mod tests {
 
     fn keys() -> SigningKeys {
         SigningKeys::new(&[[7u8; 32]]).unwrap()
+    }
+
+    /// The subkeys come from HKDF-SHA256 as RFC 5869 defines it: its test case 1.
+    #[test]
+    fn hkdf_matches_rfc_5869() {
+        let ikm = [0x0b_u8; 22];
+        let salt: Vec<u8> = (0x00..=0x0c).collect();
+        let info: Vec<u8> = (0xf0..=0xf9).collect();
+        let okm = hkdf_sha256(&salt, &ikm, &info).unwrap();
+        let hex: String = okm.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(
+            hex,
+            "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf"
+        );
+        // One key, two purposes, two unrelated subkeys.
+        let a = derive(&[9u8; 32], COOKIE_PURPOSE).unwrap();
+        let b = derive(&[9u8; 32], CSRF_PURPOSE).unwrap();
+        assert_ne!(a.raw, b.raw);
     }
 
     /// A signed id verifies and round-trips.
