@@ -119,9 +119,48 @@ mod runner;
 pub use fixture::{Ctx, Fixture, ManualClock, RawBytes};
 pub use reference::ReferenceStore;
 pub use runner::{
-    CASE_TIMEOUT, Case, CaseFn, CaseResult, Fail, Outcome, Report, run_all, run_case, run_cases,
-    run_named,
+    CASE_TIMEOUT, Case, CaseFn, CaseResult, Fail, Outcome, Report, run_case, run_cases,
 };
+
+use std::future::Future;
+
+/// Runs the built-in case named `name`, as each test [`suite!`](crate::suite) expands to
+/// does. `declared` are the groups the macro was told the fixture skips (their tests are
+/// ignored, so this runs for them only under `--ignored`).
+///
+/// # Panics
+/// When the case fails, when no case has that name, and when the fixture skips a group
+/// the macro was not told about: that skip would otherwise show as a passing test.
+pub async fn run_named<F, Fut>(name: &str, declared: &[&str], factory: F)
+where
+    F: Fn(ManualClock) -> Fut,
+    Fut: Future<Output = Fixture>,
+{
+    let Some(case) = cases::ALL.iter().find(|c| c.name == name) else {
+        panic!("no conformance case named {name}");
+    };
+    match run_case(case, &factory).await {
+        Outcome::Passed => {}
+        Outcome::Skipped(why) if declared.contains(&case.group) => {
+            eprintln!("skipped {}/{}: {why}", case.group, case.name);
+        }
+        Outcome::Skipped(why) => panic!(
+            "the fixture skips group `{g}` ({why}), but suite! was not told: write \
+             `suite!(name, factory, skip = {{ {g}: \"{why}\" }})` so its tests show as ignored",
+            g = case.group
+        ),
+        Outcome::Failed(m) => panic!("{}/{} ({}): {m}", case.group, case.name, case.promise),
+    }
+}
+
+/// Runs every built-in case ([`run_cases`] over [`cases::ALL`](crate::cases::ALL)).
+pub async fn run_all<F, Fut>(factory: F) -> Report
+where
+    F: Fn(ManualClock) -> Fut,
+    Fut: Future<Output = Fixture>,
+{
+    run_cases(cases::ALL, factory).await
+}
 
 /// Expands to a module named `$name` with one `#[test]` per conformance case.
 ///

@@ -1,5 +1,6 @@
-//! Running cases: one [`Case`] against a fresh [`Fixture`], a list of them into a
-//! [`Report`], and the per-test entry point [`suite!`](crate::suite) expands to.
+//! Running cases: one [`Case`] against a fresh [`Fixture`], and a list of them into a
+//! [`Report`]. Which cases exist is not this module's business (the crate root runs the
+//! built-in list through it), so the cases can use its types without a circle.
 
 use std::fmt;
 use std::future::Future;
@@ -203,35 +204,6 @@ where
     outcome
 }
 
-/// Runs the built-in case named `name`, as each test [`suite!`](crate::suite) expands to
-/// does. `declared` are the groups the macro was told the fixture skips (their tests are
-/// ignored, so this runs for them only under `--ignored`).
-///
-/// # Panics
-/// When the case fails, when no case has that name, and when the fixture skips a group
-/// the macro was not told about: that skip would otherwise show as a passing test.
-pub async fn run_named<F, Fut>(name: &str, declared: &[&str], factory: F)
-where
-    F: Fn(ManualClock) -> Fut,
-    Fut: Future<Output = Fixture>,
-{
-    let Some(case) = crate::cases::ALL.iter().find(|c| c.name == name) else {
-        panic!("no conformance case named {name}");
-    };
-    match run_case(case, &factory).await {
-        Outcome::Passed => {}
-        Outcome::Skipped(why) if declared.contains(&case.group) => {
-            eprintln!("skipped {}/{}: {why}", case.group, case.name);
-        }
-        Outcome::Skipped(why) => panic!(
-            "the fixture skips group `{g}` ({why}), but suite! was not told: write \
-             `suite!(name, factory, skip = {{ {g}: \"{why}\" }})` so its tests show as ignored",
-            g = case.group
-        ),
-        Outcome::Failed(m) => panic!("{}/{} ({}): {m}", case.group, case.name, case.promise),
-    }
-}
-
 /// Runs `cases` (those whose `group/name` contains `SESSION_CONFORMANCE_FILTER`, when
 /// set), each against a fresh fixture, and reports them all. Pass your own cases
 /// ([`Case::new`]) here, alone or after [`cases::ALL`](crate::cases::ALL).
@@ -250,13 +222,4 @@ where
         report.results.push((*case, outcome));
     }
     report
-}
-
-/// Runs every built-in case ([`run_cases`] over [`cases::ALL`](crate::cases::ALL)).
-pub async fn run_all<F, Fut>(factory: F) -> Report
-where
-    F: Fn(ManualClock) -> Fut,
-    Fut: Future<Output = Fixture>,
-{
-    run_cases(crate::cases::ALL, factory).await
 }
