@@ -70,3 +70,47 @@ where
         }
     }
 }
+
+#[cfg(all(test, feature = "sqlite"))]
+mod tests {
+    use super::*;
+
+    /// Real driver errors are told apart by kind: a duplicate key is a unique violation and
+    /// not transient; a syntax error and a missing row are neither; a non-transient error
+    /// is not retried.
+    #[tokio::test]
+    async fn errors_are_classified_by_kind() {
+        let pool = sqlx::SqlitePool::connect("sqlite::memory:").await.unwrap();
+        sqlx::query("CREATE TABLE t (k INTEGER PRIMARY KEY)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO t VALUES (1)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        let dup = sqlx::query("INSERT INTO t VALUES (1)")
+            .execute(&pool)
+            .await
+            .unwrap_err();
+        assert!(is_unique_violation(&dup));
+        assert!(!is_transient(&dup));
+        let syntax = sqlx::query("SELEC 1").execute(&pool).await.unwrap_err();
+        assert!(!is_unique_violation(&syntax));
+        assert!(!is_transient(&syntax));
+        assert!(!is_unique_violation(&sqlx::Error::RowNotFound));
+        assert!(!is_transient(&sqlx::Error::RowNotFound));
+        let mut attempts = 0;
+        let res: Result<(), sqlx::Error> = retrying(|| {
+            attempts += 1;
+            async { Err(sqlx::Error::RowNotFound) }
+        })
+        .await;
+        assert!(res.is_err());
+        assert_eq!(attempts, 1, "a non-transient error is not retried");
+        assert!(matches!(
+            map("load", sqlx::Error::PoolTimedOut),
+            Error::Timeout { operation: "load" }
+        ));
+    }
+}
