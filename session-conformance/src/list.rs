@@ -55,6 +55,7 @@ macro_rules! __case_list {
             owner, save_owner_change_moves_index, "a save that changes the owner moves the index entry";
             cleanup, cleanup_removes_only_expired, "cleanup removes expired records and keeps live ones";
             cleanup, cleanups_run_concurrently, "two cleanups at once both succeed and keep live records";
+            cleanup, cleanup_at_the_expiry_instant, "a sweep at the instant records expire removes them then";
             bad_bytes, truncated_bytes_are_an_error, "a truncated record is a BadData error, not a panic";
             bad_bytes, unknown_version_is_an_error, "an unknown format version is a BadData error";
             bad_bytes, foreign_bytes_are_an_error, "a foreign writer's bytes (JSON) are a BadData error";

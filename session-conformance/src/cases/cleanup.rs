@@ -62,3 +62,27 @@ pub async fn cleanups_run_concurrently(ctx: Ctx) -> CaseResult {
     }
     Ok(())
 }
+
+/// A sweep at the very instant records expire removes them then, not a millisecond later.
+pub async fn cleanup_at_the_expiry_instant(ctx: Ctx) -> CaseResult {
+    for i in 0..3u8 {
+        let mut r = record(&ctx, &[("n", &[i])]);
+        r.expires_at = r.created_at.plus(10 * MINUTE);
+        created(&ctx, &r).await?;
+    }
+    let live = created(&ctx, &record(&ctx, &[("n", b"live")])).await?;
+    ctx.clock.advance(10 * MINUTE);
+    let at = ctx.store.delete_expired().await?;
+    ensure!(
+        at <= 3,
+        "a sweep at the expiry instant removed {at} records; 3 had expired"
+    );
+    ctx.clock.advance(Duration::from_millis(1));
+    let later = ctx.store.delete_expired().await?;
+    ensure!(
+        later == 0,
+        "a sweep 1 ms after the expiry instant removed {later} more: the first one left them"
+    );
+    must_load(&ctx, &live, "the live record").await?;
+    Ok(())
+}
