@@ -48,6 +48,37 @@ fn allowed(res: &Result<(), Error>, kinds: &[ErrorKind], what: &str) -> CaseResu
     }
 }
 
+/// After a round: `owner` lists `key` exactly when it is live (and, when `ok` is given,
+/// it is live exactly when that operation succeeded); then the owner's sessions are ended
+/// for the next round. `live` is returned.
+async fn listed_iff_live(
+    ctx: &Ctx,
+    round: usize,
+    key: StoreKey,
+    owner: &str,
+    ok: Option<bool>,
+) -> Result<bool, Fail> {
+    let live = ctx.store.load(&key).await?.is_some();
+    if let Some(ok) = ok {
+        ensure!(
+            live == ok,
+            "round {round}: the operation returned Ok={ok} but the session is live={live}"
+        );
+    }
+    let listed = keys_of(&ctx.store.list_owner(owner).await?);
+    let expected = if live {
+        BTreeSet::from([key])
+    } else {
+        BTreeSet::new()
+    };
+    ensure!(
+        listed == expected,
+        "round {round}: {owner}'s listing does not match the live session (live={live})"
+    );
+    ctx.store.delete_owner(owner, None).await?;
+    Ok(live)
+}
+
 /// A reader never sees a rotation half done: reading the new key and then the old, it
 /// never finds both; reading the old and then the new, never neither.
 pub async fn race_rotate_vs_load(ctx: Ctx) -> CaseResult {
@@ -199,23 +230,7 @@ pub async fn race_rotate_vs_delete(ctx: Ctx) -> CaseResult {
         allowed(&rot, &[ErrorKind::Gone], "rotate racing delete")?;
         del?;
         must_be_none(&ctx, &old, "the old key after rotate and delete").await?;
-        let live = ctx.store.load(&new).await?.is_some();
-        ensure!(
-            live == rot.is_ok(),
-            "round {round}: rotation Ok={} but the new key live={live}",
-            rot.is_ok()
-        );
-        let listed = keys_of(&ctx.store.list_owner("max").await?);
-        ensure!(
-            listed
-                == if live {
-                    BTreeSet::from([new])
-                } else {
-                    BTreeSet::new()
-                },
-            "round {round}: the owner's listing does not match the live keys"
-        );
-        ctx.store.delete_owner("max", None).await?;
+        listed_iff_live(&ctx, round, new, "max", Some(rot.is_ok())).await?;
     }
     Ok(())
 }
@@ -320,18 +335,7 @@ pub async fn race_login_vs_logout_everywhere(ctx: Ctx) -> CaseResult {
             "round {round}: log out everywhere counted {n} sessions; there were at most 2"
         );
         must_be_none(&ctx, &other, "the owner's other session").await?;
-        let live = ctx.store.load(&new).await?.is_some();
-        let listed = keys_of(&ctx.store.list_owner("oli").await?);
-        ensure!(
-            listed
-                == if live {
-                    BTreeSet::from([new])
-                } else {
-                    BTreeSet::new()
-                },
-            "round {round}: the listing does not match the live sessions (new key live={live})"
-        );
-        ctx.store.delete_owner("oli", None).await?;
+        listed_iff_live(&ctx, round, new, "oli", None).await?;
     }
     Ok(())
 }
@@ -368,23 +372,7 @@ pub async fn race_owner_change_vs_owner_ops(ctx: Ctx) -> CaseResult {
             !listing?.iter().any(|s| s.expires_at == moved.expires_at),
             "round {round}: the old owner listed the session as moved to another owner"
         );
-        let live = ctx.store.load(&k).await?.is_some();
-        ensure!(
-            live == saved.is_ok(),
-            "round {round}: the move returned Ok={} but the session is live={live}",
-            saved.is_ok()
-        );
-        let listed = keys_of(&ctx.store.list_owner("quin").await?);
-        ensure!(
-            listed
-                == if live {
-                    BTreeSet::from([k])
-                } else {
-                    BTreeSet::new()
-                },
-            "round {round}: the new owner's listing does not match the live session"
-        );
-        ctx.store.delete_owner("quin", None).await?;
+        listed_iff_live(&ctx, round, k, "quin", Some(saved.is_ok())).await?;
     }
     Ok(())
 }
