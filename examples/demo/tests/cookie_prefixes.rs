@@ -9,8 +9,8 @@ mod common;
 
 use axum::Router;
 use axum::routing::get;
-use common::chrome::{browser, start_chromedriver, wait_path};
-use fantoccini::{Client, Locator};
+use common::chrome::{body_text, browser, serve, start_chromedriver, wait_path};
+use fantoccini::Client;
 use session_memory::MemoryStore;
 use session_tower::{SameSite, Session, SessionLayer, SigningKeys};
 
@@ -52,22 +52,10 @@ fn app(name: &str, partitioned: bool) -> Router {
         .layer(layer)
 }
 
-async fn serve(router: Router) -> u16 {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    port
-}
-
 async fn open(c: &Client, url: &str, path: &str) -> String {
     c.goto(url).await.unwrap();
     wait_path(c, path).await;
-    c.find(Locator::Css("body"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
+    body_text(c).await
 }
 
 async fn script_cookies(c: &Client) -> String {

@@ -7,7 +7,7 @@ mod common;
 use axum::Router;
 use axum::response::Html;
 use axum::routing::{get, post};
-use common::chrome::{browser, start_chromedriver, wait_path};
+use common::chrome::{body_text, browser, serve, start_chromedriver, wait_path};
 use fantoccini::{Client, Locator};
 use session_memory::MemoryStore;
 use session_tower::{Session, SessionLayer, SigningKeys};
@@ -45,22 +45,6 @@ async fn note(
 ) -> Html<String> {
     session.insert("note", &form["note"]).unwrap();
     Html(r#"<p id="saved">saved</p>"#.to_owned())
-}
-
-async fn serve(router: Router) -> u16 {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    port
-}
-
-async fn body_text(c: &Client) -> String {
-    c.find(Locator::Css("body"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
 }
 
 /// Types `text` into the page's form, submits it, and waits (up to 10 s) until the

@@ -84,3 +84,23 @@ pub(crate) async fn wait_path(c: &Client, path: &str) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// Serves `router` on a free loopback port for a browser test; the port.
+#[allow(dead_code)] // not every browser test serves its own app
+pub(crate) async fn serve(router: axum::Router) -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    port
+}
+
+/// The text of the page's body.
+#[allow(dead_code)] // not every browser test reads it this way
+pub(crate) async fn body_text(c: &Client) -> String {
+    c.find(fantoccini::Locator::Css("body"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
