@@ -76,3 +76,42 @@ async fn sessions_survive_reopening_the_file() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The fixture's teardown drops what it made: after cases ran on a store with a known
+/// table, neither that table nor its schema table is left in the database file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn teardown_drops_the_tables() {
+    use sqlx::Row as _;
+    let table = common::unique_table();
+    let cases: Vec<session_conformance::Case> = session_conformance::cases::ALL
+        .iter()
+        .filter(|c| c.group == "owner_change")
+        .copied()
+        .collect();
+    let t = table.clone();
+    let report = session_conformance::run_cases(&cases, |clock: ManualClock| {
+        let t = t.clone();
+        async move {
+            let url = format!("sqlite://{}", db_path().display());
+            let store = SqliteStore::connect(&url)
+                .await
+                .unwrap()
+                .with_table(&t)
+                .unwrap()
+                .with_clock(Arc::new(clock));
+            store.migrate().await.unwrap();
+            fixture_of(store).await
+        }
+    })
+    .await;
+    report.assert_passed();
+    let url = format!("sqlite://{}", db_path().display());
+    let check = SqliteStore::connect(&url).await.unwrap();
+    let rows = sqlx::query("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE ?")
+        .bind(format!("{table}%"))
+        .fetch_all(check.pool())
+        .await
+        .unwrap();
+    let left: Vec<String> = rows.iter().map(|r| r.get::<String, _>(0)).collect();
+    assert!(left.is_empty(), "tables left after the teardowns: {left:?}");
+}

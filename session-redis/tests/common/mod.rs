@@ -61,9 +61,8 @@ pub(crate) enum On {
     ClusterUntagged,
 }
 
-/// A store on its own prefix, reading time from `clock`; the prefix.
-async fn store(clock: &ManualClock, on: On) -> (RedisStore, String) {
-    let prefix = unique_prefix();
+/// A store on `prefix`, reading time from `clock`; the prefix.
+async fn store(clock: &ManualClock, on: On, prefix: String) -> (RedisStore, String) {
     let mut builder = RedisStore::builder()
         .prefix(prefix.clone())
         .clock(Arc::new(clock.clone()));
@@ -120,19 +119,60 @@ async fn remove_keys(urls: Vec<String>, prefixes: Vec<String>) {
 /// A fixture on its own prefix, reading time from `clock`, with a sibling store on
 /// another prefix of the same server and a teardown that removes both prefixes' keys.
 pub(crate) async fn fixture(clock: ManualClock, on: On) -> Fixture {
-    let (store, prefix) = store(&clock, on).await;
-    let (sibling, sibling_prefix) = store_of_sibling(&clock, on).await;
-    let urls = if on != On::Standalone {
+    fixture_with(clock, on, unique_prefix(), unique_prefix()).await
+}
+
+/// The servers' URLs: every node of the cluster, or the one server.
+pub(crate) fn urls(on: On) -> Vec<String> {
+    if on != On::Standalone {
         cluster_urls()
     } else {
         vec![redis_url()]
-    };
+    }
+}
+
+/// How many keys start with `prefix:` on any of `urls`.
+pub(crate) async fn count_keys(urls: &[String], prefix: &str) -> usize {
+    let mut n = 0;
+    for url in urls {
+        let client = redis::Client::open(url.as_str()).expect("redis url");
+        let mut con = client
+            .get_multiplexed_async_connection()
+            .await
+            .expect("connect to redis");
+        let mut cursor: u64 = 0;
+        loop {
+            let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(format!("{prefix}:*"))
+                .arg("COUNT")
+                .arg(500)
+                .query_async(&mut con)
+                .await
+                .expect("scan");
+            n += keys.len();
+            if next == 0 {
+                break;
+            }
+            cursor = next;
+        }
+    }
+    n
+}
+
+/// [`fixture`] on the given prefixes.
+pub(crate) async fn fixture_with(
+    clock: ManualClock,
+    on: On,
+    prefix: String,
+    sibling_prefix: String,
+) -> Fixture {
+    let (sibling, sibling_prefix) = store(&clock, on, sibling_prefix).await;
+    let (store, prefix) = store(&clock, on, prefix).await;
+    let urls = urls(on);
     Fixture::from_arc(Arc::new(store.clone()))
         .raw(Raw(store))
         .sibling(sibling)
         .on_teardown(move || remove_keys(urls, vec![prefix, sibling_prefix]))
-}
-
-async fn store_of_sibling(clock: &ManualClock, on: On) -> (RedisStore, String) {
-    store(clock, on).await
 }
