@@ -153,7 +153,7 @@ where
     }
 }
 
-/// Runs every built-in case ([`run_cases`] over [`cases::ALL`](crate::cases::ALL)).
+/// Runs every built-in case ([`run_cases`] over [`cases::ALL`]).
 pub async fn run_all<F, Fut>(factory: F) -> Report
 where
     F: Fn(ManualClock) -> Fut,
