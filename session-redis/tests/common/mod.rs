@@ -79,38 +79,46 @@ async fn store(clock: &ManualClock, on: On, prefix: String) -> (RedisStore, Stri
     (store, prefix)
 }
 
-/// Deletes every key under `prefixes` from each of `urls` (on a cluster, each node holds
-/// its own slots' keys, and SCAN on a node lists only those).
-async fn remove_keys(urls: Vec<String>, prefixes: Vec<String>) {
-    for url in urls {
-        let client = redis::Client::open(url.as_str()).expect("redis url");
-        let mut con = client
-            .get_multiplexed_async_connection()
+/// A connection to the node at `url`, and every key on it under `prefix:` (on a cluster,
+/// each node holds its own slots' keys, and SCAN on a node lists only those).
+async fn keys_on(url: &str, prefix: &str) -> (redis::aio::MultiplexedConnection, Vec<String>) {
+    let client = redis::Client::open(url).expect("redis url");
+    let mut con = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connect to redis");
+    let mut all = Vec::new();
+    let mut cursor: u64 = 0;
+    loop {
+        let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(format!("{prefix}:*"))
+            .arg("COUNT")
+            .arg(500)
+            .query_async(&mut con)
             .await
-            .expect("connect to redis for teardown");
+            .expect("scan");
+        all.extend(keys);
+        if next == 0 {
+            break;
+        }
+        cursor = next;
+    }
+    (con, all)
+}
+
+/// Deletes every key under `prefixes` from each of `urls`.
+async fn remove_keys(urls: Vec<String>, prefixes: Vec<String>) {
+    for url in &urls {
         for prefix in &prefixes {
-            let mut cursor: u64 = 0;
-            loop {
-                let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
-                    .arg(cursor)
-                    .arg("MATCH")
-                    .arg(format!("{prefix}:*"))
-                    .arg("COUNT")
-                    .arg(500)
+            let (mut con, keys) = keys_on(url, prefix).await;
+            for k in keys {
+                let _: i64 = redis::cmd("DEL")
+                    .arg(&k)
                     .query_async(&mut con)
                     .await
-                    .expect("scan for teardown");
-                for k in keys {
-                    let _: i64 = redis::cmd("DEL")
-                        .arg(&k)
-                        .query_async(&mut con)
-                        .await
-                        .expect("delete a test key");
-                }
-                if next == 0 {
-                    break;
-                }
-                cursor = next;
+                    .expect("delete a test key");
             }
         }
     }
@@ -135,28 +143,7 @@ pub(crate) fn urls(on: On) -> Vec<String> {
 pub(crate) async fn count_keys(urls: &[String], prefix: &str) -> usize {
     let mut n = 0;
     for url in urls {
-        let client = redis::Client::open(url.as_str()).expect("redis url");
-        let mut con = client
-            .get_multiplexed_async_connection()
-            .await
-            .expect("connect to redis");
-        let mut cursor: u64 = 0;
-        loop {
-            let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
-                .arg(cursor)
-                .arg("MATCH")
-                .arg(format!("{prefix}:*"))
-                .arg("COUNT")
-                .arg(500)
-                .query_async(&mut con)
-                .await
-                .expect("scan");
-            n += keys.len();
-            if next == 0 {
-                break;
-            }
-            cursor = next;
-        }
+        n += keys_on(url, prefix).await.1.len();
     }
     n
 }
