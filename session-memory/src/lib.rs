@@ -143,6 +143,15 @@ impl MemoryStore {
         self.inner.cache.get(key).filter(|r| !r.is_expired(now))
     }
 
+    /// `live` under the key's stripe lock. A rotation holds both keys' stripes while it
+    /// inserts the new record and removes the old, so a reader that takes the stripe
+    /// never sees the rotation half done (both keys live, or neither); the uncontended
+    /// lock costs a few nanoseconds.
+    fn read(&self, key: &StoreKey) -> Option<Arc<Record>> {
+        let _g = lock(&self.inner.stripes[self.stripe(key)]);
+        self.live(key)
+    }
+
     fn index(&self, owner: &str, key: StoreKey) {
         lock(&self.inner.owners)
             .entry(owner.to_owned())
@@ -223,14 +232,14 @@ impl SessionStore for MemoryStore {
 
     async fn load(&self, key: &StoreKey) -> Result<Option<Record>, Error> {
         let _span = tracing::debug_span!("memory.load", key = ?key).entered();
-        Ok(self.live(key).map(|r| (*r).clone()))
+        Ok(self.read(key).map(|r| (*r).clone()))
     }
 
     async fn load_shared(&self, key: &StoreKey) -> Result<Option<Arc<Record>>, Error> {
         let _span = tracing::debug_span!("memory.load", key = ?key).entered();
         // The cached record itself: records are never changed in place (every write
         // inserts a new one), so handing it out is safe and costs a reference count.
-        Ok(self.live(key))
+        Ok(self.read(key))
     }
 
     async fn save(&self, key: &StoreKey, record: &Record, expected: u64) -> Result<(), Error> {
