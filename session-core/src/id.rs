@@ -301,8 +301,12 @@ impl StoreKey {
 
 impl fmt::Debug for StoreKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // A prefix is enough to correlate log lines; the whole hash is not needed there.
-        write!(f, "StoreKey({:04x}:{}…)", self.tag.0, &self.hash_hex()[..8])
+        // A keyed tag (R68): lines about one session share it, and it says nothing about
+        // the id, the cookie or the key a backend stores (see `log_tag`).
+        match crate::log_tag::current(&self.hash) {
+            Some(t) => write!(f, "StoreKey(~{t})"),
+            None => f.write_str("StoreKey(REDACTED)"),
+        }
     }
 }
 

@@ -42,6 +42,7 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod id;
+pub mod log_tag;
 pub mod record;
 pub mod session;
 pub mod store;

@@ -9,6 +9,7 @@
 //! | `<prefix>:{<tag of owner>}:o:<owner>` | the owner's index (a sorted set scored by expiry) |
 
 use std::sync::Arc;
+use zeroize::Zeroizing;
 
 use session_core::{ShardTag, StoreKey};
 
@@ -19,7 +20,7 @@ pub(crate) struct KeyNames {
     /// Scripts may touch only keys of one hash slot.
     pub(crate) cluster: bool,
     /// The secret behind owners' shard tags, when set (see [`Self::owner_tag`]).
-    pub(crate) tag_key: Option<[u8; 32]>,
+    pub(crate) tag_key: Option<Zeroizing<[u8; 32]>>,
 }
 
 impl std::fmt::Debug for KeyNames {
@@ -27,7 +28,7 @@ impl std::fmt::Debug for KeyNames {
         f.debug_struct("KeyNames")
             .field("prefix", &self.prefix)
             .field("cluster", &self.cluster)
-            .field("tag_key", &self.tag_key.map(|_| "<secret>"))
+            .field("tag_key", &self.tag_key.as_ref().map(|_| "<secret>"))
             .finish()
     }
 }

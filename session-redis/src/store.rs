@@ -5,6 +5,7 @@
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
+use zeroize::Zeroizing;
 
 use redis::{RedisError, Script, Value};
 use session_core::{Envelope, Error, Record, SharedClock, StoreKey, SystemClock, Timestamp};
@@ -23,7 +24,7 @@ pub struct RedisStoreBuilder {
     connect_timeout: Duration,
     response_timeout: Duration,
     clock: SharedClock,
-    tag_key: Option<[u8; 32]>,
+    tag_key: Option<Zeroizing<[u8; 32]>>,
 }
 
 impl fmt::Debug for RedisStoreBuilder {
@@ -33,7 +34,7 @@ impl fmt::Debug for RedisStoreBuilder {
             .field("prefix", &self.prefix)
             .field("connect_timeout", &self.connect_timeout)
             .field("response_timeout", &self.response_timeout)
-            .field("tag_key", &self.tag_key.map(|_| "<secret>"))
+            .field("tag_key", &self.tag_key.as_ref().map(|_| "<secret>"))
             .finish_non_exhaustive()
     }
 }
@@ -83,7 +84,7 @@ impl RedisStoreBuilder {
     /// nothing about its user to anyone without the secret. Changing it later is safe for
     /// correctness: sessions made under the old one take the cross-slot path.
     pub fn tag_key(mut self, key: [u8; 32]) -> Self {
-        self.tag_key = Some(key);
+        self.tag_key = Some(Zeroizing::new(key));
         self
     }
 

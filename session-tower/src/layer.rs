@@ -78,6 +78,7 @@ impl SessionLayer {
     /// # let _ = layer;
     /// ```
     pub fn from_shared(store: Arc<dyn SessionStore>, keys: SigningKeys) -> Self {
+        keys.install_log_key();
         Self {
             settings: Arc::new(Settings {
                 store,

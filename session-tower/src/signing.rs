@@ -7,17 +7,20 @@
 //! longest session has expired, then drop it.
 //!
 //! Keys are never used directly: each is expanded with HKDF-SHA256 (RFC 5869) into one
-//! subkey per purpose (info `session-cookie-v2`, `session-csrf-v2`), so the same
+//! subkey per purpose (info `session-cookie-v2`, `session-csrf-v2`, and `session-log-v1`
+//! for the newest key: the log-correlation key, see `session_core::log_tag`), so the same
 //! configured key serves several purposes without the tags of one being valid for another.
+//! Key bytes and keyed HMAC states are wiped when dropped (`zeroize`).
 
 use std::fmt;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use session_core::SessionId;
 use session_core::id::ENCODED_LEN;
 use sha2::Sha256;
+use zeroize::Zeroizing;
 
 use crate::error::ConfigError;
 
@@ -29,20 +32,13 @@ const TAG_LEN: usize = 43;
 /// Length of a signed cookie value.
 pub const SIGNED_LEN: usize = ENCODED_LEN + 1 + TAG_LEN;
 
-/// A subkey: its bytes (wiped when dropped) and the HMAC keyed with it, prepared once so
-/// that signing on the request path has no fallible step.
+/// A subkey: its bytes and the HMAC keyed with it, prepared once so that signing on the
+/// request path has no fallible step. Both are wiped when dropped (R65): the bytes by
+/// `Zeroizing`, the HMAC's keyed inner and outer SHA-256 states by sha2's and digest's
+/// `zeroize` features, which every copy made for one tag also gets.
 struct SubKey {
-    raw: [u8; 32],
+    raw: Zeroizing<[u8; 32]>,
     mac: HmacSha256,
-}
-
-impl Drop for SubKey {
-    fn drop(&mut self) {
-        for b in &mut self.raw {
-            *b = 0;
-        }
-        std::hint::black_box(&self.raw);
-    }
 }
 
 /// The keys that sign and verify session cookies. `Debug` prints only how many there are.
@@ -50,6 +46,8 @@ pub struct SigningKeys {
     keys: Vec<SubKey>,
     /// Subkeys for CSRF secrets (HKDF info `session-csrf-v2`), in the same order.
     csrf: Vec<SubKey>,
+    /// The log-correlation subkey of the newest key (HKDF info `session-log-v1`, R68).
+    log: SubKey,
 }
 
 impl fmt::Debug for SigningKeys {
@@ -61,7 +59,7 @@ impl fmt::Debug for SigningKeys {
 impl Clone for SubKey {
     fn clone(&self) -> Self {
         SubKey {
-            raw: self.raw,
+            raw: self.raw.clone(),
             mac: self.mac.clone(),
         }
     }
@@ -72,34 +70,29 @@ impl Clone for SigningKeys {
         Self {
             keys: self.keys.clone(),
             csrf: self.csrf.clone(),
+            log: self.log.clone(),
         }
     }
 }
 
 const COOKIE_PURPOSE: &[u8] = b"session-cookie-v2";
 const CSRF_PURPOSE: &[u8] = b"session-csrf-v2";
+const LOG_PURPOSE: &[u8] = b"session-log-v1";
 /// HKDF's salt: fixed and public, as RFC 5869 allows; it separates our derivations from
 /// any other use of the same configured key.
 const HKDF_SALT: &[u8] = b"session-tower hkdf salt v1";
 
-fn wipe(b: &mut [u8; 32]) {
-    for x in b.iter_mut() {
-        *x = 0;
-    }
-    std::hint::black_box(b);
-}
-
-/// HKDF-SHA256 (RFC 5869) with a 32-byte output: extract, then the one expand block.
-fn hkdf_sha256(salt: &[u8], ikm: &[u8], info: &[u8]) -> Option<[u8; 32]> {
+/// HKDF-SHA256 (RFC 5869) with a 32-byte output: extract, then the one expand block. The
+/// pseudorandom key in between is wiped as soon as the expand HMAC is keyed with it.
+fn hkdf_sha256(salt: &[u8], ikm: &[u8], info: &[u8]) -> Option<Zeroizing<[u8; 32]>> {
     let mut extract = HmacSha256::new_from_slice(salt).ok()?;
     extract.update(ikm);
-    let mut prk: [u8; 32] = extract.finalize().into_bytes().into();
-    let expand = HmacSha256::new_from_slice(&prk).ok();
-    wipe(&mut prk);
-    let mut expand = expand?;
+    let prk = Zeroizing::new(<[u8; 32]>::from(extract.finalize().into_bytes()));
+    let mut expand = HmacSha256::new_from_slice(&*prk).ok()?;
+    drop(prk);
     expand.update(info);
     expand.update(&[1]);
-    Some(expand.finalize().into_bytes().into())
+    Some(Zeroizing::new(expand.finalize().into_bytes().into()))
 }
 
 fn derive(master: &[u8], purpose: &[u8]) -> Result<SubKey, ConfigError> {
@@ -108,7 +101,7 @@ fn derive(master: &[u8], purpose: &[u8]) -> Result<SubKey, ConfigError> {
         len: master.len(),
     };
     let raw = hkdf_sha256(HKDF_SALT, master, purpose).ok_or_else(too_short)?;
-    let mac = HmacSha256::new_from_slice(&raw).map_err(|_| too_short())?;
+    let mac = HmacSha256::new_from_slice(&*raw).map_err(|_| too_short())?;
     Ok(SubKey { raw, mac })
 }
 
@@ -134,7 +127,12 @@ impl SigningKeys {
             out.push(derive(k, COOKIE_PURPOSE)?);
             csrf.push(derive(k, CSRF_PURPOSE)?);
         }
-        Ok(Self { keys: out, csrf })
+        let log = derive(keys[0].as_ref(), LOG_PURPOSE)?;
+        Ok(Self {
+            keys: out,
+            csrf,
+            log,
+        })
     }
 
     /// Reads keys from the environment variable `var`: comma-separated, each base64 (standard
@@ -155,14 +153,16 @@ impl SigningKeys {
     /// # Errors
     /// As [`SigningKeys::from_env`].
     pub fn from_base64_list(text: &str) -> Result<Self, ConfigError> {
-        let mut keys = Vec::new();
+        // The decoded keys are wiped once the subkeys are derived.
+        let mut keys: Vec<Zeroizing<Vec<u8>>> = Vec::new();
         for (index, part) in text.split(',').map(str::trim).enumerate() {
             let decoded = [URL_SAFE_NO_PAD, URL_SAFE, STANDARD, STANDARD_NO_PAD]
                 .iter()
                 .find_map(|e| e.decode(part).ok())
                 .ok_or(ConfigError::KeyEncoding { index })?;
-            keys.push(decoded);
+            keys.push(Zeroizing::new(decoded));
         }
+        let keys: Vec<&[u8]> = keys.iter().map(|k| k.as_slice()).collect();
         Self::new(&keys)
     }
 
@@ -172,9 +172,9 @@ impl SigningKeys {
     /// # Errors
     /// [`ConfigError::Rng`] when the OS random source fails.
     pub fn generate() -> Result<Self, ConfigError> {
-        let mut k = [0u8; 32];
-        getrandom::fill(&mut k).map_err(|_| ConfigError::Rng)?;
-        Self::new(&[k])
+        let mut k = Zeroizing::new([0u8; 32]);
+        getrandom::fill(&mut *k).map_err(|_| ConfigError::Rng)?;
+        Self::new(&[k.as_slice()])
     }
 
     /// A new random 32-byte key as `SESSION_KEYS` takes it (url-safe base64): how to make
@@ -197,9 +197,22 @@ impl SigningKeys {
     /// assert!(SigningKeys::from_base64_list(&rotated).is_ok());
     /// ```
     pub fn new_key_base64() -> Result<String, ConfigError> {
-        let mut k = [0u8; 32];
-        getrandom::fill(&mut k).map_err(|_| ConfigError::Rng)?;
-        Ok(URL_SAFE_NO_PAD.encode(k))
+        let mut k = Zeroizing::new([0u8; 32]);
+        getrandom::fill(&mut *k).map_err(|_| ConfigError::Rng)?;
+        Ok(URL_SAFE_NO_PAD.encode(k.as_slice()))
+    }
+
+    /// The tag that log lines and spans show for the session stored under `key` (its
+    /// `Debug`, R68), for an app that wants to name a session the same way in its own
+    /// logs: a keyed HMAC under this ring's log subkey, which says nothing about the id.
+    pub fn log_correlation(&self, key: &session_core::StoreKey) -> String {
+        session_core::log_tag::correlation(&self.log.raw, key.hash())
+    }
+
+    /// Makes this ring's log subkey the process-wide log key (`session_core::log_tag`),
+    /// so that every instance sharing the keys prints the same tag for a session.
+    pub(crate) fn install_log_key(&self) {
+        session_core::log_tag::set_log_key(*self.log.raw);
     }
 
     fn tag(key: &SubKey, id: &str) -> HmacSha256 {
@@ -298,6 +311,21 @@ mod tests {
     }
 
     /// A signed id verifies and round-trips.
+    /// Key material is wiped when dropped (R65): a subkey's bytes are `Zeroizing`, and the
+    /// HMAC keyed with it keeps its inner and outer states as SHA-256 block cores
+    /// (`EagerHash::Core`, with the block buffer) that zeroize on drop. Wiping cannot be
+    /// observed without unsafe code, so the proof is the type system: a build without
+    /// the `zeroize` features of sha2 and hmac does not compile this test.
+    #[test]
+    fn key_material_is_wiped_on_drop() {
+        use hmac::digest::block_api::{Buffer, EagerHash};
+        fn wiped<T: zeroize::ZeroizeOnDrop>() {}
+        wiped::<Zeroizing<[u8; 32]>>();
+        wiped::<<Sha256 as EagerHash>::Core>();
+        wiped::<Buffer<<Sha256 as EagerHash>::Core>>();
+        wiped::<Sha256>();
+    }
+
     #[test]
     fn sign_and_verify() {
         let id = SessionId::generate().unwrap();
