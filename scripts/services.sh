@@ -46,6 +46,8 @@ wait_port() {
 ensure_rust_tools() {
   command -v cargo >/dev/null || { echo "cargo not found: install Rust (rustup)" >&2; exit 1; }
   rustup component list --installed 2>/dev/null | grep -q rustfmt || rustup component add rustfmt clippy || true
+  # libfuzzer-sys compiles libFuzzer's C++ sources (the fuzz smoke and --all-features builds).
+  command -v c++ >/dev/null || apt_install g++
 }
 
 ensure_redis() {

@@ -34,5 +34,5 @@ echo "== package"; ./scripts/package.sh
 echo "== benches compile"; cargo test -p session-benches --benches --no-run
 echo "== session-bench smoke"
 cargo run -q -p session-benches --bin session-bench -- --store memory --concurrency 1,4 --duration 0.5s --payload 200 --plot "$(mktemp -d)/smoke.svg"
-echo "== fuzz smoke (30 s per target)"
-cargo run -q -p session-fuzz -- --seconds "${FUZZ_SECONDS:-30}"
+echo "== fuzz smoke (libFuzzer, coverage-guided, ${FUZZ_SECONDS:-15} s per target)"
+./scripts/fuzz.sh "${FUZZ_SECONDS:-15}"

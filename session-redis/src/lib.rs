@@ -58,6 +58,9 @@
 
 mod connection;
 mod contract;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod keys;
 mod layout;
 mod lease;

@@ -32,7 +32,7 @@ use session_core::id::constant_time_eq;
 pub(crate) const SECRET_KEY: &str = "__csrf";
 /// The marker's stored value.
 pub(crate) const ISSUED: &[u8] = b"1";
-const SECRET_LEN: usize = 32;
+pub(crate) const SECRET_LEN: usize = 32;
 /// Length of a masked token.
 pub const TOKEN_LEN: usize = 86;
 

@@ -69,6 +69,9 @@ pub mod cookie;
 pub mod csrf;
 mod error;
 mod extract;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod layer;
 mod presented;
 mod rejection;
