@@ -70,3 +70,79 @@ fn is_busy(e: &sqlx::Error) -> bool {
     // SQLITE_BUSY (5) and SQLITE_LOCKED (6).
     matches!(e, sqlx::Error::Database(d) if matches!(d.code().as_deref(), Some("5" | "6")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sqlx::{Connection, SqliteConnection};
+    use std::time::Instant;
+
+    fn temp_db(name: &str) -> std::path::PathBuf {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+        std::env::temp_dir().join(format!(
+            "session-sql-{name}-{}-{nanos}.db",
+            std::process::id()
+        ))
+    }
+
+    /// `sqlite::memory:` is one database on one connection: concurrent calls all see the
+    /// migrated table (a second connection would have a database of its own, without it).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn in_memory_is_one_connection() {
+        let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
+        store.migrate().await.unwrap();
+        assert_eq!(store.pool().options().get_max_connections(), 1);
+        let file = SqliteStore::connect(&format!("sqlite://{}", temp_db("pool").display()))
+            .await
+            .unwrap();
+        assert_eq!(file.pool().options().get_max_connections(), 8);
+    }
+
+    /// SQLITE_BUSY from a real lock is "busy"; other errors are not.
+    #[tokio::test]
+    async fn busy_is_told_by_code() {
+        let path = temp_db("busy");
+        let url = format!("sqlite://{}?mode=rwc", path.display());
+        let mut holder = SqliteConnection::connect(&url).await.unwrap();
+        sqlx::query("CREATE TABLE t (k INTEGER)")
+            .execute(&mut holder)
+            .await
+            .unwrap();
+        sqlx::query("BEGIN EXCLUSIVE")
+            .execute(&mut holder)
+            .await
+            .unwrap();
+        let options = SqliteConnectOptions::from_str(&url)
+            .unwrap()
+            .busy_timeout(Duration::ZERO);
+        let mut other = SqliteConnection::connect_with(&options).await.unwrap();
+        let busy = sqlx::query("INSERT INTO t VALUES (1)")
+            .execute(&mut other)
+            .await
+            .unwrap_err();
+        assert!(is_busy(&busy), "{busy}");
+        let syntax = sqlx::query("SELEC 1")
+            .execute(&mut other)
+            .await
+            .unwrap_err();
+        assert!(!is_busy(&syntax), "{syntax}");
+        assert!(!is_busy(&sqlx::Error::PoolTimedOut));
+        let _ = std::fs::remove_file(path);
+    }
+
+    /// A file that cannot be opened fails at once, without the busy retries.
+    #[tokio::test]
+    async fn unopenable_file_fails_fast() {
+        let start = Instant::now();
+        let res = SqliteStore::connect("sqlite:///nonexistent-dir-for-session-sql/x.db").await;
+        assert!(res.is_err());
+        assert!(
+            start.elapsed() < Duration::from_millis(500),
+            "{:?}",
+            start.elapsed()
+        );
+    }
+}

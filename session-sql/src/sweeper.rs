@@ -85,6 +85,8 @@ fn jitter(d: Duration) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use session_core::{Error, OwnerSession, Record, StoreKey, Timestamp};
+    use std::sync::atomic::{AtomicU64, Ordering};
 
     /// Jitter stays within ±25%.
     #[test]
@@ -96,5 +98,156 @@ mod tests {
                 "{j:?}"
             );
         }
+    }
+
+    /// A store that only sweeps: it counts sweeps begun and finished, fails the first
+    /// `fail_first`, and takes `takes` for each.
+    #[derive(Debug, Default)]
+    struct Sweeps {
+        begun: AtomicU64,
+        finished: AtomicU64,
+        fail_first: u64,
+        takes: Duration,
+    }
+
+    impl Sweeps {
+        fn begun(&self) -> u64 {
+            self.begun.load(Ordering::SeqCst)
+        }
+    }
+
+    #[session_core::async_trait]
+    impl SessionStore for Sweeps {
+        async fn create(&self, _: &StoreKey, _: &Record) -> Result<(), Error> {
+            Err(Error::Gone)
+        }
+        async fn load(&self, _: &StoreKey) -> Result<Option<Record>, Error> {
+            Ok(None)
+        }
+        async fn save(&self, _: &StoreKey, _: &Record, _: u64) -> Result<(), Error> {
+            Err(Error::Gone)
+        }
+        async fn touch(&self, _: &StoreKey, _: Timestamp, _: Timestamp) -> Result<(), Error> {
+            Err(Error::Gone)
+        }
+        async fn delete(&self, _: &StoreKey) -> Result<(), Error> {
+            Ok(())
+        }
+        async fn rotate(
+            &self,
+            _: &StoreKey,
+            _: &StoreKey,
+            _: &Record,
+            _: u64,
+        ) -> Result<(), Error> {
+            Err(Error::Gone)
+        }
+        async fn list_owner(&self, _: &str) -> Result<Vec<OwnerSession>, Error> {
+            Ok(Vec::new())
+        }
+        async fn delete_owner(&self, _: &str, _: Option<&StoreKey>) -> Result<u64, Error> {
+            Ok(0)
+        }
+        async fn delete_expired(&self) -> Result<u64, Error> {
+            let n = self.begun.fetch_add(1, Ordering::SeqCst) + 1;
+            tokio::time::sleep(self.takes).await;
+            self.finished.fetch_add(1, Ordering::SeqCst);
+            if n <= self.fail_first {
+                Err(Error::Timeout {
+                    operation: "delete_expired",
+                })
+            } else {
+                Ok(0)
+            }
+        }
+    }
+
+    const PERIOD: Duration = Duration::from_secs(10);
+
+    /// On (paused) time: a healthy store is swept once per period, give or take the
+    /// jitter: 1000 s of 10 s periods is 80 to 134 sweeps.
+    #[tokio::test(start_paused = true)]
+    async fn sweeps_once_per_period() {
+        let store = Arc::new(Sweeps::default());
+        let sweeper = spawn_sweeper(store.clone(), PERIOD);
+        tokio::time::sleep(Duration::from_secs(1000)).await;
+        let n = store.begun();
+        assert!((80..=134).contains(&n), "{n} sweeps in 100 periods");
+        sweeper.shutdown().await;
+    }
+
+    /// A failing store is retried after a doubling backoff capped at ten periods: in 1000 s
+    /// the sleeps are about 10, 20, 40, 80 and then 100 s, so 8 to 16 sweeps, never the
+    /// hundred a fixed period would give. A success resets the backoff to one period.
+    #[tokio::test(start_paused = true)]
+    async fn failures_back_off_and_success_resets() {
+        let failing = Arc::new(Sweeps {
+            fail_first: u64::MAX,
+            ..Sweeps::default()
+        });
+        let sweeper = spawn_sweeper(failing.clone(), PERIOD);
+        tokio::time::sleep(Duration::from_secs(1000)).await;
+        let n = failing.begun();
+        assert!(
+            (6..=16).contains(&n),
+            "{n} sweeps of a failing store in 1000 s"
+        );
+        sweeper.shutdown().await;
+
+        let recovers = Arc::new(Sweeps {
+            fail_first: 3,
+            ..Sweeps::default()
+        });
+        let sweeper = spawn_sweeper(recovers.clone(), PERIOD);
+        // Three failures: sleeps of about 10, 20, 40 and 80 s, so the fourth sweep (the
+        // first success) begins by 190 s; from then on one per period.
+        tokio::time::sleep(Duration::from_secs(190)).await;
+        let at = recovers.begun();
+        assert!(at >= 4, "{at} sweeps by 190 s");
+        tokio::time::sleep(Duration::from_secs(500)).await;
+        let later = recovers.begun() - at;
+        assert!(
+            (40..=67).contains(&later),
+            "{later} sweeps in 50 periods after recovery"
+        );
+        sweeper.shutdown().await;
+    }
+
+    /// `shutdown` waits for the sweep in progress and then no sweep begins.
+    #[tokio::test(start_paused = true)]
+    async fn shutdown_lets_the_sweep_in_progress_finish() {
+        let store = Arc::new(Sweeps {
+            takes: Duration::from_secs(30),
+            ..Sweeps::default()
+        });
+        let sweeper = spawn_sweeper(store.clone(), PERIOD);
+        while store.begun() == 0 {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        sweeper.shutdown().await;
+        assert_eq!(
+            store.finished.load(Ordering::SeqCst),
+            1,
+            "the sweep was cut short"
+        );
+        tokio::time::sleep(Duration::from_secs(1000)).await;
+        assert_eq!(store.begun(), 1, "a sweep began after shutdown");
+    }
+
+    /// Dropping the handle stops the task: no sweep begins afterwards.
+    #[tokio::test(start_paused = true)]
+    async fn dropping_the_handle_stops_sweeping() {
+        let store = Arc::new(Sweeps::default());
+        let sweeper = spawn_sweeper(store.clone(), PERIOD);
+        tokio::time::sleep(Duration::from_secs(100)).await;
+        drop(sweeper);
+        let at = store.begun();
+        assert!(at > 0);
+        tokio::time::sleep(Duration::from_secs(1000)).await;
+        assert_eq!(
+            store.begun(),
+            at,
+            "sweeps went on after the handle was dropped"
+        );
     }
 }
