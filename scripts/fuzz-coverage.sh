@@ -32,29 +32,54 @@ files_of() {
   esac
 }
 
-# llvm-cov's per-function table, names reduced to module::function (v0 mangling: the
-# last two length-prefixed identifiers, back-references skipped; closures folded into their function), one line
-# per function the corpus reached, then the reached functions' line total.
+# llvm-cov's per-function table, names reduced to module::function and closures folded
+# into their function, one line per function the corpus reached, then the reached
+# functions' line total. Names are demangled by llvm-cxxfilt when it is installed (Debian's
+# llvm package), otherwise read from the v0 mangling: the last two length-prefixed
+# identifiers, back-references skipped.
 summary='
-import re, sys
-rows = {}
-for line in sys.stdin:
-    f = line.split()
-    if not f or not f[0].startswith("_R") or len(f) < 7:
-        continue
-    names, i, m = [], 0, f[0]
+import re, shutil, subprocess, sys
+table = [l.split() for l in sys.stdin]
+table = [f for f in table if f and f[0].startswith("_R") and len(f) >= 7]
+def guess(m):
+    names, i = [], 0
     for x in re.finditer(r"(\d+)", m):
         if x.start() < i or m[x.start() - 1] == "B":
             continue
         n, j = int(x.group(1)), x.end()
         ident = m[j:j + n]
-        if n and re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*|_[A-Za-z][A-Za-z0-9_]*", ident):
+        if n and re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*|_[a-z][a-z0-9_]*", ident):
             names.append(ident)
             i = j + n
-    name = "::".join(names[-2:])
+    return "::".join(names[-2:])
+def strip(d):
+    d = re.sub(r"^<([^<>]*)>", r"\1", d)                 # <T>::f is T::f
+    d = re.sub(r"<impl ([^<>]*)>", r"\1", d)             # <impl T>::f is T::f
+    d = re.sub(r"<([^<>]*) as [^<>]*>", r"\1", d)        # <T as Trait>::f is T::f
+    while re.search(r"<[^<>]*>", d):
+        d = re.sub(r"<[^<>]*>", "", d)                   # generic arguments
+    return d
+def function(d):
+    d = re.sub(r"::\{[^}]*\}(#\d+)?", "", d)           # a closure counts for its function
+    return "::".join([p for p in d.split("::") if p][-2:])
+tool = shutil.which("llvm-cxxfilt")
+names = [f[0] for f in table]
+if tool:
+    out = subprocess.run([tool], input="\n".join(names), capture_output=True, text=True).stdout.split("\n")
+    names = [strip(d) if d and not d.startswith("_R") else guess(m) for d, m in zip(out, names)]
+else:
+    names = [guess(m) for m in names]
+# One entry per piece of code: copies of one generic function (same name once generic
+# arguments are dropped) count once, at their best coverage.
+code = {}
+for name, f in zip(names, table):
     lines, missed = int(f[4]), int(f[5])
-    a, b = rows.get(name, (0, 0))
-    rows[name] = (a + lines, b + missed)
+    if name not in code or missed < code[name][1]:
+        code[name] = (lines, missed)
+rows = {}
+for name, (lines, missed) in code.items():
+    a, b = rows.get(function(name), (0, 0))
+    rows[function(name)] = (a + lines, b + missed)
 tl = tm = 0
 for name, (lines, missed) in sorted(rows.items()):
     if missed < lines:
