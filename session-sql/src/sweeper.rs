@@ -234,7 +234,8 @@ mod tests {
         assert_eq!(store.begun(), 1, "a sweep began after shutdown");
     }
 
-    /// Dropping the handle stops the task: no sweep begins afterwards.
+    /// Dropping the handle stops the task at once: no sweep begins afterwards, and one in
+    /// progress is cut short (where `shutdown` would wait for it).
     #[tokio::test(start_paused = true)]
     async fn dropping_the_handle_stops_sweeping() {
         let store = Arc::new(Sweeps::default());
@@ -248,6 +249,22 @@ mod tests {
             store.begun(),
             at,
             "sweeps went on after the handle was dropped"
+        );
+
+        let slow = Arc::new(Sweeps {
+            takes: Duration::from_secs(30),
+            ..Sweeps::default()
+        });
+        let sweeper = spawn_sweeper(slow.clone(), PERIOD);
+        while slow.begun() == 0 {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        drop(sweeper);
+        tokio::time::sleep(Duration::from_secs(100)).await;
+        assert_eq!(
+            slow.finished.load(Ordering::SeqCst),
+            0,
+            "the sweep in progress went on"
         );
     }
 }
