@@ -11,7 +11,7 @@ use crate::layout::{decode_r, encode_r, split_r};
 use crate::reply::Reply;
 
 /// A Redis reply on the wire (RESP, as a server or a proxy in between could send it),
-/// read as our scripts' replies are: parsed by redis-rs, then by [`Reply::parse`], and a
+/// read as our scripts' replies are: parsed by redis-rs, then by `Reply::parse`, and a
 /// bulk string also as field `r` of a stored record.
 ///
 /// Properties: no panic; a reply is a known status or the "unexpected reply" error; a
