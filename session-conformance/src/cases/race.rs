@@ -281,7 +281,17 @@ pub async fn race_writes_vs_sweep(ctx: Ctx) -> CaseResult {
             .insert("round".into(), Bytes::copy_from_slice(&[round as u8]));
         let (store, sweeper) = (ctx.store.clone(), ctx.store.clone());
         let (n2, fresh_rec) = (next.clone(), owned(&ctx, "ned", HOUR));
+        // The writes start at a different point of the sweep each round: at once, after a
+        // yield, or 0.5, 1 or 3 ms in, so that a sweep with a window (between reading and
+        // writing back, say) meets a write inside it whichever task the scheduler runs
+        // first.
+        let offset = round % 5;
         let writes = async move {
+            match offset {
+                0 => {}
+                1 => tokio::task::yield_now().await,
+                n => tokio::time::sleep(Duration::from_micros([500, 1000, 3000][n - 2])).await,
+            }
             store.save(&saved_key, &n2, r.version).await?;
             store.touch(&touched_key, now.plus(3 * HOUR), now).await?;
             store.create(&fresh, &fresh_rec).await
