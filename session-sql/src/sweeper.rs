@@ -164,6 +164,15 @@ mod tests {
 
     const PERIOD: Duration = Duration::from_secs(10);
 
+    /// A sweeper on `store`, returned once its first sweep has begun.
+    async fn in_first_sweep(store: &Arc<Sweeps>) -> Sweeper {
+        let sweeper = spawn_sweeper(store.clone(), PERIOD);
+        while store.begun() == 0 {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        sweeper
+    }
+
     /// On (paused) time: a healthy store is swept once per period, give or take the
     /// jitter: 1000 s of 10 s periods is 80 to 134 sweeps.
     #[tokio::test(start_paused = true)]
@@ -220,10 +229,7 @@ mod tests {
             takes: Duration::from_secs(30),
             ..Sweeps::default()
         });
-        let sweeper = spawn_sweeper(store.clone(), PERIOD);
-        while store.begun() == 0 {
-            tokio::time::sleep(Duration::from_secs(1)).await;
-        }
+        let sweeper = in_first_sweep(&store).await;
         sweeper.shutdown().await;
         assert_eq!(
             store.finished.load(Ordering::SeqCst),
@@ -255,10 +261,7 @@ mod tests {
             takes: Duration::from_secs(30),
             ..Sweeps::default()
         });
-        let sweeper = spawn_sweeper(slow.clone(), PERIOD);
-        while slow.begun() == 0 {
-            tokio::time::sleep(Duration::from_secs(1)).await;
-        }
+        let sweeper = in_first_sweep(&slow).await;
         drop(sweeper);
         tokio::time::sleep(Duration::from_secs(100)).await;
         assert_eq!(
