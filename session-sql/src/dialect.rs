@@ -9,7 +9,7 @@
 
 /// Which database a statement set is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Dialect {
+pub enum Dialect {
     #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     Postgres,
     #[cfg_attr(not(feature = "mysql"), allow(dead_code))]

@@ -115,17 +115,15 @@ mod tests {
     }
 }
 
-/// The classification and the retry loop on errors of a given SQLSTATE, without a server.
+/// Database errors made up in tests: an error with only a code, as drivers report them.
 #[cfg(test)]
-mod classification {
-    use super::*;
+pub(crate) mod stand_in {
     use std::borrow::Cow;
     use std::error::Error as StdError;
-    use std::time::Duration;
 
     /// A database error that has only a SQLSTATE, as the PostgreSQL driver reports one.
     #[derive(Debug)]
-    struct Coded(&'static str);
+    pub(crate) struct Coded(&'static str);
 
     impl std::fmt::Display for Coded {
         fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -156,9 +154,18 @@ mod classification {
         }
     }
 
-    fn db(code: &'static str) -> sqlx::Error {
+    /// A `sqlx::Error::Database` that carries only `code`.
+    pub(crate) fn db(code: &'static str) -> sqlx::Error {
         sqlx::Error::Database(Box::new(Coded(code)))
     }
+}
+
+/// The classification and the retry loop on errors of a given SQLSTATE, without a server.
+#[cfg(test)]
+mod classification {
+    use super::stand_in::db;
+    use super::*;
+    use std::time::Duration;
 
     /// Serialization failure and deadlock are transient; a unique violation, a generic
     /// error and a non-database error are not.

@@ -1,6 +1,6 @@
 //! The per-session lock on SQL: a lease in two columns of the session's row
-//! (`lock_token`, `lock_until`), stamped out per driver by [`sql_lease!`] beside
-//! `sql_store!`.
+//! (`lock_token`, `lock_until`), part of
+//! [`SqlStore`](crate::SqlStore).
 //!
 //! | operation | statements |
 //! |---|---|
@@ -13,153 +13,166 @@
 //! as the write, so a holder past its lease never writes. Failures are told apart by one
 //! probe afterwards, as for a plain save.
 
-macro_rules! sql_lease {
-    ($name:ident, $db:ty) => {
-        impl $name {
-            /// Tells why a guarded lock statement matched no row.
-            async fn lock_probe(
-                &self,
-                key: &[u8],
-                token: Option<u64>,
-                op: &'static str,
-            ) -> Result<session_core::Error, session_core::Error> {
-                use sqlx::Row as _;
-                let now = self.clock.now().as_millis();
-                let map = |e| $crate::error::map(op, e);
-                let row = Self::q(&self.sql.lock_probe)
-                    .bind(key)
-                    .bind(now)
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(map)?;
-                let Some(row) = row else {
-                    return Ok(session_core::Error::Gone);
-                };
-                let held: i64 = row.try_get(0).map_err(map)?;
-                let until: i64 = row.try_get(1).map_err(map)?;
-                Ok(match token {
-                    Some(t) if held != t as i64 || until <= now => session_core::Error::LockLost,
-                    // The lease is fine, so the version was not (or a write came in between).
-                    _ => session_core::Error::Conflict,
-                })
-            }
+use session_core::{Error, LockAttempt, Record, StoreKey, Timestamp};
 
-            pub(crate) async fn lease_take(
-                &self,
-                key: &session_core::StoreKey,
-                now: session_core::Timestamp,
-                until: session_core::Timestamp,
-            ) -> Result<session_core::LockAttempt, session_core::Error> {
-                use sqlx::Row as _;
-                let op = "acquire_lock";
-                let map = |e| $crate::error::map(op, e);
-                let k = key.to_bytes().to_vec();
-                let mut tx = self.pool.begin().await.map_err(map)?;
-                let res = Self::q(&self.sql.lock_take)
-                    .bind(until.as_millis())
-                    .bind(k.clone())
-                    .bind(now.as_millis())
-                    .bind(now.as_millis())
-                    .execute(&mut *tx)
-                    .await;
-                let n = match res {
-                    Ok(r) => r.rows_affected(),
-                    // Two takers deadlocked on the row: the caller looks again.
-                    Err(e) if $crate::error::is_transient(&e) => {
-                        return Err(session_core::Error::Conflict);
-                    }
-                    Err(e) => return Err(map(e)),
-                };
-                if n == 1 {
-                    let row = Self::q(&self.sql.lock_token)
-                        .bind(k)
-                        .fetch_one(&mut *tx)
-                        .await
-                        .map_err(map)?;
-                    let token: i64 = row.try_get(0).map_err(map)?;
-                    tx.commit().await.map_err(map)?;
-                    return Ok(session_core::LockAttempt::Taken(token as u64));
-                }
-                tx.rollback().await.map_err(map)?;
-                let row = Self::q(&self.sql.lock_probe)
-                    .bind(k)
-                    .bind(now.as_millis())
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(map)?;
-                let Some(row) = row else {
-                    return Err(session_core::Error::Gone);
-                };
-                let held_until: i64 = row.try_get(1).map_err(map)?;
-                if held_until > now.as_millis() {
-                    Ok(session_core::LockAttempt::Held {
-                        until: session_core::Timestamp::from_millis(held_until),
-                    })
-                } else {
-                    // Released in between: the caller looks again.
-                    Err(session_core::Error::Conflict)
-                }
-            }
+use crate::driver::Driver;
+use crate::error::{is_transient, map};
+use crate::store::{SqlStore, version_column};
 
-            pub(crate) async fn lease_save(
-                &self,
-                key: &session_core::StoreKey,
-                record: &session_core::Record,
-                expected: u64,
-                token: u64,
-                now: session_core::Timestamp,
-            ) -> Result<(), session_core::Error> {
-                let op = "save_fenced";
-                let k = key.to_bytes().to_vec();
-                let res = if record.is_expired(now) {
-                    Self::q(&self.sql.save_fenced_delete)
-                        .bind(k.clone())
-                        .bind(expected as i64)
-                        .bind(now.as_millis())
-                        .bind(token as i64)
-                        .bind(now.as_millis())
-                        .execute(&self.pool)
-                        .await
-                } else {
-                    Self::bind_save(&self.sql.save_fenced, record, k.clone(), expected, now)?
-                        .bind(token as i64)
-                        .bind(now.as_millis())
-                        .execute(&self.pool)
-                        .await
-                };
-                let n = res.map_err(|e| $crate::error::map(op, e))?.rows_affected();
-                if n == 1 {
-                    Ok(())
-                } else {
-                    Err(self.lock_probe(&k, Some(token), op).await?)
-                }
-            }
+impl<DB> SqlStore<DB>
+where
+    DB: Driver,
+    DB::Arguments: sqlx::IntoArguments<DB>,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    for<'q> Vec<u8>: sqlx::Encode<'q, DB> + sqlx::Decode<'q, DB> + sqlx::Type<DB>,
+    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Decode<'q, DB> + sqlx::Type<DB>,
+    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Option<String>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'a> &'a str: sqlx::ColumnIndex<DB::Row>,
+    usize: sqlx::ColumnIndex<DB::Row>,
+{
+    /// Tells why a guarded lock statement matched no row.
+    async fn lock_probe(
+        &self,
+        key: Vec<u8>,
+        token: Option<u64>,
+        op: &'static str,
+    ) -> Result<Error, Error> {
+        use sqlx::Row as _;
+        let now = self.clock.now().as_millis();
+        let map = |e| map(op, e);
+        let row = Self::q(&self.sql.lock_probe)
+            .bind(key)
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map)?;
+        let Some(row) = row else {
+            return Ok(Error::Gone);
+        };
+        let held: i64 = row.try_get(0).map_err(map)?;
+        let until: i64 = row.try_get(1).map_err(map)?;
+        Ok(match token {
+            Some(t) if held != t as i64 || until <= now => Error::LockLost,
+            // The lease is fine, so the version was not (or a write came in between).
+            _ => Error::Conflict,
+        })
+    }
 
-            pub(crate) async fn lease_release(
-                &self,
-                key: &session_core::StoreKey,
-                token: u64,
-                now: session_core::Timestamp,
-            ) -> Result<(), session_core::Error> {
-                let op = "release_lock";
-                let k = key.to_bytes().to_vec();
-                let n = Self::q(&self.sql.lock_release)
-                    .bind(k.clone())
-                    .bind(now.as_millis())
-                    .bind(token as i64)
-                    .bind(now.as_millis())
-                    .execute(&self.pool)
-                    .await
-                    .map_err(|e| $crate::error::map(op, e))?
-                    .rows_affected();
-                if n == 1 {
-                    return Ok(());
-                }
-                match self.lock_probe(&k, Some(token), op).await? {
-                    session_core::Error::Gone => Err(session_core::Error::Gone),
-                    _ => Err(session_core::Error::LockLost),
-                }
+    pub(crate) async fn lease_take(
+        &self,
+        key: &StoreKey,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> Result<LockAttempt, Error> {
+        use sqlx::Row as _;
+        let op = "acquire_lock";
+        let map = |e| map(op, e);
+        let k = key.to_bytes().to_vec();
+        let mut tx = self.pool.begin().await.map_err(map)?;
+        let res = Self::q(&self.sql.lock_take)
+            .bind(until.as_millis())
+            .bind(k.clone())
+            .bind(now.as_millis())
+            .bind(now.as_millis())
+            .execute(&mut *tx)
+            .await;
+        let n = match res {
+            Ok(r) => DB::rows_affected(&r),
+            // Two takers deadlocked on the row: the caller looks again.
+            Err(e) if is_transient(&e) => {
+                return Err(Error::Conflict);
             }
+            Err(e) => return Err(map(e)),
+        };
+        if n == 1 {
+            let row = Self::q(&self.sql.lock_token)
+                .bind(k)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(map)?;
+            let token: i64 = row.try_get(0).map_err(map)?;
+            tx.commit().await.map_err(map)?;
+            return Ok(LockAttempt::Taken(token as u64));
         }
-    };
+        tx.rollback().await.map_err(map)?;
+        let row = Self::q(&self.sql.lock_probe)
+            .bind(k)
+            .bind(now.as_millis())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map)?;
+        let Some(row) = row else {
+            return Err(Error::Gone);
+        };
+        let held_until: i64 = row.try_get(1).map_err(map)?;
+        if held_until > now.as_millis() {
+            Ok(LockAttempt::Held {
+                until: Timestamp::from_millis(held_until),
+            })
+        } else {
+            // Released in between: the caller looks again.
+            Err(Error::Conflict)
+        }
+    }
+
+    pub(crate) async fn lease_save(
+        &self,
+        key: &StoreKey,
+        record: &Record,
+        expected: u64,
+        token: u64,
+        now: Timestamp,
+    ) -> Result<(), Error> {
+        let op = "save_fenced";
+        let k = key.to_bytes().to_vec();
+        let res = if record.is_expired(now) {
+            Self::q(&self.sql.save_fenced_delete)
+                .bind(k.clone())
+                .bind(version_column(expected))
+                .bind(now.as_millis())
+                .bind(token as i64)
+                .bind(now.as_millis())
+                .execute(&self.pool)
+                .await
+        } else {
+            Self::bind_save(&self.sql.save_fenced, record, k.clone(), expected, now)?
+                .bind(token as i64)
+                .bind(now.as_millis())
+                .execute(&self.pool)
+                .await
+        };
+        let n = DB::rows_affected(&res.map_err(|e| map(op, e))?);
+        if n == 1 {
+            Ok(())
+        } else {
+            Err(self.lock_probe(k, Some(token), op).await?)
+        }
+    }
+
+    pub(crate) async fn lease_release(
+        &self,
+        key: &StoreKey,
+        token: u64,
+        now: Timestamp,
+    ) -> Result<(), Error> {
+        let op = "release_lock";
+        let k = key.to_bytes().to_vec();
+        let res = Self::q(&self.sql.lock_release)
+            .bind(k.clone())
+            .bind(now.as_millis())
+            .bind(token as i64)
+            .bind(now.as_millis())
+            .execute(&self.pool)
+            .await
+            .map_err(|e| map(op, e))?;
+        let n = DB::rows_affected(&res);
+        if n == 1 {
+            return Ok(());
+        }
+        match self.lock_probe(k, Some(token), op).await? {
+            Error::Gone => Err(Error::Gone),
+            _ => Err(Error::LockLost),
+        }
+    }
 }

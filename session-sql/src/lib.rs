@@ -6,6 +6,9 @@
 //! | `mysql` | [`MySqlStore`] (MySQL and MariaDB) |
 //! | `sqlite` | [`SqliteStore`] |
 //!
+//! All three are one generic type, [`SqlStore`], on the driver's database type:
+//! `PgStore` is `SqlStore<sqlx::Postgres>`, and so on.
+//!
 //! # Table layout
 //!
 //! One row per session: `skey` (the 34-byte store key, a hash of the session id: the
@@ -47,12 +50,14 @@
 #[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
 mod dialect;
 #[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
+mod driver;
+#[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
 mod error;
 #[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
-#[macro_use]
 mod lease;
 #[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
-#[macro_use]
+mod ops;
+#[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
 mod store;
 mod sweeper;
 
@@ -63,6 +68,8 @@ mod postgres;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
+#[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
+pub use driver::Driver;
 #[cfg(feature = "mysql")]
 #[cfg_attr(docsrs, doc(cfg(feature = "mysql")))]
 pub use mysql::MySqlStore;
@@ -72,4 +79,6 @@ pub use postgres::PgStore;
 #[cfg(feature = "sqlite")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub use sqlite::SqliteStore;
+#[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
+pub use store::SqlStore;
 pub use sweeper::{SweepReport, Sweeper, spawn_sweeper};

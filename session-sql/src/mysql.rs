@@ -2,22 +2,18 @@
 
 use session_core::Error;
 
-use crate::dialect::Dialect;
+/// Sessions in a MySQL or MariaDB table (InnoDB, `LONGBLOB` records: no 64 KiB cap).
+///
+/// # Example
+/// ```no_run
+/// # async fn demo() -> Result<(), session_core::Error> {
+/// let store = session_sql::MySqlStore::connect("mysql://root@127.0.0.1:3306/test").await?;
+/// store.migrate().await?;
+/// # Ok(()) }
+/// ```
+pub type MySqlStore = crate::SqlStore<sqlx::MySql>;
 
-sql_store! {
-    /// Sessions in a MySQL or MariaDB table (InnoDB, `LONGBLOB` records: no 64 KiB cap).
-    ///
-    /// # Example
-    /// ```no_run
-    /// # async fn demo() -> Result<(), session_core::Error> {
-    /// let store = session_sql::MySqlStore::connect("mysql://root@127.0.0.1:3306/test").await?;
-    /// store.migrate().await?;
-    /// # Ok(()) }
-    /// ```
-    MySqlStore, sqlx::MySql, Dialect::MySql, "mysql"
-}
-
-impl MySqlStore {
+impl crate::SqlStore<sqlx::MySql> {
     /// Connects a pool (up to 16 connections, 3 s acquire timeout) to `url`.
     ///
     /// # Errors

@@ -2,22 +2,18 @@
 
 use session_core::Error;
 
-use crate::dialect::Dialect;
+/// Sessions in a PostgreSQL table.
+///
+/// # Example
+/// ```no_run
+/// # async fn demo() -> Result<(), session_core::Error> {
+/// let store = session_sql::PgStore::connect("postgres://postgres@127.0.0.1:5432/test").await?;
+/// store.migrate().await?;
+/// # Ok(()) }
+/// ```
+pub type PgStore = crate::SqlStore<sqlx::Postgres>;
 
-sql_store! {
-    /// Sessions in a PostgreSQL table.
-    ///
-    /// # Example
-    /// ```no_run
-    /// # async fn demo() -> Result<(), session_core::Error> {
-    /// let store = session_sql::PgStore::connect("postgres://postgres@127.0.0.1:5432/test").await?;
-    /// store.migrate().await?;
-    /// # Ok(()) }
-    /// ```
-    PgStore, sqlx::Postgres, Dialect::Postgres, "postgres"
-}
-
-impl PgStore {
+impl crate::SqlStore<sqlx::Postgres> {
     /// Connects a pool (up to 16 connections, 3 s acquire timeout) to `url`.
     ///
     /// # Errors

@@ -6,22 +6,18 @@ use std::time::Duration;
 use session_core::Error;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 
-use crate::dialect::Dialect;
+/// Sessions in a SQLite table.
+///
+/// # Example
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), session_core::Error> {
+/// let store = session_sql::SqliteStore::connect("sqlite::memory:").await?;
+/// store.migrate().await?;
+/// # Ok(()) }
+/// ```
+pub type SqliteStore = crate::SqlStore<sqlx::Sqlite>;
 
-sql_store! {
-    /// Sessions in a SQLite table.
-    ///
-    /// # Example
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), session_core::Error> {
-    /// let store = session_sql::SqliteStore::connect("sqlite::memory:").await?;
-    /// store.migrate().await?;
-    /// # Ok(()) }
-    /// ```
-    SqliteStore, sqlx::Sqlite, Dialect::Sqlite, "sqlite"
-}
-
-impl SqliteStore {
+impl crate::SqlStore<sqlx::Sqlite> {
     /// Opens (creating if missing) the database at `url`, such as `sqlite://sessions.db`, in
     /// WAL mode with a 5 s busy timeout. `sqlite::memory:` gives a private in-memory
     /// database on a single connection (each connection would otherwise see its own).
@@ -43,9 +39,8 @@ impl SqliteStore {
         // Switching a file to WAL takes a lock that the busy timeout does not cover: when
         // several processes (or tests) open the same file at once, one may be told
         // "database is locked". That is worth a few quick retries, not a failed start.
-        let mut attempt = 0;
-        loop {
-            let res = SqlitePoolOptions::new()
+        let pool = while_busy(|| {
+            SqlitePoolOptions::new()
                 .max_connections(if in_memory { 1 } else { 8 })
                 .acquire_timeout(Duration::from_secs(10))
                 // An in-memory database lives as long as its connection: keep it.
@@ -53,15 +48,33 @@ impl SqliteStore {
                 .max_lifetime(None)
                 .min_connections(u32::from(in_memory))
                 .connect_with(options.clone())
-                .await;
-            match res {
-                Ok(pool) => return Ok(Self::new(pool)),
-                Err(e) if attempt < 50 && is_busy(&e) => {
-                    attempt += 1;
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                }
-                Err(e) => return Err(crate::error::map("connect", e)),
+        })
+        .await
+        .map_err(|e| crate::error::map("connect", e))?;
+        Ok(Self::new(pool))
+    }
+}
+
+/// How many times a connect told "busy" is tried again, and how long apart: a second in
+/// all, far longer than switching a file to WAL takes.
+const BUSY_RETRIES: u32 = 50;
+const BUSY_PAUSE: Duration = Duration::from_millis(20);
+
+/// Runs `attempt` until it succeeds, fails with anything but "busy", or has been retried
+/// [`BUSY_RETRIES`] times.
+async fn while_busy<T, F, Fut>(mut attempt: F) -> Result<T, sqlx::Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, sqlx::Error>>,
+{
+    let mut retries = 0;
+    loop {
+        match attempt().await {
+            Err(e) if retries < BUSY_RETRIES && is_busy(&e) => {
+                retries += 1;
+                tokio::time::sleep(BUSY_PAUSE).await;
             }
+            other => return other,
         }
     }
 }
@@ -74,6 +87,7 @@ fn is_busy(e: &sqlx::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::stand_in::db;
     use sqlx::{Connection, SqliteConnection};
     use std::time::Instant;
 
@@ -131,6 +145,47 @@ mod tests {
         assert!(!is_busy(&syntax), "{syntax}");
         assert!(!is_busy(&sqlx::Error::PoolTimedOut));
         let _ = std::fs::remove_file(path);
+    }
+
+    /// Runs `while_busy` on an attempt that answers "busy" `busy` times before `last`;
+    /// returns the outcome and the number of attempts.
+    async fn busy_then(busy: u32, last: Result<(), sqlx::Error>) -> (Result<(), sqlx::Error>, u32) {
+        let calls = std::cell::Cell::new(0);
+        let mut last = Some(last);
+        let res = while_busy(|| {
+            calls.set(calls.get() + 1);
+            let out = if calls.get() <= busy {
+                Err(db("5"))
+            } else {
+                last.take().expect("called once more after the last answer")
+            };
+            async move { out }
+        })
+        .await;
+        (res, calls.get())
+    }
+
+    /// "Busy" is retried, 20 ms apart, until the connect succeeds; after the last of 50
+    /// retries, or on any other error, the error is the answer.
+    #[tokio::test(start_paused = true)]
+    async fn busy_connects_are_retried_fifty_times() {
+        let start = tokio::time::Instant::now();
+        let (res, calls) = busy_then(3, Ok(())).await;
+        assert!(res.is_ok());
+        assert_eq!(calls, 4);
+        assert_eq!(start.elapsed(), BUSY_PAUSE * 3);
+
+        let (res, calls) = busy_then(BUSY_RETRIES, Ok(())).await;
+        assert!(res.is_ok(), "the 50th retry may still succeed");
+        assert_eq!(calls, BUSY_RETRIES + 1);
+
+        let (res, calls) = busy_then(1000, Ok(())).await;
+        assert!(res.as_ref().is_err_and(is_busy), "{res:?}");
+        assert_eq!(calls, BUSY_RETRIES + 1, "one attempt and fifty retries");
+
+        let (res, calls) = busy_then(0, Err(db("14"))).await;
+        assert!(res.is_err());
+        assert_eq!(calls, 1, "a file that cannot be opened is not retried");
     }
 
     /// A file that cannot be opened fails at once, without the busy retries.
