@@ -11,7 +11,9 @@ FILES = [
     "session-core/src/session/data.rs",
     "session-core/src/session/owner.rs",
     "session-core/src/session/lock.rs",
+    "session-core/src/session/remember.rs",
     "session-tower/src/session.rs",
+    "session-tower/src/remember.rs",
     "session-tower/src/layer.rs",
 ]
 

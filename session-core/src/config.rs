@@ -27,6 +27,7 @@ use crate::record::Record;
 pub struct SessionConfig {
     clock: SharedClock,
     idle_timeout: Duration,
+    remembered_idle_timeout: Option<Duration>,
     absolute_timeout: Option<Duration>,
     touch_after: Option<Duration>,
     max_save_attempts: u32,
@@ -41,6 +42,7 @@ impl Default for SessionConfig {
         Self {
             clock: Arc::new(SystemClock),
             idle_timeout: Duration::from_secs(30 * 60),
+            remembered_idle_timeout: None,
             absolute_timeout: Some(Duration::from_secs(12 * 3600)),
             touch_after: None,
             max_save_attempts: 128,
@@ -62,6 +64,26 @@ impl SessionConfig {
     /// A session unused for this long ends.
     pub fn with_idle_timeout(mut self, d: Duration) -> Self {
         self.idle_timeout = d;
+        self
+    }
+
+    /// How long a remembered session (one whose user chose "remember me",
+    /// [`Session::set_remember`](crate::Session::set_remember)) may sit unused (default:
+    /// the idle timeout). The absolute timeout still caps it, so a remember-me of 30 days
+    /// needs an absolute timeout of at least as much.
+    ///
+    /// # Example
+    /// ```
+    /// # use std::time::Duration;
+    /// let day = Duration::from_secs(24 * 3600);
+    /// let config = session_core::SessionConfig::default()
+    ///     .with_remembered_idle_timeout(30 * day)
+    ///     .with_absolute_timeout(Some(30 * day));
+    /// assert_eq!(config.idle_timeout_for(true), 30 * day);
+    /// assert_eq!(config.idle_timeout_for(false), Duration::from_secs(30 * 60));
+    /// ```
+    pub fn with_remembered_idle_timeout(mut self, d: Duration) -> Self {
+        self.remembered_idle_timeout = Some(d);
         self
     }
 
@@ -148,6 +170,14 @@ impl SessionConfig {
                 problem: "touch threshold must be shorter than the idle timeout",
             });
         }
+        if self
+            .remembered_idle_timeout
+            .is_some_and(|r| r < self.idle_timeout)
+        {
+            return Err(Error::Misconfigured {
+                problem: "remembered idle timeout must not be shorter than the idle timeout",
+            });
+        }
         if let Some(a) = self.absolute_timeout {
             if a < self.idle_timeout {
                 return Err(Error::Misconfigured {
@@ -193,9 +223,23 @@ impl SessionConfig {
         self.absolute_timeout.map(|a| created_at.plus(a))
     }
 
-    /// When a session used at `now` expires: the idle deadline, capped by the absolute one.
-    pub fn expires_at(&self, now: Timestamp, absolute_deadline: Option<Timestamp>) -> Timestamp {
-        let idle = now.plus(self.idle_timeout);
+    /// The idle timeout of a session that is remembered (`true`) or not.
+    pub fn idle_timeout_for(&self, remember: bool) -> Duration {
+        match self.remembered_idle_timeout {
+            Some(d) if remember => d,
+            _ => self.idle_timeout,
+        }
+    }
+
+    /// When a session used at `now` expires: the idle deadline (the remembered one if
+    /// `remember`), capped by the absolute one.
+    pub fn expires_at(
+        &self,
+        now: Timestamp,
+        absolute_deadline: Option<Timestamp>,
+        remember: bool,
+    ) -> Timestamp {
+        let idle = now.plus(self.idle_timeout_for(remember));
         match absolute_deadline {
             Some(a) if a < idle => a,
             _ => idle,
@@ -206,10 +250,70 @@ impl SessionConfig {
     /// expiry says (the configuration may have become stricter since it was written).
     pub fn has_ended(&self, record: &Record, now: Timestamp) -> bool {
         record.is_expired(now)
-            || now >= record.last_seen.plus(self.idle_timeout)
+            || now
+                >= record
+                    .last_seen
+                    .plus(self.idle_timeout_for(record.remember))
             || self
                 .absolute_deadline(record.created_at)
                 .is_some_and(|a| now >= a)
             || record.absolute_deadline.is_some_and(|a| now >= a)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINUTE: Duration = Duration::from_secs(60);
+
+    /// A remembered session gets the remembered idle timeout, capped by the absolute
+    /// deadline, and ends by it; others keep the plain one.
+    #[test]
+    fn remembered_sessions_have_their_own_idle_timeout() {
+        let config = SessionConfig::default()
+            .with_idle_timeout(30 * MINUTE)
+            .with_remembered_idle_timeout(600 * MINUTE)
+            .with_absolute_timeout(Some(480 * MINUTE));
+        assert!(config.validate().is_ok());
+        let now = Timestamp::from_millis(1_000_000);
+        let deadline = config.absolute_deadline(now);
+        assert_eq!(
+            config.expires_at(now, deadline, false),
+            now.plus(30 * MINUTE)
+        );
+        assert_eq!(
+            config.expires_at(now, deadline, true),
+            now.plus(480 * MINUTE),
+            "capped by the absolute deadline"
+        );
+        assert_eq!(config.expires_at(now, None, true), now.plus(600 * MINUTE));
+
+        let mut r = Record::new(now, now.plus(480 * MINUTE));
+        let later = now.plus(60 * MINUTE);
+        assert!(config.has_ended(&r, later), "idle for an hour");
+        r.remember = true;
+        assert!(!config.has_ended(&r, later), "remembered: not idle yet");
+        assert!(config.has_ended(&r, now.plus(480 * MINUTE)));
+
+        // Without the setting, remembering changes nothing.
+        let plain = SessionConfig::default();
+        assert_eq!(plain.idle_timeout_for(true), plain.idle_timeout_for(false));
+    }
+
+    /// A remembered idle timeout shorter than the plain one is refused.
+    #[test]
+    fn a_shorter_remembered_idle_timeout_is_refused() {
+        let config = SessionConfig::default()
+            .with_idle_timeout(30 * MINUTE)
+            .with_remembered_idle_timeout(29 * MINUTE);
+        assert!(matches!(
+            config.validate(),
+            Err(Error::Misconfigured { .. })
+        ));
+        let equal = SessionConfig::default()
+            .with_idle_timeout(30 * MINUTE)
+            .with_remembered_idle_timeout(30 * MINUTE);
+        assert!(equal.validate().is_ok());
     }
 }

@@ -6,7 +6,7 @@
 //! | part of a [`Record`] | fields | where a backend keeps it |
 //! |---|---|---|
 //! | the [`Envelope`] | `expires_at`, `last_seen` | in its own native fields, and only there: Redis in the 40-byte header of hash field `r`, SQL in the `expires_at` and `last_seen` columns, the memory store in the record itself. A touch moves them without rewriting anything else. |
-//! | the body | every other field: `data`, `created_at`, `absolute_deadline`, `owner`, `version`, `user_agent`, `lease` | the bytes of [`Record::encode`], identical in every backend |
+//! | the body | every other field: `data`, `created_at`, `absolute_deadline`, `owner`, `version`, `user_agent`, `lease`, `remember` | the bytes of [`Record::encode`], identical in every backend |
 //! | copies for queries | `version`, `owner` | SQL columns and Redis hash fields `v` and `o`, written from the record at every write so that a compare-and-swap or an owner index can use them; never read back into a record |
 //!
 //! [`Record::decode`] takes the bytes and the envelope together, so a backend cannot forget
@@ -30,8 +30,13 @@ use serde::{Deserialize, Serialize};
 use crate::clock::Timestamp;
 use crate::error::{DecodeProblem, Error};
 
-/// First byte of every record body this release writes. (Version 1, which also carried
-/// the envelope's two times, was retired before the first release.)
+/// First byte of every record body this release writes: version 2's body and then the
+/// `remember` flag.
+pub const FORMAT_V3: u8 = 3;
+
+/// First byte of a record body without the `remember` flag, as the release before wrote
+/// it; still read (as not remembered), never written. (Version 1, which also carried the
+/// envelope's two times, was retired before the first release.)
 pub const FORMAT_V2: u8 = 2;
 
 /// The part of a record that every backend keeps in its own native fields rather than in
@@ -54,9 +59,11 @@ struct BodyRef<'a> {
     version: u64,
     user_agent: &'a Option<String>,
     lease: Option<Lease>,
+    remember: bool,
 }
 
-/// The encoded body, owned, as read.
+/// The encoded body, owned, as read: version 2's fields, then (from version 3) the
+/// `remember` flag.
 #[derive(Deserialize)]
 struct Body {
     data: BTreeMap<String, Bytes>,
@@ -91,6 +98,10 @@ pub struct Record {
     /// (a lease kept in the record, see [`crate::SessionStore::acquire_lock`]); kept after
     /// release so that fencing tokens only grow. `None` on stores with a native lock.
     pub lease: Option<Lease>,
+    /// "Remember me": the client keeps the session's cookie across browser restarts (a
+    /// web layer gives it a `Max-Age` up to `expires_at`). False for a browser-session
+    /// cookie, the default.
+    pub remember: bool,
 }
 
 /// The lease of a session's lock: who holds it (a fencing token) and until when.
@@ -135,6 +146,7 @@ impl std::fmt::Debug for Record {
             .field("owner", &self.owner.as_ref().map(|_| "…"))
             .field("version", &self.version)
             .field("lease", &self.lease)
+            .field("remember", &self.remember)
             .finish()
     }
 }
@@ -170,6 +182,7 @@ impl Record {
             version: 1,
             user_agent: None,
             lease: None,
+            remember: false,
         }
     }
 
@@ -193,7 +206,7 @@ impl Record {
     /// [`Error::Encode`] if postcard fails (it does not for well-formed records).
     pub fn encode(&self) -> Result<Vec<u8>, Error> {
         let mut out = Vec::with_capacity(64 + self.approximate_size());
-        out.push(FORMAT_V2);
+        out.push(FORMAT_V3);
         let body = BodyRef {
             data: &self.data,
             created_at: self.created_at,
@@ -202,6 +215,7 @@ impl Record {
             version: self.version,
             user_agent: &self.user_agent,
             lease: self.lease,
+            remember: self.remember,
         };
         postcard::to_io(&body, &mut out).map_err(|source| Error::Encode { source })?;
         Ok(out)
@@ -227,15 +241,21 @@ impl Record {
         let (&version, body) = bytes.split_first().ok_or(Error::Decode {
             reason: DecodeProblem::Empty,
         })?;
-        if version != FORMAT_V2 {
+        if version != FORMAT_V2 && version != FORMAT_V3 {
             return Err(Error::Decode {
                 reason: DecodeProblem::UnknownVersion(version),
             });
         }
-        let (body, rest): (Body, &[u8]) =
-            postcard::take_from_bytes(body).map_err(|_| Error::Decode {
-                reason: DecodeProblem::Malformed,
-            })?;
+        let malformed = |_| Error::Decode {
+            reason: DecodeProblem::Malformed,
+        };
+        let (body, rest): (Body, &[u8]) = postcard::take_from_bytes(body).map_err(malformed)?;
+        // Version 3 appends the flag; version 2 ends before it (not remembered).
+        let (remember, rest) = if version == FORMAT_V3 {
+            postcard::take_from_bytes::<bool>(rest).map_err(malformed)?
+        } else {
+            (false, rest)
+        };
         if !rest.is_empty() {
             return Err(Error::Decode {
                 reason: DecodeProblem::TrailingBytes,
@@ -256,6 +276,7 @@ impl Record {
             version: body.version,
             user_agent: body.user_agent,
             lease: body.lease,
+            remember,
         })
     }
 
@@ -283,6 +304,7 @@ mod tests {
         r.owner = Some("alice".into());
         r.user_agent = Some("curl/8".into());
         r.version = 42;
+        r.remember = true;
         r
     }
 
@@ -291,8 +313,44 @@ mod tests {
     fn round_trip() {
         let r = sample();
         let b = r.encode().unwrap();
-        assert_eq!(b[0], FORMAT_V2);
+        assert_eq!(b[0], FORMAT_V3);
         assert_eq!(Record::decode(&b, r.envelope()).unwrap(), r);
+        let mut plain = r.clone();
+        plain.remember = false;
+        assert_ne!(plain.encode().unwrap(), b, "the flag is in the body");
+        assert_eq!(
+            Record::decode(&plain.encode().unwrap(), r.envelope()).unwrap(),
+            plain
+        );
+    }
+
+    /// A version-2 body (the release before, without the flag) still reads, as a record
+    /// that is not remembered; the same bytes labelled version 3 are truncated.
+    #[test]
+    fn version_2_bodies_still_read() {
+        let mut r = sample();
+        r.remember = false;
+        let v3 = r.encode().unwrap();
+        // Version 2 is version 3 without its last byte, the flag.
+        let mut v2 = v3[..v3.len() - 1].to_vec();
+        v2[0] = FORMAT_V2;
+        assert_eq!(Record::decode(&v2, r.envelope()).unwrap(), r);
+        let mut mislabelled = v2.clone();
+        mislabelled[0] = FORMAT_V3;
+        assert!(matches!(
+            Record::decode(&mislabelled, r.envelope()),
+            Err(Error::Decode {
+                reason: DecodeProblem::Malformed
+            })
+        ));
+        let mut longer = v3.clone();
+        longer[0] = FORMAT_V2;
+        assert!(matches!(
+            Record::decode(&longer, r.envelope()),
+            Err(Error::Decode {
+                reason: DecodeProblem::TrailingBytes
+            })
+        ));
     }
 
     /// Every truncation of a valid record is an error, never a panic.

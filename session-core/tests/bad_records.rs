@@ -43,8 +43,14 @@ fn catalogue_of_bad_records() {
     v0[0] = 0;
     let mut v1 = g.clone();
     v1[0] = 1;
-    let mut v3 = g.clone();
-    v3[0] = 3;
+    let mut v4 = g.clone();
+    v4[0] = 4;
+    // Version 2 (no flag) labels a body that has one: a byte left over.
+    let mut v2_with_flag = g.clone();
+    v2_with_flag[0] = 2;
+    // The flag is a postcard bool: 0 or 1, nothing else.
+    let mut bad_flag = g.clone();
+    *bad_flag.last_mut().unwrap() = 2;
     let mut v255 = g.clone();
     v255[0] = 255;
     // A map length prefix claiming 2^62 entries: the decoder must fail, not allocate.
@@ -57,12 +63,27 @@ fn catalogue_of_bad_records() {
         .unwrap();
     let cases: Vec<(&str, Vec<u8>, Option<DecodeProblem>)> = vec![
         ("empty", vec![], Some(DecodeProblem::Empty)),
-        ("version byte only", vec![2], Some(DecodeProblem::Malformed)),
+        ("version byte only", vec![3], Some(DecodeProblem::Malformed)),
+        (
+            "version 2 byte only",
+            vec![2],
+            Some(DecodeProblem::Malformed),
+        ),
+        (
+            "version 2 with a flag",
+            v2_with_flag,
+            Some(DecodeProblem::TrailingBytes),
+        ),
+        (
+            "remember flag of 2",
+            bad_flag,
+            Some(DecodeProblem::Malformed),
+        ),
         ("version 0", v0, Some(DecodeProblem::UnknownVersion(0))),
         (
-            "version 3 (from a future release)",
-            v3,
-            Some(DecodeProblem::UnknownVersion(3)),
+            "version 4 (from a future release)",
+            v4,
+            Some(DecodeProblem::UnknownVersion(4)),
         ),
         (
             "version 1 (retired: it carried the envelope)",
@@ -137,7 +158,7 @@ fn catalogue_of_bad_records() {
 fn random_bodies_never_panic() {
     let mut x: u64 = 0x2545_F491_4F6C_DD1D;
     for len in 0..400 {
-        let mut b = vec![2u8];
+        let mut b = vec![2 + (len % 2) as u8];
         for _ in 0..len {
             x ^= x << 13;
             x ^= x >> 7;

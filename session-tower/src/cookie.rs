@@ -56,17 +56,28 @@ fn trim(mut s: &[u8]) -> &[u8] {
     s
 }
 
-/// The `Set-Cookie` value that stores `value`, with `Max-Age` when the cookie is
-/// persistent.
+/// The `Set-Cookie` value that stores `value`: a persistent cookie with `Max-Age` when
+/// `max_age_secs` is given, else a browser-session cookie (see [`max_age`]).
 pub(crate) fn set(config: &CookieConfig, value: &str, max_age_secs: Option<u64>) -> String {
     let mut s = format!("{}={}", config.name, value);
     push_attributes(&mut s, config);
-    if config.persistent {
-        if let Some(age) = max_age_secs {
-            s.push_str(&format!("; Max-Age={age}"));
-        }
+    if let Some(age) = max_age_secs {
+        s.push_str(&format!("; Max-Age={age}"));
     }
     s
+}
+
+/// The cookie's `Max-Age`, in seconds: until the session's expiry when the cookie is
+/// persistent (the layer's setting, or the session is remembered), none otherwise. The
+/// expiry is already capped by the absolute lifetime, so `Max-Age` is too.
+pub(crate) fn max_age(
+    persistent: bool,
+    now: session_core::Timestamp,
+    expires_at: Option<session_core::Timestamp>,
+) -> Option<u64> {
+    expires_at
+        .filter(|_| persistent)
+        .map(|e| now.until(e).as_secs())
 }
 
 /// The `Set-Cookie` value that removes the cookie: same name, path, domain and flags as when
@@ -173,22 +184,44 @@ mod tests {
         assert_eq!(find(&h), vec![b"A".to_vec(), b"V".to_vec()]);
     }
 
+    /// `Max-Age` runs to the expiry, only for a persistent cookie, and is never negative.
+    #[test]
+    fn max_age_follows_the_expiry() {
+        use session_core::Timestamp;
+        let now = Timestamp::from_millis(10_000);
+        let later = Some(Timestamp::from_millis(70_999));
+        assert_eq!(max_age(true, now, later), Some(60));
+        assert_eq!(max_age(false, now, later), None);
+        assert_eq!(max_age(true, now, None), None);
+        assert_eq!(
+            max_age(true, now, Some(Timestamp::from_millis(5_000))),
+            Some(0)
+        );
+    }
+
     /// The emitted cookie has exactly the default attributes, and clearing repeats them.
     #[test]
     fn emitted_attributes() {
         let c = CookieConfig::default();
         assert_eq!(
-            set(&c, "v", Some(60)),
+            set(&c, "v", None),
             "__Host-id=v; Path=/; HttpOnly; Secure; SameSite=Lax"
         );
-        let p = CookieConfig {
-            persistent: true,
+        assert_eq!(
+            set(&c, "v", Some(60)),
+            "__Host-id=v; Path=/; HttpOnly; Secure; SameSite=Lax; Max-Age=60"
+        );
+        // A configured path is written as it is, on the removal too.
+        let app = CookieConfig {
+            name: "id".into(),
+            path: "/app".into(),
             ..c.clone()
         };
         assert_eq!(
-            set(&p, "v", Some(60)),
-            "__Host-id=v; Path=/; HttpOnly; Secure; SameSite=Lax; Max-Age=60"
+            set(&app, "v", None),
+            "id=v; Path=/app; HttpOnly; Secure; SameSite=Lax"
         );
+        assert!(clear(&app).starts_with("id=; Path=/app; "));
         assert_eq!(
             clear(&c),
             "__Host-id=; Path=/; HttpOnly; Secure; SameSite=Lax; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT"

@@ -140,6 +140,26 @@ impl SessionLayer {
         self.edit_session(|c| c.with_idle_timeout(d))
     }
 
+    /// A remembered session ("remember me", [`Session::set_remember`](crate::Session::set_remember))
+    /// may sit unused this long (default: the idle timeout); its cookie's `Max-Age`
+    /// follows. The absolute timeout still caps it.
+    ///
+    /// # Example
+    /// ```
+    /// # use std::time::Duration;
+    /// use session_memory::MemoryStore;
+    /// use session_tower::{SessionLayer, SigningKeys};
+    ///
+    /// let month = Duration::from_secs(30 * 24 * 3600);
+    /// let layer = SessionLayer::new(MemoryStore::new(), SigningKeys::generate().unwrap())
+    ///     .with_remembered_idle_timeout(month)
+    ///     .with_absolute_timeout(month);
+    /// # let _ = layer;
+    /// ```
+    pub fn with_remembered_idle_timeout(self, d: Duration) -> Self {
+        self.edit_session(|c| c.with_remembered_idle_timeout(d))
+    }
+
     /// A session ends this long after login or creation however active (default 12 hours).
     ///
     /// # Example
@@ -301,6 +321,34 @@ impl SessionLayer {
         self.edit_cookie(|c| c.name = name.to_owned())
     }
 
+    /// The cookie's `Path` (default `/`), for an app mounted under a prefix: browsers send
+    /// the cookie only to paths under it. A `__Host-` cookie must keep `Path=/`, so rename
+    /// it first (`__Secure-` allows any path).
+    ///
+    /// # Errors
+    /// A path that does not start with `/` or holds `;`, `,`, spaces or control
+    /// characters; any path but `/` on a `__Host-` cookie.
+    ///
+    /// # Example
+    /// ```
+    /// use session_memory::MemoryStore;
+    /// use session_tower::{SessionLayer, SigningKeys};
+    ///
+    /// let layer = SessionLayer::new(MemoryStore::new(), SigningKeys::generate().unwrap())
+    ///     .with_cookie_name("__Secure-shop")
+    ///     .unwrap()
+    ///     .with_cookie_path("/shop")
+    ///     .unwrap();
+    /// # let _ = layer;
+    /// // The default `__Host-id` cannot leave `/`:
+    /// assert!(SessionLayer::new(MemoryStore::new(), SigningKeys::generate().unwrap())
+    ///     .with_cookie_path("/shop")
+    ///     .is_err());
+    /// ```
+    pub fn with_cookie_path(self, path: &str) -> Result<Self, ConfigError> {
+        self.edit_cookie(|c| c.path = path.to_owned())
+    }
+
     /// `SameSite` (default `Lax`).
     ///
     /// # Errors
@@ -321,8 +369,10 @@ impl SessionLayer {
         self.edit_cookie(|c| c.same_site = same_site)
     }
 
-    /// Give the cookie a `Max-Age` up to the session's expiry, so it survives a browser
-    /// restart (default: a browser-session cookie).
+    /// Give every session's cookie a `Max-Age` up to the session's expiry, so it survives
+    /// a browser restart (default: a browser-session cookie). To let each user choose at
+    /// login ("remember me"), leave this off and call
+    /// [`Session::set_remember`](crate::Session::set_remember) instead.
     ///
     /// # Example
     /// ```

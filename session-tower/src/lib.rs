@@ -75,6 +75,7 @@ pub mod fuzzing;
 mod layer;
 mod presented;
 mod rejection;
+mod remember;
 mod response;
 mod service;
 mod session;

@@ -45,7 +45,8 @@ pub(crate) struct Decision {
 ///   presented one: an unknown or dead id is left alone, since the browser may hold a
 ///   newer cookie by then.
 /// - A new id is always issued; with a persistent cookie, a moved expiry re-issues it so
-///   that its `Max-Age` follows.
+///   that its `Max-Age` follows; a changed "remember me" re-issues it with or without
+///   `Max-Age`.
 pub(crate) fn decide(
     events: CookieEvents,
     source: Source,
@@ -54,7 +55,7 @@ pub(crate) fn decide(
 ) -> Decision {
     let cookie = if events.ended && source != Source::None {
         CookieAction::Expire
-    } else if events.id_changed || (events.expiry_moved && persistent) {
+    } else if events.id_changed || events.remember_changed || (events.expiry_moved && persistent) {
         CookieAction::Issue
     } else {
         CookieAction::Keep
@@ -81,6 +82,7 @@ mod tests {
             id_changed,
             expiry_moved,
             ended,
+            remember_changed: false,
         }
     }
 
@@ -167,6 +169,18 @@ mod tests {
                 false,
                 true,
                 (Keep, UnlessSet, true),
+            ),
+            // "Remember me" changed (either way) on a saved session: issued again, so that
+            // the browser replaces the cookie with or without Max-Age.
+            (
+                CookieEvents {
+                    remember_changed: true,
+                    ..ev(false, true, false)
+                },
+                Cookie,
+                false,
+                true,
+                (Issue, NoStore, true),
             ),
             // Ended and then a new session created in the same request: issue the new one.
             (

@@ -180,7 +180,11 @@ async fn finish(settings: &Settings, session: &Session, mut response: Response) 
     }
     let events = core.cookie_events().await;
     let accessed = state.accessed.load(Ordering::Relaxed);
-    let mut decision = response::decide(events, source, settings.cookie.persistent, accessed);
+    // Only a session this request wrote is asked whether it is remembered: it is loaded
+    // by then, so this costs no store call.
+    let persistent = settings.cookie.persistent
+        || ((events.expiry_moved || events.id_changed) && core.remembered().await.unwrap_or(false));
+    let mut decision = response::decide(events, source, persistent, accessed);
     // A live session whose cookie an older key signed gets it re-signed with the newest,
     // so that retiring the older key later logs nobody out.
     if decision.cookie == CookieAction::Keep
@@ -205,7 +209,7 @@ async fn finish(settings: &Settings, session: &Session, mut response: Response) 
                     Source::Header => signed,
                     _ => {
                         let now = settings.session.clock().now();
-                        let max_age = core.expires_at().await.map(|e| now.until(e).as_secs());
+                        let max_age = cookie::max_age(persistent, now, core.expires_at().await);
                         cookie::set(&settings.cookie, &signed, max_age)
                     }
                 })

@@ -110,7 +110,7 @@ impl Session {
         self.resolve().1
     }
 
-    fn track<T>(&self, r: Result<T, session_core::Error>) -> Result<T, SessionError> {
+    pub(crate) fn track<T>(&self, r: Result<T, session_core::Error>) -> Result<T, SessionError> {
         self.inner.state.accessed.store(true, Ordering::Relaxed);
         r.map_err(|e| {
             if e.kind() == ErrorKind::Unavailable {

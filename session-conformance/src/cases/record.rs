@@ -27,6 +27,7 @@ pub async fn fields_round_trip(ctx: Ctx) -> CaseResult {
     r.user_agent = Some("Mozilla/5.0 (X11; Linux) Firefox/140".into());
     r.absolute_deadline = Some(r.created_at.plus(2 * HOUR));
     r.version = 17;
+    r.remember = true;
     r.last_seen = r.created_at.plus(Duration::from_millis(5));
     let k = created(&ctx, &r).await?;
     let back = must_load(&ctx, &k, "after create").await?;
@@ -40,6 +41,7 @@ pub async fn fields_round_trip(ctx: Ctx) -> CaseResult {
         "absolute deadline changed"
     );
     ensure!(back.version == 17, "version changed to {}", back.version);
+    ensure!(back.remember, "the remember-me flag was lost");
     Ok(())
 }
 

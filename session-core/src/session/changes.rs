@@ -7,7 +7,8 @@
 //! - [`Change::Update`] is a read-modify-write: a replay runs its closures again on the
 //!   freshly loaded value, so concurrent updates of one key all take effect.
 //!
-//! Owner changes, the lifetime restart of a login and the user agent travel with the log.
+//! Owner changes, the lifetime restart of a login, the "remember me" choice and the user
+//! agent travel with the log.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -73,12 +74,18 @@ pub(crate) struct Changes {
     pub(crate) owner: Option<Option<String>>,
     /// Restart the absolute lifetime at the next write (a (re-)authentication).
     pub(crate) restart_lifetime: bool,
+    /// `Some(remember)` when the cookie's persistence should change at the next write.
+    pub(crate) remember: Option<bool>,
     pub(crate) user_agent: Option<String>,
 }
 
 impl Changes {
     pub(crate) fn is_empty(&self) -> bool {
-        self.data.is_empty() && !self.clear && self.owner.is_none() && !self.restart_lifetime
+        self.data.is_empty()
+            && !self.clear
+            && self.owner.is_none()
+            && !self.restart_lifetime
+            && self.remember.is_none()
     }
 
     /// True when writing these changes to a session that does not exist yet would store
@@ -149,6 +156,9 @@ impl Changes {
             self.user_agent = newer.user_agent;
         }
         self.restart_lifetime |= newer.restart_lifetime;
+        if newer.remember.is_some() {
+            self.remember = newer.remember;
+        }
     }
 
     /// Applies the data and owner changes to `record`.
@@ -179,6 +189,9 @@ impl Changes {
         }
         if let Some(owner) = &self.owner {
             record.owner.clone_from(owner);
+        }
+        if let Some(remember) = self.remember {
+            record.remember = remember;
         }
         Ok(())
     }

@@ -31,12 +31,14 @@
 //! | `write` | the one compare-and-swap loop behind save, rotate and login; the touch |
 //! | `lock` | the per-session lock, through the store's own lock primitive |
 //! | `owner` | "your devices" and revocation |
+//! | `remember` | "remember me": the cookie's persistence, chosen per session |
 //! | `report` | [`CookieEvents`], [`SaveReport`], [`Write`] |
 
 mod changes;
 mod data;
 mod lock;
 mod owner;
+mod remember;
 mod report;
 mod write;
 

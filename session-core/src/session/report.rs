@@ -8,6 +8,9 @@ pub struct CookieEvents {
     pub id_changed: bool,
     /// The expiry moved (a save or a touch): a cookie with `Max-Age` must be refreshed.
     pub expiry_moved: bool,
+    /// The session's "remember me" choice changed: the cookie must be set again, with or
+    /// without `Max-Age`.
+    pub remember_changed: bool,
     /// This handle ended the session (a logout, a revocation of itself, or its own limits
     /// ran out): the cookie the client sent must be expired.
     ///

@@ -102,6 +102,7 @@ impl Session {
             };
             match result {
                 Ok(next) => {
+                    io.events.remember_changed |= next.remember != current.remember;
                     io.loaded = Loaded::Present(next);
                     io.events.expiry_moved = true;
                     io.lease = None;
@@ -153,7 +154,7 @@ impl Session {
         self.check_size(&next)?;
         next.version = current.version.wrapping_add(1);
         next.last_seen = now;
-        next.expires_at = config.expires_at(now, next.absolute_deadline);
+        next.expires_at = config.expires_at(now, next.absolute_deadline, next.remember);
         Ok(next)
     }
 
@@ -220,7 +221,7 @@ impl Session {
             let config = &self.inner.config;
             next.created_at = now;
             next.absolute_deadline = config.absolute_deadline(now);
-            next.expires_at = config.expires_at(now, next.absolute_deadline);
+            next.expires_at = config.expires_at(now, next.absolute_deadline, next.remember);
         }
         next
     }
@@ -254,9 +255,9 @@ impl Session {
             let now = config.clock().now();
             let mut record = Record::new(now, now);
             record.absolute_deadline = config.absolute_deadline(now);
-            record.expires_at = config.expires_at(now, record.absolute_deadline);
             record.user_agent.clone_from(&pending.user_agent);
             pending.apply(&mut record)?;
+            record.expires_at = config.expires_at(now, record.absolute_deadline, record.remember);
             self.check_size(&record)?;
             // Never adopt an id the client made up: a new session gets a new id.
             let tag = match record
@@ -339,7 +340,7 @@ impl Session {
         if now.since(r.last_seen) < config.touch_after() {
             return Ok(SaveReport::default());
         }
-        let expires_at = config.expires_at(now, r.absolute_deadline);
+        let expires_at = config.expires_at(now, r.absolute_deadline, r.remember);
         let key = self.current_key(io)?;
         match self.store().touch(&key, expires_at, now).await {
             Ok(()) => {

@@ -153,6 +153,24 @@ async fn login(session: Session, Path(user): Path<String>) -> Result<&'static st
     Ok("in")
 }
 
+async fn login_remembered(
+    session: Session,
+    Path(user): Path<String>,
+) -> Result<&'static str, SessionError> {
+    session.set_remember(true);
+    session.login(&user).await?;
+    Ok("in")
+}
+
+async fn forget(session: Session) -> &'static str {
+    session.set_remember(false);
+    "forgotten"
+}
+
+async fn remembered(session: Session) -> Result<String, SessionError> {
+    Ok(session.remembered().await?.to_string())
+}
+
 async fn logout(session: Session) -> Result<&'static str, SessionError> {
     session.logout().await?;
     Ok("out")
@@ -198,6 +216,9 @@ pub(crate) fn app(layer: SessionLayer, state: AppState) -> Router {
         .route("/add-redirect", post(add_then_redirect))
         .route("/slow-add", post(slow_add))
         .route("/login/{user}", post(login))
+        .route("/login-remembered/{user}", post(login_remembered))
+        .route("/forget", post(forget))
+        .route("/remembered", get(remembered))
         .route("/logout", post(logout))
         .route("/whoami", get(whoami))
         .route("/token", get(token))
