@@ -19,6 +19,17 @@ use crate::driver::Driver;
 use crate::error::{is_transient, map};
 use crate::store::{SqlStore, version_column};
 
+/// What a failed lock-taking `UPDATE` tells the caller: two takers deadlocked on the row
+/// (or the database picked this one as a serialization victim), so `Conflict` and the
+/// caller looks again; any other error is the database's.
+fn failed_take(e: sqlx::Error) -> Error {
+    if is_transient(&e) {
+        Error::Conflict
+    } else {
+        map("acquire_lock", e)
+    }
+}
+
 impl<DB> SqlStore<DB>
 where
     DB: Driver,
@@ -79,11 +90,7 @@ where
             .await;
         let n = match res {
             Ok(r) => DB::rows_affected(&r),
-            // Two takers deadlocked on the row: the caller looks again.
-            Err(e) if is_transient(&e) => {
-                return Err(Error::Conflict);
-            }
-            Err(e) => return Err(map(e)),
+            Err(e) => return Err(failed_take(e)),
         };
         if n == 1 {
             let row = Self::q(&self.sql.lock_token)
@@ -174,5 +181,27 @@ where
             Error::Gone => Err(Error::Gone),
             _ => Err(Error::LockLost),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::stand_in::db;
+    use session_core::ErrorKind;
+
+    /// A deadlocked or serialization-failed take is a conflict the caller retries; other
+    /// failures are the backend's.
+    #[test]
+    fn a_deadlocked_take_is_a_conflict() {
+        assert!(matches!(failed_take(db("40001")), Error::Conflict));
+        assert!(matches!(failed_take(db("40P01")), Error::Conflict));
+        assert_eq!(failed_take(db("23505")).kind(), ErrorKind::Unavailable);
+        assert!(matches!(
+            failed_take(sqlx::Error::PoolTimedOut),
+            Error::Timeout {
+                operation: "acquire_lock"
+            }
+        ));
     }
 }

@@ -214,6 +214,17 @@ pub async fn lock_holder_of_deleted_session_is_gone(ctx: Ctx) -> CaseResult {
         ErrorKind::Gone,
         "lock of a deleted session",
     )?;
+    // A holder that only releases (it changed nothing) learns the same, not LockLost.
+    let id = new_session(&ctx, &[("y", 1)]).await?;
+    let holder = locking(&ctx, &id, Duration::ZERO);
+    holder.lock().await?;
+    ctx.store.delete(&id.store_key()).await?;
+    expect_kind(
+        holder.unlock().await,
+        ErrorKind::Gone,
+        "release of a deleted session's lock",
+    )?;
+    must_be_none(&ctx, &id.store_key(), "after the release").await?;
     Ok(())
 }
 
