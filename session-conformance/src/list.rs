@@ -19,6 +19,7 @@ macro_rules! __case_list {
             record, keys_are_isolated, "a key loads its own record, never another key's";
             record, shared_load_agrees, "load_shared returns what load returns: live, touched, expired, missing";
             create, create_never_overwrites, "create on a live key is Collision and changes nothing";
+            create, create_over_an_expired_record, "create on a key that only an expired record holds succeeds";
             expiry, expired_is_none_before_cleanup, "an expired record loads as None before any cleanup";
             expiry, expiry_boundary_is_exact, "a record is live 1 ms before expires_at and gone at it";
             expiry, save_with_past_expiry_deletes, "a save whose expiry has passed ends the session";
@@ -43,6 +44,7 @@ macro_rules! __case_list {
             rotate, rotate_never_resurrects_deleted, "rotation of a deleted session is Gone; neither key loads";
             rotate, rotate_expired_is_gone, "rotation of an expired session is Gone";
             rotate, rotate_collision_keeps_old, "rotation onto a taken key is Collision; both records stay";
+            rotate, rotate_onto_an_expired_record, "rotation onto a key that only an expired record holds succeeds";
             rotate, rotate_index_follows, "after rotation the owner index lists the new key only";
             rotate, rotate_can_set_owner, "rotation that sets an owner (login) indexes the new key";
             owner, owner_lists_live_sessions, "an owner's listing holds exactly their live sessions";

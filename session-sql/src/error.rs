@@ -121,9 +121,10 @@ pub(crate) mod stand_in {
     use std::borrow::Cow;
     use std::error::Error as StdError;
 
-    /// A database error that has only a SQLSTATE, as the PostgreSQL driver reports one.
+    /// A database error that has only a SQLSTATE (and whether it is a unique violation),
+    /// as the PostgreSQL driver reports one.
     #[derive(Debug)]
-    pub(crate) struct Coded(&'static str);
+    pub(crate) struct Coded(&'static str, bool);
 
     impl std::fmt::Display for Coded {
         fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -150,13 +151,22 @@ pub(crate) mod stand_in {
             self
         }
         fn kind(&self) -> sqlx::error::ErrorKind {
-            sqlx::error::ErrorKind::Other
+            if self.1 {
+                sqlx::error::ErrorKind::UniqueViolation
+            } else {
+                sqlx::error::ErrorKind::Other
+            }
         }
     }
 
     /// A `sqlx::Error::Database` that carries only `code`.
     pub(crate) fn db(code: &'static str) -> sqlx::Error {
-        sqlx::Error::Database(Box::new(Coded(code)))
+        sqlx::Error::Database(Box::new(Coded(code, false)))
+    }
+
+    /// A unique violation (SQLSTATE 23505), as a create on a taken key gets it.
+    pub(crate) fn unique_violation() -> sqlx::Error {
+        sqlx::Error::Database(Box::new(Coded("23505", true)))
     }
 }
 

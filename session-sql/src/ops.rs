@@ -15,6 +15,38 @@ use crate::driver::Driver;
 use crate::error::{is_unique_violation, map, retrying};
 use crate::store::{SqlStore, version_column};
 
+/// How a statement that writes a key (an insert, or a rotation's update of the primary
+/// key) ended.
+#[derive(Debug)]
+enum Insert<T> {
+    Done(T),
+    /// A row holds the key already (a unique violation): a live session, or an expired
+    /// one the sweeper has not reached.
+    Occupied,
+    /// Any other failure, mapped.
+    Failed(Error),
+}
+
+fn insert_outcome<T>(op: &'static str, res: Result<T, sqlx::Error>) -> Insert<T> {
+    match res {
+        Ok(v) => Insert::Done(v),
+        Err(e) if is_unique_violation(&e) => Insert::Occupied,
+        Err(e) => Insert::Failed(map(op, e)),
+    }
+}
+
+impl<T> Insert<T> {
+    /// The outcome of the second attempt, made after clearing an expired occupant: a key
+    /// still occupied was taken by another request meanwhile.
+    fn or_collision(self) -> Result<T, Error> {
+        match self {
+            Insert::Done(v) => Ok(v),
+            Insert::Occupied => Err(Error::Collision),
+            Insert::Failed(e) => Err(e),
+        }
+    }
+}
+
 impl<DB> SqlStore<DB>
 where
     DB: Driver,
@@ -72,9 +104,10 @@ where
 
     async fn do_create(&self, key: &StoreKey, record: &Record) -> Result<(), Error> {
         let bytes = record.encode()?;
-        match self.create_once(key, record, &bytes).await {
-            Ok(()) => Ok(()),
-            Err(e) if is_unique_violation(&e) => {
+        match insert_outcome("create", self.create_once(key, record, &bytes).await) {
+            Insert::Done(()) => Ok(()),
+            Insert::Failed(e) => Err(e),
+            Insert::Occupied => {
                 // The key may be held by an expired row the sweeper has not reached:
                 // remove it and insert once more.
                 if !self
@@ -83,13 +116,8 @@ where
                 {
                     return Err(Error::Collision);
                 }
-                match self.create_once(key, record, &bytes).await {
-                    Ok(()) => Ok(()),
-                    Err(e) if is_unique_violation(&e) => Err(Error::Collision),
-                    Err(e) => Err(map("create", e)),
-                }
+                insert_outcome("create", self.create_once(key, record, &bytes).await).or_collision()
             }
-            Err(e) => Err(map("create", e)),
         }
     }
 
@@ -176,22 +204,20 @@ where
         expected: u64,
     ) -> Result<(), Error> {
         let bytes = record.encode()?;
-        let n = match retrying(|| self.rotate_once(old, new, record, &bytes, expected)).await {
-            Ok(n) => n,
-            Err(e) if is_unique_violation(&e) => {
+        let first = retrying(|| self.rotate_once(old, new, record, &bytes, expected)).await;
+        let n = match insert_outcome("rotate", first) {
+            Insert::Done(n) => n,
+            Insert::Failed(e) => return Err(e),
+            Insert::Occupied => {
                 if !self
                     .clear_dead_key(new.to_bytes().to_vec(), "rotate")
                     .await?
                 {
                     return Err(Error::Collision);
                 }
-                match self.rotate_once(old, new, record, &bytes, expected).await {
-                    Ok(n) => n,
-                    Err(e) if is_unique_violation(&e) => return Err(Error::Collision),
-                    Err(e) => return Err(map("rotate", e)),
-                }
+                let again = self.rotate_once(old, new, record, &bytes, expected).await;
+                insert_outcome("rotate", again).or_collision()?
             }
-            Err(e) => return Err(map("rotate", e)),
         };
         if n == 1 {
             Ok(())
@@ -349,5 +375,41 @@ where
 
     async fn delete_expired(&self) -> Result<u64, Error> {
         self.sweep().await.map(|r| r.rows)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::stand_in::{db, unique_violation};
+    use session_core::ErrorKind;
+
+    /// A unique violation is an occupied key; success and other errors are themselves;
+    /// after the second attempt an occupied key is a collision.
+    #[test]
+    fn insert_outcomes() {
+        assert!(matches!(insert_outcome("create", Ok(7)), Insert::Done(7)));
+        assert!(matches!(
+            insert_outcome::<()>("create", Err(unique_violation())),
+            Insert::Occupied
+        ));
+        match insert_outcome::<()>("create", Err(db("08006"))) {
+            Insert::Failed(e) => assert_eq!(e.kind(), ErrorKind::Unavailable),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            insert_outcome("rotate", Ok(1u64)).or_collision().unwrap(),
+            1
+        );
+        assert!(matches!(
+            insert_outcome::<u64>("rotate", Err(unique_violation())).or_collision(),
+            Err(Error::Collision)
+        ));
+        assert!(matches!(
+            insert_outcome::<u64>("rotate", Err(sqlx::Error::PoolTimedOut)).or_collision(),
+            Err(Error::Timeout {
+                operation: "rotate"
+            })
+        ));
     }
 }

@@ -101,6 +101,29 @@ pub async fn rotate_collision_keeps_old(ctx: Ctx) -> CaseResult {
     Ok(())
 }
 
+/// A key held only by an expired record is free for a rotation too: the session moves
+/// onto it, and the old key loads nothing.
+pub async fn rotate_onto_an_expired_record(ctx: Ctx) -> CaseResult {
+    let a = record(&ctx, &[("n", b"a")]);
+    let mut b = record(&ctx, &[("n", b"b")]);
+    b.expires_at = b.created_at.plus(MINUTE);
+    let ka = created(&ctx, &a).await?;
+    let kb = created(&ctx, &b).await?;
+    ctx.clock.advance(2 * MINUTE);
+    let mut next = a.clone();
+    next.version += 1;
+    ctx.store
+        .rotate(&ka, &kb, &next, a.version)
+        .await
+        .map_err(|e| Fail::Failed(format!("rotation onto an expired record: {e:?}")))?;
+    let back = must_load(&ctx, &kb, "the new key").await?;
+    ensure!(
+        data_of(&back, "n") == Some(&b"a"[..]),
+        "the expired record came back instead of the rotated one"
+    );
+    must_be_none(&ctx, &ka, "the old key").await
+}
+
 /// The owner index follows a rotation.
 pub async fn rotate_index_follows(ctx: Ctx) -> CaseResult {
     let r = owned(&ctx, "alice", HOUR);
