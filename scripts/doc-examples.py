@@ -12,8 +12,11 @@ FILES = [
     "session-core/src/session/owner.rs",
     "session-core/src/session/lock.rs",
     "session-core/src/session/remember.rs",
+    "session-core/src/session/authenticated.rs",
     "session-tower/src/session.rs",
     "session-tower/src/remember.rs",
+    "session-tower/src/auth/mod.rs",
+    "session-tower/src/auth/refusal.rs",
     "session-tower/src/layer.rs",
 ]
 

@@ -6,7 +6,7 @@
 //! | part of a [`Record`] | fields | where a backend keeps it |
 //! |---|---|---|
 //! | the [`Envelope`] | `expires_at`, `last_seen` | in its own native fields, and only there: Redis in the 40-byte header of hash field `r`, SQL in the `expires_at` and `last_seen` columns, the memory store in the record itself. A touch moves them without rewriting anything else. |
-//! | the body | every other field: `data`, `created_at`, `absolute_deadline`, `owner`, `version`, `user_agent`, `lease`, `remember` | the bytes of [`Record::encode`], identical in every backend |
+//! | the body | every other field: `data`, `created_at`, `absolute_deadline`, `owner`, `version`, `user_agent`, `lease`, `remember`, `authenticated_at` | the bytes of [`Record::encode`], identical in every backend |
 //! | copies for queries | `version`, `owner` | SQL columns and Redis hash fields `v` and `o`, written from the record at every write so that a compare-and-swap or an owner index can use them; never read back into a record |
 //!
 //! [`Record::decode`] takes the bytes and the envelope together, so a backend cannot forget
@@ -30,12 +30,13 @@ use serde::{Deserialize, Serialize};
 use crate::clock::Timestamp;
 use crate::error::{DecodeProblem, Error};
 
-/// First byte of every record body this release writes: version 2's body and then the
-/// `remember` flag.
+/// First byte of every record body this release writes: version 2's body, then the
+/// `remember` flag and `authenticated_at`.
 pub const FORMAT_V3: u8 = 3;
 
-/// First byte of a record body without the `remember` flag, as the release before wrote
-/// it; still read (as not remembered), never written. (Version 1, which also carried the
+/// First byte of a record body without the `remember` flag and `authenticated_at`, as the
+/// release before wrote it; still read (as not remembered, never authenticated), never
+/// written. (Version 1, which also carried the
 /// envelope's two times, was retired before the first release.)
 pub const FORMAT_V2: u8 = 2;
 
@@ -60,10 +61,10 @@ struct BodyRef<'a> {
     user_agent: &'a Option<String>,
     lease: Option<Lease>,
     remember: bool,
+    authenticated_at: Option<Timestamp>,
 }
 
-/// The encoded body, owned, as read: version 2's fields, then (from version 3) the
-/// `remember` flag.
+/// The encoded body, owned, as read: version 2's fields. Version 3 appends [`Tail`].
 #[derive(Deserialize)]
 struct Body {
     data: BTreeMap<String, Bytes>,
@@ -102,6 +103,17 @@ pub struct Record {
     /// web layer gives it a `Max-Age` up to `expires_at`). False for a browser-session
     /// cookie, the default.
     pub remember: bool,
+    /// When the session's owner last proved who they are (a [`crate::Session::login`],
+    /// including a login again as the same owner); `None` for an anonymous session. What
+    /// a "recent authentication" check (sudo mode) compares with.
+    pub authenticated_at: Option<Timestamp>,
+}
+
+/// The fields version 3 appends to version 2's body.
+#[derive(Deserialize)]
+struct Tail {
+    remember: bool,
+    authenticated_at: Option<Timestamp>,
 }
 
 /// The lease of a session's lock: who holds it (a fencing token) and until when.
@@ -147,6 +159,7 @@ impl std::fmt::Debug for Record {
             .field("version", &self.version)
             .field("lease", &self.lease)
             .field("remember", &self.remember)
+            .field("authenticated_at", &self.authenticated_at)
             .finish()
     }
 }
@@ -183,6 +196,7 @@ impl Record {
             user_agent: None,
             lease: None,
             remember: false,
+            authenticated_at: None,
         }
     }
 
@@ -216,6 +230,7 @@ impl Record {
             user_agent: &self.user_agent,
             lease: self.lease,
             remember: self.remember,
+            authenticated_at: self.authenticated_at,
         };
         postcard::to_io(&body, &mut out).map_err(|source| Error::Encode { source })?;
         Ok(out)
@@ -250,11 +265,16 @@ impl Record {
             reason: DecodeProblem::Malformed,
         };
         let (body, rest): (Body, &[u8]) = postcard::take_from_bytes(body).map_err(malformed)?;
-        // Version 3 appends the flag; version 2 ends before it (not remembered).
-        let (remember, rest) = if version == FORMAT_V3 {
-            postcard::take_from_bytes::<bool>(rest).map_err(malformed)?
+        // Version 3 appends the tail; version 2 ends before it (not remembered, never
+        // authenticated).
+        let (tail, rest) = if version == FORMAT_V3 {
+            postcard::take_from_bytes::<Tail>(rest).map_err(malformed)?
         } else {
-            (false, rest)
+            let tail = Tail {
+                remember: false,
+                authenticated_at: None,
+            };
+            (tail, rest)
         };
         if !rest.is_empty() {
             return Err(Error::Decode {
@@ -276,7 +296,8 @@ impl Record {
             version: body.version,
             user_agent: body.user_agent,
             lease: body.lease,
-            remember,
+            remember: tail.remember,
+            authenticated_at: tail.authenticated_at,
         })
     }
 
@@ -305,6 +326,7 @@ mod tests {
         r.user_agent = Some("curl/8".into());
         r.version = 42;
         r.remember = true;
+        r.authenticated_at = Some(Timestamp::from_millis(10));
         r
     }
 
@@ -318,21 +340,25 @@ mod tests {
         let mut plain = r.clone();
         plain.remember = false;
         assert_ne!(plain.encode().unwrap(), b, "the flag is in the body");
+        plain.authenticated_at = None;
         assert_eq!(
             Record::decode(&plain.encode().unwrap(), r.envelope()).unwrap(),
             plain
         );
     }
 
-    /// A version-2 body (the release before, without the flag) still reads, as a record
-    /// that is not remembered; the same bytes labelled version 3 are truncated.
+    /// A version-2 body (the release before, without the tail) still reads, as a record
+    /// that is not remembered and was never authenticated; the same bytes labelled
+    /// version 3 are truncated.
     #[test]
     fn version_2_bodies_still_read() {
         let mut r = sample();
         r.remember = false;
+        r.authenticated_at = None;
         let v3 = r.encode().unwrap();
-        // Version 2 is version 3 without its last byte, the flag.
-        let mut v2 = v3[..v3.len() - 1].to_vec();
+        // Version 2 is version 3 without its tail: the flag (0) and `None` (0).
+        assert_eq!(&v3[v3.len() - 2..], &[0, 0]);
+        let mut v2 = v3[..v3.len() - 2].to_vec();
         v2[0] = FORMAT_V2;
         assert_eq!(Record::decode(&v2, r.envelope()).unwrap(), r);
         let mut mislabelled = v2.clone();

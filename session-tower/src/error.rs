@@ -61,6 +61,10 @@ pub enum ConfigError {
     /// A trusted origin is not `scheme://host[:port]`.
     #[error("trusted origin {0:?} is not a serialized origin (scheme://host[:port])")]
     InvalidOrigin(String),
+    /// A login or re-authentication page is not a plain local path (`/login`): an
+    /// absolute URL, a query or a fragment, or characters outside visible ASCII.
+    #[error("auth page {0:?} must be a local path such as /login")]
+    InvalidAuthPage(String),
     /// The session settings are inconsistent.
     #[error("session settings: {0}")]
     Session(&'static str),

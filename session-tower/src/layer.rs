@@ -92,6 +92,7 @@ impl SessionLayer {
                 read_cache_control: Some(http::HeaderValue::from_static(
                     crate::settings::READ_CACHE_CONTROL,
                 )),
+                auth: crate::settings::AuthPages::default(),
             }),
         }
     }
@@ -107,6 +108,7 @@ impl SessionLayer {
             discard_on_login: self.settings.discard_on_login.clone(),
             read_cache_control: self.settings.read_cache_control.clone(),
             outage: self.settings.outage,
+            auth: self.settings.auth.clone(),
         };
         f(&mut s);
         self.settings = Arc::new(s);
@@ -319,6 +321,52 @@ impl SessionLayer {
     /// ```
     pub fn with_cookie_name(self, name: &str) -> Result<Self, ConfigError> {
         self.edit_cookie(|c| c.name = name.to_owned())
+    }
+
+    /// Where [`CurrentUser`](crate::auth::CurrentUser) and [`LoggedIn`](crate::auth::LoggedIn)
+    /// send a browser that is not logged in: `303 See Other` to `path?next=<the page it
+    /// asked for>`. API clients (no `text/html` in `Accept`, not a navigation) get `401`
+    /// either way; without a login page, so do browsers.
+    ///
+    /// # Errors
+    /// A path that does not start with `/` (an absolute URL would make the redirect an
+    /// open one), or one holding `?`, `#` or characters outside visible ASCII.
+    ///
+    /// # Example
+    /// ```
+    /// use session_memory::MemoryStore;
+    /// use session_tower::{SessionLayer, SigningKeys};
+    ///
+    /// let layer = SessionLayer::new(MemoryStore::new(), SigningKeys::generate().unwrap())
+    ///     .with_login_page("/login")
+    ///     .unwrap();
+    /// # let _ = layer;
+    /// ```
+    pub fn with_login_page(self, path: &str) -> Result<Self, ConfigError> {
+        let path = crate::auth::page(path)?;
+        Ok(self.edit(|s| s.auth.login = Some(path)))
+    }
+
+    /// Where [`RecentAuth`](crate::auth::RecentAuth) sends a browser whose login is too old
+    /// for the route ("confirm your password"): `303` to `path?next=…`, as for
+    /// [`Self::with_login_page`]. Without it, the login page; without either, `401`.
+    ///
+    /// # Errors
+    /// As [`Self::with_login_page`].
+    ///
+    /// # Example
+    /// ```
+    /// use session_memory::MemoryStore;
+    /// use session_tower::{SessionLayer, SigningKeys};
+    ///
+    /// let layer = SessionLayer::new(MemoryStore::new(), SigningKeys::generate().unwrap())
+    ///     .with_reauthentication_page("/confirm-password")
+    ///     .unwrap();
+    /// # let _ = layer;
+    /// ```
+    pub fn with_reauthentication_page(self, path: &str) -> Result<Self, ConfigError> {
+        let path = crate::auth::page(path)?;
+        Ok(self.edit(|s| s.auth.reauthenticate = Some(path)))
     }
 
     /// The cookie's `Path` (default `/`), for an app mounted under a prefix: browsers send

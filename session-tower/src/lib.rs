@@ -64,6 +64,7 @@
 #![deny(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod auth;
 pub mod config;
 pub mod cookie;
 pub mod csrf;

@@ -22,6 +22,15 @@ pub(crate) struct Settings {
     pub(crate) outage: OutagePolicy,
     /// `Cache-Control` for a response whose handler read the session and set none itself.
     pub(crate) read_cache_control: Option<http::HeaderValue>,
+    /// Where the auth extractors send a browser that must log in, or log in again.
+    pub(crate) auth: AuthPages,
+}
+
+/// The pages of [`crate::auth`]'s redirects; `None` answers browsers 401 like API clients.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct AuthPages {
+    pub(crate) login: Option<String>,
+    pub(crate) reauthenticate: Option<String>,
 }
 
 /// The default `Cache-Control` of a response that read its session: a page showing a

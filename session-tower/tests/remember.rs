@@ -102,8 +102,17 @@ async fn remember_me_is_chosen_per_session() {
 /// The layer-wide persistent cookie still applies to every session, remembered or not.
 #[tokio::test]
 async fn the_layer_setting_makes_every_cookie_persistent() {
-    let h = start(Probe::new(MemoryStore::new()), |l| {
-        l.with_persistent_cookie()
+    // A manual clock: on the system clock, a millisecond between the save and the
+    // cookie would make the Max-Age 1799.
+    let clock = ManualClock::new();
+    let store = Probe::new(
+        MemoryStore::builder()
+            .clock(Arc::new(clock.clone()))
+            .build(),
+    );
+    let h = start(store, |l| {
+        l.with_clock(Arc::new(clock.clone()))
+            .with_persistent_cookie()
     })
     .await;
     let (client, _) = browser(&h.base);

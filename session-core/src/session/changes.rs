@@ -72,7 +72,8 @@ pub(crate) struct Changes {
     pub(crate) clear: bool,
     /// `Some(new_owner)` when the owner should change at the next write.
     pub(crate) owner: Option<Option<String>>,
-    /// Restart the absolute lifetime at the next write (a (re-)authentication).
+    /// A (re-)authentication: the next write restarts the absolute lifetime and records
+    /// the time as `authenticated_at`.
     pub(crate) restart_lifetime: bool,
     /// `Some(remember)` when the cookie's persistence should change at the next write.
     pub(crate) remember: Option<bool>,

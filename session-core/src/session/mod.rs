@@ -32,8 +32,10 @@
 //! | `lock` | the per-session lock, through the store's own lock primitive |
 //! | `owner` | "your devices" and revocation |
 //! | `remember` | "remember me": the cookie's persistence, chosen per session |
+//! | `authenticated` | when the owner last logged in, for recent-authentication checks |
 //! | `report` | [`CookieEvents`], [`SaveReport`], [`Write`] |
 
+mod authenticated;
 mod changes;
 mod data;
 mod lock;

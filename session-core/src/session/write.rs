@@ -215,11 +215,13 @@ impl Session {
     }
 
     /// A login restarts the lifetime: `created_at` is the sign-in time, and the absolute
-    /// deadline counts from it.
+    /// deadline counts from it; `authenticated_at` records it for recent-authentication
+    /// checks.
     fn restart_if_asked(&self, mut next: Record, pending: &Changes, now: Timestamp) -> Record {
         if pending.restart_lifetime {
             let config = &self.inner.config;
             next.created_at = now;
+            next.authenticated_at = Some(now);
             next.absolute_deadline = config.absolute_deadline(now);
             next.expires_at = config.expires_at(now, next.absolute_deadline, next.remember);
         }
@@ -257,6 +259,10 @@ impl Session {
             record.absolute_deadline = config.absolute_deadline(now);
             record.user_agent.clone_from(&pending.user_agent);
             pending.apply(&mut record)?;
+            if pending.restart_lifetime {
+                // A login on a visitor without a session.
+                record.authenticated_at = Some(now);
+            }
             record.expires_at = config.expires_at(now, record.absolute_deadline, record.remember);
             self.check_size(&record)?;
             // Never adopt an id the client made up: a new session gets a new id.
