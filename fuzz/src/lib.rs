@@ -186,6 +186,15 @@ mod tests {
         accepted("record", &|s| {
             s.len() > 16 && Record::decode(&s[16..], envelope_of(&s[..16])).is_ok()
         });
+        // Both formats the decoder reads: version 2, and version 3 with its tail set.
+        accepted("record", &|s| {
+            s.get(16) == Some(&2) && Record::decode(&s[16..], envelope_of(&s[..16])).is_ok()
+        });
+        accepted("record", &|s| {
+            s.len() > 16
+                && Record::decode(&s[16..], envelope_of(&s[..16]))
+                    .is_ok_and(|r| r.remember && r.authenticated_at.is_some())
+        });
         accepted("csrf_token", &|s| {
             let token = s.split(|&b| b == 0).next().unwrap_or_default();
             session_tower::fuzzing::is_token_of_fixed_secret(token)

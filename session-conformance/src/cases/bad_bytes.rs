@@ -29,6 +29,7 @@ pub async fn raw_body_decodes_the_same(ctx: Ctx) -> CaseResult {
     r.user_agent = Some("curl/8".into());
     r.version = 7;
     r.remember = true;
+    r.authenticated_at = Some(r.created_at);
     r.absolute_deadline = Some(r.created_at.plus(2 * HOUR));
     r.lease = Some(session_core::Lease {
         token: 3,

@@ -28,6 +28,7 @@ pub async fn fields_round_trip(ctx: Ctx) -> CaseResult {
     r.absolute_deadline = Some(r.created_at.plus(2 * HOUR));
     r.version = 17;
     r.remember = true;
+    r.authenticated_at = Some(r.created_at);
     r.last_seen = r.created_at.plus(Duration::from_millis(5));
     let k = created(&ctx, &r).await?;
     let back = must_load(&ctx, &k, "after create").await?;
@@ -42,6 +43,11 @@ pub async fn fields_round_trip(ctx: Ctx) -> CaseResult {
     );
     ensure!(back.version == 17, "version changed to {}", back.version);
     ensure!(back.remember, "the remember-me flag was lost");
+    ensure!(
+        back.authenticated_at == r.authenticated_at,
+        "authenticated_at changed: {:?}",
+        back.authenticated_at
+    );
     Ok(())
 }
 
