@@ -369,6 +369,24 @@ impl SessionLayer {
         Ok(self.edit(|s| s.auth.reauthenticate = Some(path)))
     }
 
+    /// How recent a login [`RecentAuth`](crate::auth::RecentAuth) asks for (default 5
+    /// minutes): a route guarded by it runs only within this long of the user's last
+    /// login on the session.
+    ///
+    /// # Example
+    /// ```
+    /// # use std::time::Duration;
+    /// use session_memory::MemoryStore;
+    /// use session_tower::{SessionLayer, SigningKeys};
+    ///
+    /// let layer = SessionLayer::new(MemoryStore::new(), SigningKeys::generate().unwrap())
+    ///     .with_reauthentication_window(Duration::from_secs(10 * 60));
+    /// # let _ = layer;
+    /// ```
+    pub fn with_reauthentication_window(self, window: Duration) -> Self {
+        self.edit(|s| s.auth.window = window)
+    }
+
     /// The cookie's `Path` (default `/`), for an app mounted under a prefix: browsers send
     /// the cookie only to paths under it. A `__Host-` cookie must keep `Path=/`, so rename
     /// it first (`__Secure-` allows any path).

@@ -26,11 +26,23 @@ pub(crate) struct Settings {
     pub(crate) auth: AuthPages,
 }
 
-/// The pages of [`crate::auth`]'s redirects; `None` answers browsers 401 like API clients.
-#[derive(Debug, Clone, Default)]
+/// The pages of [`crate::auth`]'s redirects (`None` answers browsers 401 like API
+/// clients), and how recent a login [`crate::auth::RecentAuth`] asks for.
+#[derive(Debug, Clone)]
 pub(crate) struct AuthPages {
     pub(crate) login: Option<String>,
     pub(crate) reauthenticate: Option<String>,
+    pub(crate) window: std::time::Duration,
+}
+
+impl Default for AuthPages {
+    fn default() -> Self {
+        Self {
+            login: None,
+            reauthenticate: None,
+            window: std::time::Duration::from_secs(5 * 60),
+        }
+    }
 }
 
 /// The default `Cache-Control` of a response that read its session: a page showing a

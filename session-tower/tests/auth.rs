@@ -69,7 +69,7 @@ async fn account(LoggedIn(user): LoggedIn) -> String {
     user
 }
 
-async fn change_password(auth: RecentAuth<300>) -> String {
+async fn change_password(auth: RecentAuth) -> String {
     format!("{} may change the password", auth.user)
 }
 
@@ -217,7 +217,7 @@ async fn the_current_user_is_loaded_once_per_request() {
     );
 }
 
-/// Sudo mode: within five minutes of the login the route runs; after, a page request is
+/// Sudo mode (the default window, five minutes): within it the route runs; after, a page request is
 /// sent to the re-authentication page and an API call gets 401
 /// `reauthentication_required`; logging in again as the same user renews it and keeps
 /// the session's data.

@@ -7,7 +7,10 @@
 //! session starts empty); concurrent adds are merged, none lost; "your devices" lists every
 //! browser signed in as the user, with revoke buttons and "log out everywhere else"; every
 //! form is CSRF-protected; a small JSON API (`/api/cart`) serves front-end code and, with
-//! the `x-session-id` header, non-browser clients.
+//! the `x-session-id` header, non-browser clients. Logging in with "remember me" keeps
+//! the cookie across browser restarts (for a week); changing the password asks for the
+//! password again when the login is older than the re-authentication window (5 minutes),
+//! and logs out the user's other devices.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -26,6 +29,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use session_core::{Clock, SessionStore, SystemClock};
+use session_tower::auth::RecentAuth;
 use session_tower::{Session, SessionError, SessionLayer, SigningKeys};
 
 use pages::{Frame, csrf_field, esc, page};
@@ -122,6 +126,8 @@ pub struct Settings {
     pub max_login_failures: u32,
     /// How long a name's logins are refused after that.
     pub login_cooldown: std::time::Duration,
+    /// How recent a login changing the password needs.
+    pub reauthentication_window: std::time::Duration,
 }
 
 impl Settings {
@@ -133,6 +139,7 @@ impl Settings {
             origins,
             max_login_failures: 5,
             login_cooldown: std::time::Duration::from_secs(30),
+            reauthentication_window: std::time::Duration::from_secs(5 * 60),
         }
     }
 }
@@ -157,9 +164,16 @@ async fn no_framing(mut response: Response) -> Response {
 /// # Errors
 /// A trusted origin that is not `scheme://host[:port]`.
 pub fn router(settings: Settings) -> StdResult<Router, session_tower::ConfigError> {
+    let week = std::time::Duration::from_secs(7 * 24 * 3600);
     let layer = SessionLayer::from_shared(settings.store, settings.keys)
         .with_trusted_origins(&settings.origins)?
-        .with_header_id(HeaderName::from_static("x-session-id"));
+        .with_header_id(HeaderName::from_static("x-session-id"))
+        // "Remember me": a remembered session may sit unused for a week, which its
+        // absolute lifetime caps; others keep the 30-minute idle timeout.
+        .with_remembered_idle_timeout(week)
+        .with_absolute_timeout(week)
+        .with_login_page("/login")?
+        .with_reauthentication_window(settings.reauthentication_window);
     let app = App {
         users: Arc::new(Users::demo()),
         throttle: Arc::new(throttle::LoginThrottle::new(
@@ -174,6 +188,10 @@ pub fn router(settings: Settings) -> StdResult<Router, session_tower::ConfigErro
         .route("/products", get(products))
         .route("/cart", get(cart_page))
         .route("/cart/add", post(cart_add))
+        .route(
+            "/account/password",
+            get(password_page).post(change_password),
+        )
         .route("/devices", get(devices))
         .route("/devices/revoke", post(revoke))
         .route("/devices/revoke-others", post(revoke_others))
@@ -218,9 +236,22 @@ random id in an <code>HttpOnly</code> cookie; the cart and your login live in th
 #[derive(Deserialize)]
 struct LoginQuery {
     error: Option<String>,
+    /// The page that sent the user here (a route that needs a login, or a recent one).
+    next: Option<String>,
+}
+
+/// `next` when it is a page of this site; anything else (`//other.example`, a full URL)
+/// would make the login an open redirect.
+fn local_next(next: Option<&str>) -> &str {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") => n,
+        _ => "/",
+    }
 }
 
 async fn login_page(session: Session, Query(q): Query<LoginQuery>) -> Result<Html<String>> {
+    let next = local_next(q.next.as_deref());
+    let signed_in = session.user().await?;
     let csrf = session.csrf_token().await?;
     let users: String = DEMO_USERS
         .iter()
@@ -233,13 +264,23 @@ async fn login_page(session: Session, Query(q): Query<LoginQuery>) -> Result<Htm
         Some(_) => r#"<p id="error" style="color:#b00">Wrong name or password.</p>"#,
         None => "",
     };
+    let confirm = match &signed_in {
+        Some(_) if next != "/" => {
+            r#"<p id="confirm">Please confirm your password to continue.</p>"#
+        }
+        _ => "",
+    };
     let body = format!(
-        r#"{error}<form method="post" action="/login">{}
-<p><label>Name <input name="username" id="username" autocomplete="username"></label></p>
+        r#"{error}{confirm}<form method="post" action="/login">{}
+<input type="hidden" name="next" value="{}">
+<p><label>Name <input name="username" id="username" autocomplete="username" value="{}"></label></p>
 <p><label>Password <input name="password" id="password" type="password" autocomplete="current-password"></label></p>
+<p><label><input type="checkbox" name="remember" id="remember"> Remember me on this device</label></p>
 <p><button id="login">Log in</button></p></form>
 <p class="note">Demo accounts (passwords are stored as argon2 hashes):</p><ul>{users}</ul>"#,
-        csrf_field(csrf.as_deref())
+        csrf_field(csrf.as_deref()),
+        esc(next),
+        esc(signed_in.as_deref().unwrap_or_default()),
     );
     render(&session, "Log in", &body).await
 }
@@ -248,6 +289,9 @@ async fn login_page(session: Session, Query(q): Query<LoginQuery>) -> Result<Htm
 struct LoginForm {
     username: String,
     password: String,
+    /// The "remember me" box: present when ticked.
+    remember: Option<String>,
+    next: Option<String>,
 }
 
 async fn login(
@@ -265,8 +309,51 @@ async fn login(
         return Ok(Redirect::to("/login?error=1"));
     }
     app.throttle.succeeded(&f.username);
+    // Confirming the password on an already remembered session keeps it remembered.
+    let remembered = session.user().await?.as_deref() == Some(f.username.as_str())
+        && session.remembered().await?;
+    session.set_remember(f.remember.is_some() || remembered);
     session.login(&f.username).await?;
-    Ok(Redirect::to("/"))
+    Ok(Redirect::to(local_next(f.next.as_deref())))
+}
+
+async fn password_page(session: Session, auth: RecentAuth) -> Result<Html<String>> {
+    let csrf = session.csrf_token().await?;
+    let body = format!(
+        r#"<p>Signed in as <b>{}</b> within the last few minutes, so you may change the password.</p>
+<form method="post" action="/account/password">{}
+<p><label>New password <input name="password" id="new-password" type="password" autocomplete="new-password"></label></p>
+<p><button id="change">Change password</button></p></form>
+<p class="note">Changing it logs out your other devices.</p>"#,
+        esc(&auth.user),
+        csrf_field(csrf.as_deref())
+    );
+    render(&session, "Change password", &body).await
+}
+
+#[derive(Deserialize)]
+struct PasswordForm {
+    password: String,
+}
+
+async fn change_password(
+    State(app): State<App>,
+    session: Session,
+    auth: RecentAuth,
+    Form(f): Form<PasswordForm>,
+) -> Result<Response> {
+    if f.password.len() < 8 {
+        let body = r#"<p id="error" style="color:#b00">At least 8 characters, please.</p>"#;
+        return Ok(render(&session, "Change password", body)
+            .await?
+            .into_response());
+    }
+    app.users.set_password(&auth.user, &f.password);
+    session.revoke_other_devices().await?;
+    let body = r#"<p id="changed">Password changed; your other devices were logged out.</p>"#;
+    Ok(render(&session, "Password changed", body)
+        .await?
+        .into_response())
 }
 
 async fn logout(session: Session) -> Result<Redirect> {

@@ -8,6 +8,7 @@
 //! | `--addr HOST:PORT` | `SESSION_ADDR` | `127.0.0.1:3000` |
 //! | `--key-file PATH` | `SESSION_KEY_FILE` | `session-demo.key` (used when `SESSION_KEYS` is unset) |
 //! | | `SESSION_KEYS` | comma-separated base64 signing keys, newest first |
+//! | `--reauth-window-secs N` | `SESSION_REAUTH_WINDOW_SECS` | `300`: how recent a login changing the password needs |
 //! | | `SESSION_ORIGINS` | the origins users open (default `http://ADDR` and `http://localhost:PORT`) |
 
 use std::net::SocketAddr;
@@ -106,7 +107,15 @@ async fn main() -> ExitCode {
         ],
     };
     let _sweeper = session_sql::spawn_sweeper(store.clone(), Duration::from_secs(300));
-    let app = match session_demo::router(session_demo::Settings::new(store, keys, origins)) {
+    let mut settings = session_demo::Settings::new(store, keys, origins);
+    match arg("--reauth-window-secs", "SESSION_REAUTH_WINDOW_SECS", "300").parse() {
+        Ok(secs) => settings.reauthentication_window = Duration::from_secs(secs),
+        Err(e) => {
+            eprintln!("session-demo: --reauth-window-secs: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
+    let app = match session_demo::router(settings) {
         Ok(a) => a,
         Err(e) => {
             eprintln!("session-demo: {e}");

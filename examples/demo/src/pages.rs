@@ -55,7 +55,7 @@ code{background:#f3f3f3;padding:0 .25rem}
 pub fn page(title: &str, frame: &Frame<'_>, body: &str) -> String {
     let who = match frame.user {
         Some(u) => format!(
-            r#"<span class="who" id="who">Signed in as <b>{}</b></span>
+            r#"<span class="who" id="who">Signed in as <b>{}</b></span> <a href="/account/password" id="password-link">Password</a>
 <form class="inline" method="post" action="/logout">{}<button id="logout">Log out</button></form>"#,
             esc(u),
             csrf_field(frame.csrf)

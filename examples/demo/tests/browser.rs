@@ -13,57 +13,15 @@
 //! `CHROME_BIN` and `CHROMEDRIVER` override the paths.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 mod common;
 
 use common::chrome::{browser, start_chromedriver, wait_path};
+use common::demo::{session_cookie, start_demo, text};
 use fantoccini::{Client, Locator};
 use serde_json::json;
-use test_support::{ChildGuard, free_port};
-
-const KEYS: &str = "bG9uZy1lbm91Z2gtdGVzdC1rZXktMzItYnl0ZXMtbG9uZyE";
-
-fn wait_port(port: u16, what: &str) {
-    test_support::wait_port(port, what, Duration::from_secs(30));
-}
-
-fn start_demo(db: &Path, port: u16) -> ChildGuard {
-    let child = Command::new(env!("CARGO_BIN_EXE_session-demo"))
-        .args([
-            "--store",
-            &format!("sqlite://{}", db.display()),
-            "--addr",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .env("SESSION_KEYS", KEYS)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("start session-demo");
-    wait_port(port, "session-demo");
-    ChildGuard(child)
-}
-
-/// The text of `css`, retried while the page is still changing (a stale element after a
-/// navigation is not a failure of the app).
-async fn text(c: &Client, css: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let r = match c.find(Locator::Css(css)).await {
-            Ok(e) => e.text().await,
-            Err(e) => Err(e),
-        };
-        match r {
-            Ok(t) => return t,
-            Err(e) => {
-                assert!(Instant::now() < deadline, "{css}: {e}");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        }
-    }
-}
+use test_support::free_port;
 
 async fn count(c: &Client, css: &str) -> usize {
     c.find_all(Locator::Css(css))
@@ -87,13 +45,6 @@ async fn wait_count(c: &Client, css: &str, n: usize) {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-}
-
-async fn session_cookie(c: &Client) -> Option<String> {
-    c.get_named_cookie("__Host-id")
-        .await
-        .ok()
-        .map(|k| k.value().to_owned())
 }
 
 async fn login(c: &Client, base: &str, user: &str, password: &str) {
@@ -151,7 +102,7 @@ async fn shop_story_in_a_real_browser() {
     let db = tmp.join("sessions.db");
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
-    let mut server = start_demo(&db, port);
+    let mut server = start_demo(&db, port, &[]);
     let (_driver, driver_port) = start_chromedriver();
     let a = browser(driver_port, &tmp.join("profile-a")).await;
     let b = browser(driver_port, &tmp.join("profile-b")).await;
@@ -268,7 +219,7 @@ async fn shop_story_in_a_real_browser() {
 
     // A restart of the server with the SQLite store keeps the user logged in.
     drop(server);
-    server = start_demo(&db, port);
+    server = start_demo(&db, port, &[]);
     a.goto(&format!("{base}/")).await.unwrap();
     assert!(
         text(&a, "#who").await.contains("alice"),

@@ -202,35 +202,36 @@ where
 }
 
 /// Someone is logged in, and logged in (or confirmed their password with a new
-/// [`Session::login`]) less than `SECS` seconds ago ("sudo mode", default 5 minutes).
-/// Otherwise a browser is sent to the re-authentication page and an API client gets `401`
-/// with `reauthentication_required`; nobody logged in at all is `login_required`.
+/// [`Session::login`]) within the layer's re-authentication window ("sudo mode", 5
+/// minutes unless [`SessionLayer::with_reauthentication_window`](crate::SessionLayer::with_reauthentication_window)
+/// says otherwise). Otherwise a browser is sent to the re-authentication page and an API
+/// client gets `401` with `reauthentication_required`; nobody logged in at all is
+/// `login_required`. A route with a window of its own checks
+/// [`Session::authenticated_within`] itself.
 ///
 /// # Example
 /// ```
 /// use session_tower::auth::RecentAuth;
 ///
-/// async fn change_password(auth: RecentAuth<600>) -> String {
+/// async fn change_password(auth: RecentAuth) -> String {
 ///     format!("{} may change the password", auth.user)
 /// }
 /// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
-pub struct RecentAuth<const SECS: u64 = 300> {
+pub struct RecentAuth {
     /// The owner id.
     pub user: String,
 }
 
-impl<S: Send + Sync, const SECS: u64> FromRequestParts<S> for RecentAuth<SECS> {
+impl<S: Send + Sync> FromRequestParts<S> for RecentAuth {
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let session = session_of(parts, state).await?;
         let user = owner_of(parts, &session).await?;
-        match session
-            .authenticated_within(Duration::from_secs(SECS))
-            .await
-        {
+        let window = session.settings().auth.window;
+        match session.authenticated_within(window).await {
             Ok(true) => Ok(RecentAuth { user }),
             Ok(false) => Err(refuse(
                 AuthReason::ReauthenticationRequired,

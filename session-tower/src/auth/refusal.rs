@@ -164,10 +164,11 @@ mod tests {
         let both = AuthPages {
             login: Some("/login".into()),
             reauthenticate: Some("/confirm".into()),
+            ..AuthPages::default()
         };
         let login_only = AuthPages {
             login: Some("/login".into()),
-            reauthenticate: None,
+            ..AuthPages::default()
         };
         let location = |r: &Response| r.headers().get(header::LOCATION).cloned();
         let r = refusal(AuthReason::LoginRequired, true, &both, "/a?b=c");
