@@ -29,7 +29,7 @@ use sqlx::query::Query;
 
 use crate::dialect::Statements;
 use crate::driver::Driver;
-use crate::error::{is_transient, map};
+use crate::error::{map, retrying};
 
 /// A query on `DB` with owned arguments.
 pub(crate) type Q<DB> = Query<'static, DB, <DB as sqlx::Database>::Arguments>;
@@ -267,25 +267,17 @@ where
     /// Database errors (rows deleted by earlier batches stay deleted).
     pub async fn sweep(&self) -> Result<crate::SweepReport, Error> {
         let mut report = crate::SweepReport::default();
-        let mut transient_retries = 0;
         loop {
-            let now = self.clock.now().as_millis();
-            let res = Self::q(&self.sql.sweep_batch)
-                .bind(now)
-                .bind(self.sweep_batch)
-                .execute(&self.pool)
-                .await;
-            let n = match res {
-                Ok(r) => DB::rows_affected(&r),
-                Err(e) if is_transient(&e) && transient_retries < 5 => {
-                    // Two sweepers picked the same rows; the other one is deleting them.
-                    // Try again.
-                    transient_retries += 1;
-                    tokio::task::yield_now().await;
-                    continue;
-                }
-                Err(e) => return Err(map("sweep", e)),
-            };
+            // Two sweepers can pick the same rows and deadlock (InnoDB): the batch is one
+            // statement, rolled back whole, so it is retried like any other write.
+            let res = retrying(|| {
+                Self::q(&self.sql.sweep_batch)
+                    .bind(self.clock.now().as_millis())
+                    .bind(self.sweep_batch)
+                    .execute(&self.pool)
+            })
+            .await;
+            let n = DB::rows_affected(&res.map_err(|e| map("sweep", e))?);
             report.batches += 1;
             report.rows += n;
             // Only a full batch says more may be left.

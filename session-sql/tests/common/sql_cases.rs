@@ -46,6 +46,66 @@ async fn migrate_is_idempotent_and_concurrent() {
     b.unwrap();
 }
 
+/// An upgrade another node half made (its columns added, the version not yet recorded)
+/// is finished, not refused: each step that fails is checked against what the schema
+/// holds.
+#[tokio::test]
+async fn migrate_finishes_an_upgrade_another_node_began() {
+    let s = store(ManualClock::new()).await;
+    let forget = format!("DELETE FROM {}_schema WHERE version = 2", s.table());
+    sqlx::query(sqlx::AssertSqlSafe(forget))
+        .execute(s.pool())
+        .await
+        .unwrap();
+    s.migrate()
+        .await
+        .expect("the lease columns exist already: the steps are done");
+    let version = format!("SELECT MAX(version) FROM {}_schema", s.table());
+    let (v,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(version))
+        .fetch_one(s.pool())
+        .await
+        .unwrap();
+    assert_eq!(v, 2, "version 2 recorded");
+}
+
+/// `Debug` names the backend and the table, nothing else.
+#[tokio::test]
+async fn debug_shows_backend_and_table() {
+    let s = store(ManualClock::new()).await;
+    let d = format!("{s:?}");
+    assert!(d.starts_with("SqlStore {"), "{d}");
+    assert!(d.contains(s.table()), "{d}");
+    assert!(d.contains("backend"), "{d}");
+}
+
+/// `read_raw_record` gives back what `write_raw_record` stored and what a create stored:
+/// the encoder's bytes and the envelope, expired or not; `None` for a missing key.
+#[tokio::test]
+async fn raw_records_read_back() {
+    let clock = ManualClock::new();
+    let s = store(clock.clone()).await;
+    let now = clock.now();
+    let r = record(now, Duration::from_secs(60));
+    let k = SessionId::generate().unwrap().store_key();
+    s.create(&k, &r).await.unwrap();
+    let (bytes, envelope) = s.read_raw_record(&k).await.unwrap().expect("a row");
+    assert_eq!(bytes, r.encode().unwrap());
+    assert_eq!(envelope, r.envelope());
+    clock.advance(Duration::from_secs(120));
+    assert!(
+        s.read_raw_record(&k).await.unwrap().is_some(),
+        "raw reads see expired rows too"
+    );
+    let other = SessionId::generate().unwrap().store_key();
+    s.write_raw_record(&other, b"\x02junk", envelope).await.unwrap();
+    assert_eq!(
+        s.read_raw_record(&other).await.unwrap().map(|(b, _)| b),
+        Some(b"\x02junk".to_vec())
+    );
+    let missing = SessionId::generate().unwrap().store_key();
+    assert!(s.read_raw_record(&missing).await.unwrap().is_none());
+}
+
 /// Table names that could inject SQL are refused before any statement runs.
 #[tokio::test]
 async fn bad_table_name_is_refused() {
