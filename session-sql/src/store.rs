@@ -8,7 +8,7 @@
 //! | operation | statements |
 //! |---|---|
 //! | load | 1 `SELECT` by primary key with the expiry check |
-//! | create | 1 `INSERT` (a unique violation is `Collision`; an expired occupant is removed and the insert retried once) |
+//! | create | 1 `INSERT`; on a unique violation, 1 `DELETE` of an expired occupant and the `INSERT` once more (still taken: `Collision`) |
 //! | save | 1 `UPDATE … WHERE skey = ? AND version = ? AND expires_at > ?`; on 0 rows, 1 `SELECT` tells `Conflict` from `Gone` |
 //! | touch | 1 `UPDATE` of expiry and last-seen only |
 //! | rotate | 1 `UPDATE` of the primary key, guarded by the version (atomic in one statement) |
@@ -330,20 +330,16 @@ where
         })
     }
 
-    /// Removes an expired row that still occupies `key`; true if there was one.
-    pub(crate) async fn clear_dead_key(
-        &self,
-        key: Vec<u8>,
-        op: &'static str,
-    ) -> Result<bool, Error> {
+    /// Removes the row under `key` if it has expired (a live one stays).
+    pub(crate) async fn clear_dead_key(&self, key: Vec<u8>, op: &'static str) -> Result<(), Error> {
         let now = self.clock.now().as_millis();
-        let r = Self::q(&self.sql.delete_dead_key)
+        Self::q(&self.sql.delete_dead_key)
             .bind(key)
             .bind(now)
             .execute(&self.pool)
             .await
-            .map_err(|e| map(op, e))?;
-        Ok(DB::rows_affected(&r) > 0)
+            .map(drop)
+            .map_err(|e| map(op, e))
     }
 
     pub(crate) fn decode_row(row: &DB::Row, op: &'static str) -> Result<Record, Error> {
