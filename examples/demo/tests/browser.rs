@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 mod common;
 
 use common::chrome::{browser, start_chromedriver, wait_path};
-use common::demo::{session_cookie, start_demo, text};
+use common::demo::{session_cookie, start_demo, submit_login, text};
 use fantoccini::{Client, Locator};
 use serde_json::json;
 use test_support::free_port;
@@ -55,32 +55,8 @@ async fn login(c: &Client, base: &str, user: &str, password: &str) {
 /// carry the pre-login cookie and are still in flight while the login is answered.
 async fn login_with(c: &Client, base: &str, user: &str, password: &str, overlap: bool) {
     c.goto(&format!("{base}/login")).await.unwrap();
-    c.find(Locator::Id("username"))
-        .await
-        .unwrap()
-        .send_keys(user)
-        .await
-        .unwrap();
-    c.find(Locator::Id("password"))
-        .await
-        .unwrap()
-        .send_keys(password)
-        .await
-        .unwrap();
-    if overlap {
-        c.execute(
-            "for (let i = 0; i < 20; i++) { fetch(i % 2 ? '/api/cart' : '/cart', {credentials: 'same-origin'}); }",
-            vec![],
-        )
-        .await
-        .unwrap();
-    }
-    c.find(Locator::Id("login"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    let fetches = "for (let i = 0; i < 20; i++) { fetch(i % 2 ? '/api/cart' : '/cart', {credentials: 'same-origin'}); }";
+    submit_login(c, user, password, false, overlap.then_some(fetches)).await;
     wait_path(c, "/").await;
 }
 

@@ -14,36 +14,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 mod common;
 
 use common::chrome::{browser, start_chromedriver, wait_path};
-use common::demo::{start_demo, text};
+use common::demo::{start_demo, submit_login, text};
 use fantoccini::{Client, Locator};
 use test_support::free_port;
-
-/// Fills and submits the login form on the page the browser shows.
-async fn submit_login(c: &Client, user: &str, password: &str, remember: bool) {
-    let name = c.find(Locator::Id("username")).await.unwrap();
-    name.clear().await.unwrap();
-    name.send_keys(user).await.unwrap();
-    c.find(Locator::Id("password"))
-        .await
-        .unwrap()
-        .send_keys(password)
-        .await
-        .unwrap();
-    if remember {
-        c.find(Locator::Id("remember"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
-    }
-    c.find(Locator::Id("login"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-}
 
 /// Seconds from now until the session cookie expires; `None` for a browser-session
 /// cookie.
@@ -78,14 +51,14 @@ async fn remember_me_and_sudo_mode_in_a_real_browser() {
 
     // Without the box: a cookie that ends with the browser.
     a.goto(&format!("{base}/login")).await.unwrap();
-    submit_login(&a, "bob", "builder", false).await;
+    submit_login(&a, "bob", "builder", false, None).await;
     wait_path(&a, "/").await;
     assert!(text(&a, "#who").await.contains("bob"));
     assert_eq!(cookie_lifetime(&a).await, None, "a browser-session cookie");
 
     // With it: the cookie lives as long as a remembered session may, a week.
     b.goto(&format!("{base}/login")).await.unwrap();
-    submit_login(&b, "bob", "builder", true).await;
+    submit_login(&b, "bob", "builder", true, None).await;
     wait_path(&b, "/").await;
     let week = 7 * 24 * 3600;
     let life = cookie_lifetime(&b).await.expect("a persistent cookie");
@@ -111,7 +84,7 @@ async fn remember_me_and_sudo_mode_in_a_real_browser() {
     let url = b.current_url().await.unwrap();
     assert_eq!(url.query(), Some("next=/account/password"));
     assert!(text(&b, "#confirm").await.contains("confirm your password"));
-    submit_login(&b, "bob", "builder", false).await;
+    submit_login(&b, "bob", "builder", false, None).await;
     wait_path(&b, "/account/password").await;
     assert!(
         cookie_lifetime(&b).await.is_some(),
@@ -136,9 +109,9 @@ async fn remember_me_and_sudo_mode_in_a_real_browser() {
     assert_eq!(text(&a, "#who").await, "Not signed in");
     // The old password no longer works; the new one does.
     a.goto(&format!("{base}/login")).await.unwrap();
-    submit_login(&a, "bob", "builder", false).await;
+    submit_login(&a, "bob", "builder", false, None).await;
     assert!(text(&a, "#error").await.contains("Wrong name or password"));
-    submit_login(&a, "bob", "a-new-password", false).await;
+    submit_login(&a, "bob", "a-new-password", false, None).await;
     wait_path(&a, "/").await;
     assert!(text(&a, "#who").await.contains("bob"));
 

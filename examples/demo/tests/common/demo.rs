@@ -58,3 +58,40 @@ pub(crate) async fn session_cookie(c: &Client) -> Option<String> {
         .ok()
         .map(|k| k.value().to_owned())
 }
+
+/// Fills and submits the login form on the page the browser shows; with `remember`, ticks
+/// "remember me"; `before_click` is a script run just before the button is pressed.
+pub(crate) async fn submit_login(
+    c: &Client,
+    user: &str,
+    password: &str,
+    remember: bool,
+    before_click: Option<&str>,
+) {
+    let name = c.find(Locator::Id("username")).await.unwrap();
+    name.clear().await.unwrap();
+    name.send_keys(user).await.unwrap();
+    c.find(Locator::Id("password"))
+        .await
+        .unwrap()
+        .send_keys(password)
+        .await
+        .unwrap();
+    if remember {
+        c.find(Locator::Id("remember"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+    }
+    if let Some(script) = before_click {
+        c.execute(script, vec![]).await.unwrap();
+    }
+    c.find(Locator::Id("login"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
