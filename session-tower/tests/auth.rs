@@ -11,7 +11,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::Path;
 use axum::routing::{get, post};
-use common::browser;
+use common::{browser, text};
 use http::StatusCode;
 use session_core::ManualClock;
 use session_memory::MemoryStore;
@@ -184,17 +184,7 @@ async fn the_current_user_is_loaded_once_per_request() {
         1,
         "two extractors, one load"
     );
-    assert_eq!(
-        alice
-            .get(app.url("/account"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-        "alice"
-    );
+    assert_eq!(text(&alice, app.url("/account")).await, "alice");
     let r = alice.get(app.url("/admin/stats")).send().await.unwrap();
     assert_eq!(
         r.status(),
@@ -280,14 +270,7 @@ async fn recent_authentication_is_required_for_sensitive_routes() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(
-        client
-            .get(app.url("/cart"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
+        text(&client, app.url("/cart")).await,
         r#"Some(["apple"])"#,
         "the data survives the re-authentication"
     );

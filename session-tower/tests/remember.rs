@@ -6,7 +6,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{Probe, browser, start};
+use common::{Probe, browser, start, text};
 use session_core::ManualClock;
 use session_memory::MemoryStore;
 use session_tower::{ConfigError, SessionLayer, SigningKeys};
@@ -26,10 +26,6 @@ fn max_age(cookie: &str) -> Option<u64> {
         .split(';')
         .find_map(|a| a.trim().strip_prefix("Max-Age="))
         .map(|v| v.parse().unwrap())
-}
-
-async fn text(client: &reqwest::Client, url: String) -> String {
-    client.get(url).send().await.unwrap().text().await.unwrap()
 }
 
 /// Two users log in on one app, one ticking "remember me": only that one gets a

@@ -230,6 +230,11 @@ pub(crate) fn app(layer: SessionLayer, state: AppState) -> Router {
         .with_state(state)
 }
 
+/// The body of a GET of `url`.
+pub(crate) async fn text(client: &reqwest::Client, url: String) -> String {
+    client.get(url).send().await.unwrap().text().await.unwrap()
+}
+
 /// Serves `app` on 127.0.0.1 and returns its base URL.
 pub(crate) async fn serve(app: Router) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
