@@ -26,6 +26,10 @@
 //!   same-origin app (Go 1.25's approach), plus a masked per-session token (header or form
 //!   field) on unsafe methods; a refusal is a 403 with a machine-readable reason.
 //! - **Outages**: a request that needs the session gets 503, never an empty session.
+//! - **Auth building blocks** ([`auth`]): the current user through the app's loader, a
+//!   login-required guard and a recent-login check (sudo mode), redirecting pages and
+//!   answering API clients 401; "remember me" chosen per session at login
+//!   ([`Session::set_remember`]).
 //!
 //! # Layout
 //!
@@ -36,6 +40,8 @@
 //! | `presented` | the id a request presents: cookie or header, verified once, lazily |
 //! | `service` | the per-request flow |
 //! | `session` | [`Session`], what handlers use |
+//! | `remember` | "remember me" on the request's session |
+//! | `auth` | [`auth::CurrentUser`], [`auth::LoggedIn`], [`auth::RecentAuth`]; `auth::refusal`, the redirect-or-401 rule |
 //! | `extract` | the axum extractors, [`Session`] and [`LockedSession`] |
 //! | `cookie` | the strict `Cookie` parser and `Set-Cookie` writer |
 //! | `signing` | [`SigningKeys`] |
