@@ -30,6 +30,18 @@ fn failed_take(e: sqlx::Error) -> Error {
     }
 }
 
+/// What a take that found the row but could not lock it answers, from the lease it then
+/// read: `Held` while the lease runs (a lease ends at its `until`, as
+/// [`session_core::Lease::is_held`] says), else `Conflict`: it was released in between,
+/// and the caller looks again at once.
+fn held_or_free(until: Timestamp, now: Timestamp) -> Result<LockAttempt, Error> {
+    if now < until {
+        Ok(LockAttempt::Held { until })
+    } else {
+        Err(Error::Conflict)
+    }
+}
+
 impl<DB> SqlStore<DB>
 where
     DB: Driver,
@@ -113,14 +125,7 @@ where
             return Err(Error::Gone);
         };
         let held_until: i64 = row.try_get(1).map_err(map)?;
-        if held_until > now.as_millis() {
-            Ok(LockAttempt::Held {
-                until: Timestamp::from_millis(held_until),
-            })
-        } else {
-            // Released in between: the caller looks again.
-            Err(Error::Conflict)
-        }
+        held_or_free(Timestamp::from_millis(held_until), now)
     }
 
     pub(crate) async fn lease_save(
@@ -189,6 +194,21 @@ mod tests {
     use super::*;
     use crate::error::stand_in::db;
     use session_core::ErrorKind;
+
+    /// A lease is held up to, not at, its end.
+    #[test]
+    fn a_lease_is_held_until_its_end() {
+        let now = Timestamp::from_millis(1_000);
+        assert!(matches!(
+            held_or_free(Timestamp::from_millis(1_001), now),
+            Ok(LockAttempt::Held { until }) if until == Timestamp::from_millis(1_001)
+        ));
+        assert!(matches!(held_or_free(now, now), Err(Error::Conflict)));
+        assert!(matches!(
+            held_or_free(Timestamp::from_millis(999), now),
+            Err(Error::Conflict)
+        ));
+    }
 
     /// A deadlocked or serialization-failed take is a conflict the caller retries; other
     /// failures are the backend's.
