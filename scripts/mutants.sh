@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The conformance suite's mutation score: cargo-mutants over the suite's reference store,
 # session-memory and session-sql, each with the conformance suite (and the crate's own
-# tests) as the tests. Slow (about three hours on two cores, most of it session-sql's 235
+# tests) as the tests. Slow (about two hours on two cores, most of it session-sql's 184
 # mutants at some 25 s each), so not a CI step; the
 # numbers in session-conformance/README.md come from this script.
 #
