@@ -65,17 +65,15 @@ where
         record: &Record,
         bytes: &[u8],
     ) -> Result<(), sqlx::Error> {
-        Self::q(&self.sql.create)
-            .bind(key.to_bytes().to_vec())
-            .bind(bytes.to_vec())
-            .bind(version_column(record.version))
-            .bind(record.expires_at.as_millis())
-            .bind(record.owner.clone())
-            .bind(record.created_at.as_millis())
-            .bind(record.last_seen.as_millis())
-            .execute(&self.pool)
-            .await
-            .map(drop)
+        self.insert_row(
+            key,
+            bytes,
+            record.version,
+            record.owner.clone(),
+            record.created_at,
+            record.envelope(),
+        )
+        .await
     }
 
     async fn rotate_once(

@@ -176,6 +176,23 @@ where
             .as_ref()
             .map_or(envelope.last_seen, |r| r.created_at);
         let owner = decoded.and_then(|r| r.owner);
+        self.insert_row(key, bytes, version, owner, created_at, envelope)
+            .await
+            .map_err(|e| map("write_raw", e))
+    }
+
+    /// Inserts a row: `bytes` as the body under `key`, the query copies (`version`,
+    /// `owner`), `created_at` and the envelope in their columns. What a create and a raw
+    /// write share.
+    pub(crate) async fn insert_row(
+        &self,
+        key: &StoreKey,
+        bytes: &[u8],
+        version: u64,
+        owner: Option<String>,
+        created_at: Timestamp,
+        envelope: Envelope,
+    ) -> Result<(), sqlx::Error> {
         Self::q(&self.sql.create)
             .bind(key.to_bytes().to_vec())
             .bind(bytes.to_vec())
@@ -186,7 +203,6 @@ where
             .bind(envelope.last_seen.as_millis())
             .execute(&self.pool)
             .await
-            .map_err(|e| map("write_raw", e))
             .map(drop)
     }
 
