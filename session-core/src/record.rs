@@ -36,8 +36,8 @@ pub const FORMAT_V3: u8 = 3;
 
 /// First byte of a record body without the `remember` flag and `authenticated_at`, as the
 /// release before wrote it; still read (as not remembered, never authenticated), never
-/// written. (Version 1, which also carried the
-/// envelope's two times, was retired before the first release.)
+/// written. (Version 1, which also carried the envelope's two times, was retired before
+/// the first release.)
 pub const FORMAT_V2: u8 = 2;
 
 /// The part of a record that every backend keeps in its own native fields rather than in
@@ -109,8 +109,9 @@ pub struct Record {
     pub authenticated_at: Option<Timestamp>,
 }
 
-/// The fields version 3 appends to version 2's body.
-#[derive(Deserialize)]
+/// The fields version 3 appends to version 2's body; their defaults are what a version-2
+/// record means (not remembered, never authenticated).
+#[derive(Deserialize, Default)]
 struct Tail {
     remember: bool,
     authenticated_at: Option<Timestamp>,
@@ -270,11 +271,7 @@ impl Record {
         let (tail, rest) = if version == FORMAT_V3 {
             postcard::take_from_bytes::<Tail>(rest).map_err(malformed)?
         } else {
-            let tail = Tail {
-                remember: false,
-                authenticated_at: None,
-            };
-            (tail, rest)
+            (Tail::default(), rest)
         };
         if !rest.is_empty() {
             return Err(Error::Decode {

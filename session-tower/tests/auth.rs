@@ -185,6 +185,13 @@ async fn the_current_user_is_loaded_once_per_request() {
         "two extractors, one load"
     );
     assert_eq!(text(&alice, app.url("/account")).await, "alice");
+    // Her login created the session (she had none): it is stamped as recent too.
+    let r = alice
+        .get(app.url("/settings/password"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "a first login counts as recent");
     let r = alice.get(app.url("/admin/stats")).send().await.unwrap();
     assert_eq!(
         r.status(),

@@ -259,11 +259,9 @@ impl Session {
             record.absolute_deadline = config.absolute_deadline(now);
             record.user_agent.clone_from(&pending.user_agent);
             pending.apply(&mut record)?;
-            if pending.restart_lifetime {
-                // A login on a visitor without a session.
-                record.authenticated_at = Some(now);
-            }
             record.expires_at = config.expires_at(now, record.absolute_deadline, record.remember);
+            // A login on a visitor without a session: stamped as any login is.
+            let record = self.restart_if_asked(record, pending, now);
             self.check_size(&record)?;
             // Never adopt an id the client made up: a new session gets a new id.
             let tag = match record
