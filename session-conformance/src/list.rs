@@ -110,6 +110,14 @@ macro_rules! __case_list {
             race, race_writes_vs_sweep, "records saved, touched or created during a sweep survive it";
             race, race_login_vs_logout_everywhere, "a login racing log out everywhere leaves the listing equal to the live sessions";
             race, race_owner_change_vs_owner_ops, "a save moving a session to another owner, racing the old owner's listing and logout: neither sees the moved session";
+            live, live_watch_wakes_on_delete, "a store's end watch wakes when its key is deleted";
+            live, live_watch_wakes_on_owner_logout, "a store's end watch wakes when its owner logs out everywhere";
+            live, live_watch_wakes_on_rotate, "a store's end watch wakes when its key is rotated away";
+            live, live_ended_on_logout_elsewhere, "a live handle learns of a logout in another request, and then cannot write";
+            live, live_ended_on_logout_everywhere, "a live handle learns of log out everywhere by its owner";
+            live, live_ended_on_expiry, "a live handle learns that its session ran out";
+            live, live_stays_while_live, "a live handle keeps waiting while its session lives, saved and touched by others";
+            live, live_without_session, "a live handle without a session, or with an unknown id, returns at once and creates nothing";
             isolation, sibling_keys_are_separate, "the same key in two stores on one backend holds two sessions that never touch";
             isolation, sibling_rotation_and_locks_are_separate, "rotations and locks in one store neither collide with nor hold the other's keys";
             isolation, sibling_owners_are_separate, "owner listing and log out everywhere see only their own store's sessions";

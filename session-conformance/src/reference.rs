@@ -4,13 +4,15 @@
 //! to prove that each broken promise is caught; and because it stores what
 //! [`Record::encode`] produces, it exercises the decode path the `bad_bytes` cases need.
 //! Every operation takes one mutex and scans where it must: it is an oracle, not a product.
+//! It pushes end notices ([`SessionStore::watch_end`]) the simplest way, in process, so the
+//! suite's `live` cases see both a pushing store (this one) and polling ones.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use session_core::{
-    Envelope, Error, OwnerSession, Record, SessionStore, SharedClock, StoreKey, Timestamp,
-    async_trait,
+    EndWatch, EndWatchers, Envelope, Error, OwnerSession, Record, SessionStore, SharedClock,
+    StoreKey, Timestamp, async_trait,
 };
 
 use crate::RawBytes;
@@ -35,6 +37,7 @@ impl Entry {
 pub struct ReferenceStore {
     map: Arc<Mutex<HashMap<StoreKey, Entry>>>,
     clock: SharedClock,
+    watchers: EndWatchers,
 }
 
 impl ReferenceStore {
@@ -43,6 +46,7 @@ impl ReferenceStore {
         Self {
             map: Arc::default(),
             clock,
+            watchers: EndWatchers::new(),
         }
     }
 
@@ -107,6 +111,7 @@ impl SessionStore for ReferenceStore {
         }
         if record.is_expired(now) {
             map.remove(key);
+            self.watchers.ended(key);
         } else {
             map.insert(*key, Self::entry(record)?);
         }
@@ -136,6 +141,7 @@ impl SessionStore for ReferenceStore {
 
     async fn delete(&self, key: &StoreKey) -> Result<(), Error> {
         self.map().remove(key);
+        self.watchers.ended(key);
         Ok(())
     }
 
@@ -156,6 +162,7 @@ impl SessionStore for ReferenceStore {
         }
         map.insert(*new, Self::entry(record)?);
         map.remove(old);
+        self.watchers.ended(old);
         Ok(())
     }
 
@@ -184,6 +191,7 @@ impl SessionStore for ReferenceStore {
             if map.remove(&k).is_some_and(|e| now < e.envelope.expires_at) {
                 n += 1;
             }
+            self.watchers.ended(&k);
         }
         Ok(n)
     }
@@ -194,6 +202,10 @@ impl SessionStore for ReferenceStore {
         let before = map.len();
         map.retain(|_, e| now < e.envelope.expires_at);
         Ok((before - map.len()) as u64)
+    }
+
+    async fn watch_end(&self, key: &StoreKey) -> Result<Option<EndWatch>, Error> {
+        Ok(Some(self.watchers.watch(key)))
     }
 }
 

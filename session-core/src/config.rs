@@ -35,6 +35,8 @@ pub struct SessionConfig {
     lock_lease: Duration,
     lock_wait: Duration,
     rotation_grace: Duration,
+    live_poll: Duration,
+    live_recheck: Duration,
 }
 
 impl Default for SessionConfig {
@@ -50,6 +52,8 @@ impl Default for SessionConfig {
             lock_lease: Duration::from_secs(10),
             lock_wait: Duration::from_secs(5),
             rotation_grace: Duration::from_secs(60),
+            live_poll: Duration::from_secs(1),
+            live_recheck: Duration::from_secs(60),
         }
     }
 }
@@ -137,6 +141,49 @@ impl SessionConfig {
     pub fn with_rotation_grace(mut self, d: Duration) -> Self {
         self.rotation_grace = d;
         self
+    }
+
+    /// How often a live connection waiting in [`crate::Session::ended`] loads its record
+    /// when the store cannot push notices (memory, SQLite, MySQL): the bound on how late
+    /// such a connection learns of a logout elsewhere, at one primary-key read per
+    /// connection per period. At least 10 ms. Default 1 s.
+    pub fn with_live_poll(mut self, d: Duration) -> Self {
+        self.live_poll = d.max(Duration::from_millis(10));
+        self
+    }
+
+    /// How often a live connection looks at its record even though the store pushes
+    /// notices (Redis, PostgreSQL): the safety net for a notice lost in a way the listener
+    /// could not see. At least 10 ms. Default 60 s.
+    pub fn with_live_recheck(mut self, d: Duration) -> Self {
+        self.live_recheck = d.max(Duration::from_millis(10));
+        self
+    }
+
+    /// See [`with_live_poll`](Self::with_live_poll).
+    pub fn live_poll(&self) -> Duration {
+        self.live_poll
+    }
+
+    /// See [`with_live_recheck`](Self::with_live_recheck).
+    pub fn live_recheck(&self) -> Duration {
+        self.live_recheck
+    }
+
+    /// When `record` ends under this configuration unless it is used again: the earliest
+    /// of its stored expiry, its idle deadline and its absolute deadlines.
+    pub fn ends_at(&self, record: &Record) -> Timestamp {
+        let idle = record
+            .last_seen
+            .plus(self.idle_timeout_for(record.remember));
+        [
+            Some(idle),
+            self.absolute_deadline(record.created_at),
+            record.absolute_deadline,
+        ]
+        .into_iter()
+        .flatten()
+        .fold(record.expires_at, Timestamp::min)
     }
 
     /// How long a rotated-away id stays marked as moved.
@@ -249,15 +296,7 @@ impl SessionConfig {
     /// True when `record` has ended under this configuration at `now`, whatever its stored
     /// expiry says (the configuration may have become stricter since it was written).
     pub fn has_ended(&self, record: &Record, now: Timestamp) -> bool {
-        record.is_expired(now)
-            || now
-                >= record
-                    .last_seen
-                    .plus(self.idle_timeout_for(record.remember))
-            || self
-                .absolute_deadline(record.created_at)
-                .is_some_and(|a| now >= a)
-            || record.absolute_deadline.is_some_and(|a| now >= a)
+        now >= self.ends_at(record)
     }
 }
 

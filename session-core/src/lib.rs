@@ -15,6 +15,7 @@
 //! | [`record`] | the stored record, its envelope, and the rule for storing both |
 //! | [`store`] | the [`SessionStore`] trait: the contract every backend keeps |
 //! | [`session`] | the per-request [`Session`] handle |
+//! | [`ending`] | how a live connection learns its session ended elsewhere: [`EndWatchers`], [`EndWatch`] |
 //! | [`config`] | idle and absolute timeouts, the touch throttle, limits |
 //! | [`clock`] | injectable time |
 //! | [`error`] | the [`Error`] enum and its [`ErrorKind`] |
@@ -40,6 +41,7 @@
 
 pub mod clock;
 pub mod config;
+pub mod ending;
 pub mod error;
 pub mod id;
 pub mod log_tag;
@@ -51,8 +53,9 @@ pub use async_trait::async_trait;
 pub use bytes::Bytes;
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock, Timestamp};
 pub use config::SessionConfig;
+pub use ending::{EndWatch, EndWatchers};
 pub use error::{DecodeProblem, Error, ErrorKind};
 pub use id::{SessionId, ShardTag, StoreKey};
 pub use record::{Envelope, Lease, Record};
-pub use session::{CookieEvents, Fence, SaveReport, Session, Write};
+pub use session::{CookieEvents, Ended, Fence, SaveReport, Session, Write};
 pub use store::{LockAttempt, OwnerSession, SessionStore};

@@ -17,6 +17,7 @@
 //! | [`list_owner`](SessionStore::list_owner) | live sessions of an owner only |
 //! | [`delete_owner`](SessionStore::delete_owner) | all of an owner's sessions, or all but one |
 //! | [`delete_expired`](SessionStore::delete_expired) | removes only expired records; safe to run concurrently |
+//! | [`watch_end`](SessionStore::watch_end) | a hint when the record under a key may have ended elsewhere; provided as "no push mechanism" (callers poll), overridden by stores that have one |
 //! | [`acquire_lock`](SessionStore::acquire_lock), [`save_fenced`](SessionStore::save_fenced), [`release_lock`](SessionStore::release_lock) | the per-session lock: exclusive, self-freeing after its lease, fenced; provided (a lease in the record), overridden by each backend with its own primitive |
 
 use std::sync::Arc;
@@ -24,6 +25,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::clock::Timestamp;
+use crate::ending::EndWatch;
 use crate::error::Error;
 use crate::id::{ShardTag, StoreKey};
 use crate::record::{Lease, Record};
@@ -192,6 +194,21 @@ pub trait SessionStore: Send + Sync + std::fmt::Debug + 'static {
         None
     }
 
+    /// A watch that wakes when the record under `key` may have ended on any node (deleted,
+    /// its owner's sessions revoked, rotated away, swept), for a live connection that must
+    /// close then. `None`, the provided answer, says the store has no push mechanism and
+    /// the caller polls [`load`](Self::load) instead ([`crate::Session::ended`] does
+    /// both). A wake-up is a hint, confirmed by a load; a store that overrides this must
+    /// wake the watch for every deletion and rotation of `key` made through this trait,
+    /// and wake every watch when its listener may have missed notices.
+    ///
+    /// # Errors
+    /// Backend errors while starting the listener (the caller then polls).
+    async fn watch_end(&self, key: &StoreKey) -> Result<Option<EndWatch>, Error> {
+        let _ = key;
+        Ok(None)
+    }
+
     /// Takes the session's lock with a lease ending at `until`, unless a lease that is
     /// still running at `now` is held.
     ///
@@ -336,6 +353,9 @@ macro_rules! forward {
             }
             fn owner_tag(&self, owner: &str) -> Option<ShardTag> {
                 (**self).owner_tag(owner)
+            }
+            async fn watch_end(&self, key: &StoreKey) -> Result<Option<EndWatch>, Error> {
+                (**self).watch_end(key).await
             }
 
             async fn acquire_lock(

@@ -3,7 +3,8 @@
 //!
 //! Cases never sleep: expiry is driven by the fixture's [`crate::ManualClock`]. Stores with
 //! native TTLs set them from the same clock, so logical expiry is what is tested; physical
-//! removal is the backend's business.
+//! removal is the backend's business. The one exception is the `live` group, which waits
+//! (a bounded time) for a notice or a poll to arrive.
 
 #[allow(unused_imports)]
 use std::collections::BTreeSet;
@@ -36,6 +37,7 @@ mod expiry;
 mod handle;
 mod handle_concurrency;
 mod isolation;
+mod live;
 mod lock;
 mod owner;
 mod owner_change;
@@ -54,6 +56,7 @@ pub use expiry::*;
 pub use handle::*;
 pub use handle_concurrency::*;
 pub use isolation::*;
+pub use live::*;
 pub use lock::*;
 pub use owner::*;
 pub use owner_change::*;

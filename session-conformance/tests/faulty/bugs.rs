@@ -99,6 +99,12 @@ pub(crate) enum Bug {
     SweepsSibling,
     /// A rotation onto a key the sibling holds is a Collision.
     RotationCollidesWithSibling,
+    /// Pushes end notices, but none for a delete.
+    NoticeMissesDelete,
+    /// Pushes end notices, but none for log out everywhere.
+    NoticeMissesOwnerLogout,
+    /// Pushes end notices, but none for a rotation.
+    NoticeMissesRotate,
 }
 
 /// Every bug, in the order the test reports them.
@@ -145,4 +151,7 @@ pub(crate) const ALL_BUGS: &[Bug] = &[
     Bug::DeleteOwnerAcrossSiblings,
     Bug::SweepsSibling,
     Bug::RotationCollidesWithSibling,
+    Bug::NoticeMissesDelete,
+    Bug::NoticeMissesOwnerLogout,
+    Bug::NoticeMissesRotate,
 ];

@@ -8,7 +8,8 @@ use std::sync::{Arc, Mutex};
 
 use session_conformance::{ManualClock, RawBytes, ReferenceStore};
 use session_core::{
-    Bytes, Error, ErrorKind, OwnerSession, Record, SessionStore, StoreKey, Timestamp, async_trait,
+    Bytes, EndWatch, EndWatchers, Error, ErrorKind, OwnerSession, Record, SessionStore, StoreKey,
+    Timestamp, async_trait,
 };
 
 use crate::bugs::Bug;
@@ -28,6 +29,8 @@ pub(crate) struct Faulty {
     pub(crate) created: Mutex<Vec<StoreKey>>,
     /// Bookkeeping of the hooks' bugs: owners at creation, rotations, extra index entries.
     pub(crate) notes: Mutex<crate::hooks::Notes>,
+    /// Its own end notices (not the inner store's), so that a bug can leave one out.
+    notices: EndWatchers,
 }
 
 impl Faulty {
@@ -42,6 +45,14 @@ impl Faulty {
             stale: Mutex::default(),
             created: Mutex::default(),
             notes: Mutex::default(),
+            notices: EndWatchers::new(),
+        }
+    }
+
+    /// Pushes the end notice for `key`, unless `bug` is this store's.
+    fn notify(&self, key: &StoreKey, unless: Bug) {
+        if self.bug != unless {
+            self.notices.ended(key);
         }
     }
 
@@ -194,7 +205,9 @@ impl SessionStore for Faulty {
         if self.bug == Bug::DeleteFailsOnMissing && self.inner.load(key).await?.is_none() {
             return Err(Error::Gone);
         }
-        self.inner.delete(key).await
+        self.inner.delete(key).await?;
+        self.notify(key, Bug::NoticeMissesDelete);
+        Ok(())
     }
 
     async fn rotate(
@@ -220,7 +233,11 @@ impl SessionStore for Faulty {
                 let cur = self.inner.load(old).await?.ok_or(Error::Gone)?;
                 self.inner.rotate(old, new, record, cur.version).await
             }
-            _ => self.inner.rotate(old, new, record, expected).await,
+            _ => {
+                self.inner.rotate(old, new, record, expected).await?;
+                self.notify(old, Bug::NoticeMissesRotate);
+                Ok(())
+            }
         }
     }
 
@@ -248,7 +265,12 @@ impl SessionStore for Faulty {
         } else {
             keep
         };
-        self.inner.delete_owner(owner, keep).await
+        let listed = self.inner.list_owner(owner).await?;
+        let n = self.inner.delete_owner(owner, keep).await?;
+        for s in listed.iter().filter(|s| Some(&s.key) != keep) {
+            self.notify(&s.key, Bug::NoticeMissesOwnerLogout);
+        }
+        Ok(n)
     }
 
     async fn delete_expired(&self) -> Result<u64, Error> {
@@ -263,6 +285,10 @@ impl SessionStore for Faulty {
             return Ok(0);
         }
         self.inner.delete_expired().await
+    }
+
+    async fn watch_end(&self, key: &StoreKey) -> Result<Option<EndWatch>, Error> {
+        Ok(Some(self.notices.watch(key)))
     }
 }
 

@@ -29,6 +29,7 @@
 //! | `changes` | the change log and how it replays |
 //! | `data` | reading and changing the session's values: `get`, `insert`, `update`, `remove` |
 //! | `write` | the one compare-and-swap loop behind save, rotate and login; the touch |
+//! | `live` | [`Session::ended`]: a live connection learns that its session ended elsewhere |
 //! | `lock` | the per-session lock, through the store's own lock primitive |
 //! | `owner` | "your devices" and revocation |
 //! | `remember` | "remember me": the cookie's persistence, chosen per session |
@@ -38,6 +39,7 @@
 mod authenticated;
 mod changes;
 mod data;
+mod live;
 mod lock;
 mod owner;
 mod remember;
@@ -53,6 +55,7 @@ use crate::record::Record;
 use crate::store::SessionStore;
 
 use changes::Changes;
+pub use live::Ended;
 pub use lock::Fence;
 pub use report::{CookieEvents, SaveReport, Write};
 
