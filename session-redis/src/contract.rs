@@ -135,6 +135,7 @@ impl SessionStore for RedisStore {
                     old.to_text().into_bytes(),
                     new.to_text().into_bytes(),
                     owner.as_bytes().to_vec(),
+                    self.names.channel().into_bytes(),
                 ],
             )?;
             let reply = self
@@ -226,6 +227,10 @@ impl SessionStore for RedisStore {
 
     fn owner_tag(&self, owner: &str) -> Option<session_core::ShardTag> {
         self.names.owner_tag(owner)
+    }
+
+    async fn watch_end(&self, key: &StoreKey) -> Result<Option<session_core::EndWatch>, Error> {
+        Ok(Some(self.notices.watch(key)))
     }
 
     async fn delete_expired(&self) -> Result<u64, Error> {

@@ -7,6 +7,9 @@
 //! | `<prefix>:{<tag>}:s:<hash>` | one session (a hash: `r`, `e`, `l`, `v`, `o`) |
 //! | `<prefix>:{<tag>}:k:<hash>` | the session's lock, while held (`token:until`, with a TTL) |
 //! | `<prefix>:{<tag of owner>}:o:<owner>` | the owner's index (a sorted set scored by expiry) |
+//!
+//! And one pub/sub channel, `<prefix>:ended`, on which deletes and rotations publish the
+//! store key they ended (a hash: no usable cookie), for live connections (`notices`).
 
 use std::sync::Arc;
 use zeroize::Zeroizing;
@@ -37,6 +40,11 @@ impl KeyNames {
     /// The key of a session.
     pub(crate) fn record(&self, key: &StoreKey) -> String {
         self.session_key(key, "}:s:")
+    }
+
+    /// The channel of end notices (classic pub/sub: on Cluster every node relays it).
+    pub(crate) fn channel(&self) -> String {
+        format!("{}:ended", self.prefix)
     }
 
     /// The key of a session's lock, in the record's hash slot.

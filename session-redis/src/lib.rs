@@ -7,6 +7,7 @@
 //! | `{prefix}:{tttt}:s:{hash}` | hash | one session: the encoded record plus expiry, last-seen, version and owner fields (see [`scripts`]) |
 //! | `{prefix}:{tttt}:k:{hash}` | string | the session's lock while held: `token:until`, with a TTL |
 //! | `{prefix}:{tttt}:o:{owner}` | sorted set | the owner index: store keys scored by expiry |
+//! | `{prefix}:ended` | pub/sub channel | end notices: deletes and rotations publish the store key they ended, for live connections ([`SessionStore::watch_end`](session_core::SessionStore::watch_end)) |
 //!
 //! `tttt` is the session's shard tag (four hex digits, inside braces, so it is the Redis
 //! Cluster hash tag) and `hash` the SHA-256 of the session id: Redis never holds a usable
@@ -29,6 +30,14 @@
 //! index key expires with its longest-lived member; [`SessionStore::delete_expired`](session_core::SessionStore::delete_expired) has
 //! nothing to do. Loads also compare the stored expiry with the store's clock, so an expired
 //! record is never returned, even in the moment before Redis drops it.
+//!
+//! # Live connections
+//!
+//! A WebSocket waiting in `Session::ended` is told of a logout, "log out everywhere" or a
+//! rotation on any node within milliseconds: the delete and rotate scripts `PUBLISH` the
+//! ended store key in the same atomic step, and one listener task per store (started on the
+//! first watch, on one extra connection) wakes the waiting connections. Classic pub/sub
+//! needs no server setting, and on Cluster reaches every node.
 //!
 //! # Outages
 //!
@@ -64,6 +73,7 @@ pub mod fuzzing;
 mod keys;
 mod layout;
 mod lease;
+mod notices;
 mod reply;
 pub mod scripts;
 mod store;

@@ -182,8 +182,9 @@ return {'ok', cur[3] or '', cur[4] or ''}
     )
 });
 
-/// KEYS: rec. ARGV: now, member, required owner ('' for any).
-/// Returns {status, owner, index, was live (1/0)}.
+/// KEYS: rec. ARGV: now, member, required owner ('' for any), the end-notice channel.
+/// Returns {status, owner, index, was live (1/0)}. Publishes the member on the channel, in
+/// the same atomic step, so that live connections on any node learn of it (`notices`).
 pub(crate) static DELETE: LazyLock<Script> = LazyLock::new(|| {
     script(
         r#"
@@ -191,6 +192,7 @@ local now = tonumber(ARGV[1])
 local cur = redis.call('HMGET', KEYS[1], 'e', 'o', 'x')
 if ARGV[3] ~= '' and cur[2] ~= ARGV[3] then return {'skipped', '', '', 0} end
 redis.call('DEL', KEYS[1])
+redis.call('PUBLISH', ARGV[4], ARGV[2])
 if cur[3] then redis.call('ZREM', cur[3], ARGV[2]) end
 local was = 0
 if live(cur[1], now) then was = 1 end
@@ -200,8 +202,8 @@ return {'ok', cur[2] or '', cur[3] or '', was}
 });
 
 /// Same-slot rotation. KEYS: old, new, [idx of the new owner].
-/// ARGV: now, expected, r, e, l, v, ttl, old member, new member, owner.
-/// Returns {status, old owner, old index}.
+/// ARGV: now, expected, r, e, l, v, ttl, old member, new member, owner, end-notice channel.
+/// Returns {status, old owner, old index}. Publishes the old member, as [`DELETE`] does.
 pub(crate) static ROTATE: LazyLock<Script> = LazyLock::new(|| {
     script(
         r#"
@@ -214,6 +216,7 @@ redis.call('DEL', KEYS[2])
 redis.call('HSET', KEYS[2], 'r', ARGV[3], 'e', ARGV[4], 'l', ARGV[5], 'v', ARGV[6])
 if ARGV[10] ~= '' then redis.call('HSET', KEYS[2], 'o', ARGV[10]) end
 redis.call('DEL', KEYS[1])
+redis.call('PUBLISH', ARGV[11], ARGV[8])
 if cur[4] then redis.call('ZREM', cur[4], ARGV[8]) end
 if KEYS[3] then
   redis.call('HSET', KEYS[2], 'x', KEYS[3])

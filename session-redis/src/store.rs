@@ -13,6 +13,7 @@ use session_core::{Envelope, Error, Record, SharedClock, StoreKey, SystemClock, 
 use crate::connection::{self, Conn, bounded};
 use crate::keys::KeyNames;
 use crate::layout::{self, ms_field, ttl_ms};
+use crate::notices::Notices;
 use crate::reply::{Reply, unexpected};
 use crate::scripts;
 
@@ -106,7 +107,7 @@ impl RedisStoreBuilder {
         self.check_prefix()?;
         let conn =
             connection::open_single(url, self.connect_timeout, self.response_timeout).await?;
-        Ok(self.finish(conn, false))
+        Ok(self.finish(conn, false, vec![url.to_owned()]))
     }
 
     /// Connects to a Redis Cluster through any of its nodes.
@@ -123,19 +124,23 @@ impl RedisStoreBuilder {
         let nodes: Vec<&str> = urls.iter().map(AsRef::as_ref).collect();
         let conn =
             connection::open_cluster(nodes, self.connect_timeout, self.response_timeout).await?;
-        Ok(self.finish(conn, true))
+        let urls = urls.iter().map(|u| u.as_ref().to_owned()).collect();
+        Ok(self.finish(conn, true, urls))
     }
 
-    fn finish(self, conn: Conn, cluster: bool) -> RedisStore {
+    fn finish(self, conn: Conn, cluster: bool, urls: Vec<String>) -> RedisStore {
+        let names = KeyNames {
+            prefix: self.prefix.into(),
+            cluster,
+            tag_key: self.tag_key,
+        };
+        let notices = Notices::new(urls, names.channel(), self.connect_timeout);
         RedisStore {
             conn,
-            names: KeyNames {
-                prefix: self.prefix.into(),
-                cluster,
-                tag_key: self.tag_key,
-            },
+            names,
             clock: self.clock,
             deadline: self.connect_timeout + self.response_timeout * 2,
+            notices: Arc::new(notices),
         }
     }
 }
@@ -148,6 +153,8 @@ pub struct RedisStore {
     pub(crate) clock: SharedClock,
     /// Upper bound on one operation, reconnects included.
     pub(crate) deadline: Duration,
+    /// End notices for live connections (one listener per store, shared by clones).
+    pub(crate) notices: Arc<Notices>,
 }
 
 impl fmt::Debug for RedisStore {
@@ -357,6 +364,10 @@ impl RedisStore {
         if self.names.cluster {
             return self.load_on_cluster(key).await;
         }
+        // The time the question is asked, as the scripts take it: a record live then is
+        // returned, even if the reply took a while (read after it, a clock that moved on
+        // meanwhile would call a record expired that a write had just renewed).
+        let now = self.clock.now();
         let mut cmd = redis::cmd("HGET");
         cmd.arg(self.names.record(key)).arg("r");
         let bytes = match self.command("load", cmd).await? {
@@ -364,7 +375,7 @@ impl RedisStore {
             Value::Nil => return Ok(None),
             _ => return Err(unexpected("load")),
         };
-        layout::decode_r(&bytes, self.clock.now())
+        layout::decode_r(&bytes, now)
     }
 
     /// A load on Cluster, where a rotation between slots takes three steps (mark the old
@@ -372,6 +383,7 @@ impl RedisStore {
     /// still the session until the new record exists, and no longer once it does: the
     /// create is the rotation's single moment, so no reader sees both keys or neither.
     async fn load_on_cluster(&self, key: &StoreKey) -> Result<Option<Record>, Error> {
+        let now = self.clock.now(); // before the question, as in `load_inner`
         let mut cmd = redis::cmd("HMGET");
         cmd.arg(self.names.record(key)).arg("r").arg("v");
         let (bytes, v) = match self.command("load", cmd).await? {
@@ -382,7 +394,6 @@ impl RedisStore {
             },
             _ => return Err(unexpected("load")),
         };
-        let now = self.clock.now();
         let Some(record) = layout::decode_r(&bytes, now)? else {
             return Ok(None);
         };
@@ -424,6 +435,7 @@ impl RedisStore {
                     arg(now.as_millis()),
                     key.to_text().into_bytes(),
                     owner.unwrap_or("").as_bytes().to_vec(),
+                    self.names.channel().into_bytes(),
                 ],
             )
             .await?;

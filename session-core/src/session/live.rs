@@ -113,8 +113,11 @@ impl Session {
                 // What the handle loaded dates a record found missing at the first look.
                 last_end = known_end.map(|r| config.ends_at(&r));
             }
-            let loaded = self.store().load_shared(&key).await;
+            // The time first, then the load: a record the store still answers with after
+            // `now` was live at `now` as far as the store knows, so only our own (maybe
+            // stricter) limits can end it, and they are judged at `now`.
             let now = config.clock().now();
+            let loaded = self.store().load_shared(&key).await;
             let verdict = look(
                 loaded.as_ref().map(|r| r.as_deref()).map_err(drop),
                 &config,
