@@ -219,7 +219,37 @@ impl Dialect {
                 done_if: Some(format!("SELECT {c} FROM {t} WHERE 1 = 0")),
             })
             .collect();
-        vec![(1, v1.into_iter().map(Step::from).collect()), (2, v2)]
+        // Version 3: end notices for live connections, where the database has them
+        // (`notices`). A row deleted, or moved to a new key, notifies its old key in hex.
+        let v3 = match self {
+            Dialect::Postgres => vec![
+                Step {
+                    sql: format!(
+                        "CREATE OR REPLACE FUNCTION {t}_ended() RETURNS trigger LANGUAGE plpgsql \
+                         AS $$ BEGIN PERFORM pg_notify('{t}_ended', encode(OLD.skey, 'hex')); \
+                         RETURN NULL; END $$"
+                    ),
+                    // Errors unless the function exists.
+                    done_if: Some(format!("SELECT '{t}_ended()'::regprocedure")),
+                },
+                Step {
+                    sql: format!(
+                        "CREATE OR REPLACE TRIGGER {t}_ended AFTER DELETE OR UPDATE OF skey \
+                         ON {t} FOR EACH ROW EXECUTE FUNCTION {t}_ended()"
+                    ),
+                    // Errors (division by zero) unless the trigger exists.
+                    done_if: Some(format!(
+                        "SELECT 1 / COUNT(*)::int FROM pg_trigger WHERE tgname = lower('{t}_ended')"
+                    )),
+                },
+            ],
+            Dialect::MySql | Dialect::Sqlite => Vec::new(),
+        };
+        vec![
+            (1, v1.into_iter().map(Step::from).collect()),
+            (2, v2),
+            (3, v3),
+        ]
     }
 }
 

@@ -23,6 +23,16 @@ pub(crate) mod sealed {
         const BACKEND: &'static str;
         /// The rows a statement changed (each driver has this as an inherent method).
         fn rows_affected(result: &Self::QueryResult) -> u64;
+        /// Spawns the end-notice listener on `channel` (see `notices`); `None`, the
+        /// default, for a database that cannot push notices.
+        fn listen(
+            pool: &sqlx::Pool<Self>,
+            channel: String,
+            watchers: session_core::EndWatchers,
+        ) -> Option<tokio::task::JoinHandle<()>> {
+            let _ = (pool, channel, watchers);
+            None
+        }
     }
 }
 
@@ -32,6 +42,13 @@ impl sealed::Sealed for sqlx::Postgres {
     const BACKEND: &'static str = "postgres";
     fn rows_affected(result: &Self::QueryResult) -> u64 {
         result.rows_affected()
+    }
+    fn listen(
+        pool: &sqlx::Pool<Self>,
+        channel: String,
+        watchers: session_core::EndWatchers,
+    ) -> Option<tokio::task::JoinHandle<()>> {
+        crate::notices::postgres::start(pool.clone(), channel, watchers)
     }
 }
 

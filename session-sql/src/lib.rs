@@ -28,6 +28,15 @@
 //! only `expires_at` and `last_seen`. Loads filter on `expires_at`, so expired rows are never
 //! returned; the [sweeper](spawn_sweeper) deletes them in bounded batches.
 //!
+//! # Live connections
+//!
+//! On PostgreSQL, migration 3 adds a trigger that `pg_notify`s the old key of every row
+//! deleted or moved to a new key (logout, "log out everywhere", rotation, sweep, and any
+//! other writer's `DELETE`), on channel `{table}_ended`; a store's first live connection
+//! starts one listener (one pool connection in `LISTEN`), so a WebSocket waiting in
+//! `Session::ended` on any node is told at once. MySQL and SQLite have no such mechanism:
+//! live connections there poll their row (`SessionConfig::with_live_poll`).
+//!
 //! # Example
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), session_core::Error> {
@@ -55,6 +64,8 @@ mod driver;
 mod error;
 #[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
 mod lease;
+#[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
+mod notices;
 #[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
 mod ops;
 #[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]

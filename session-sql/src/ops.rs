@@ -328,6 +328,13 @@ where
             .await
     }
 
+    async fn watch_end(&self, key: &StoreKey) -> Result<Option<session_core::EndWatch>, Error> {
+        let channel = crate::notices::channel(&self.table);
+        Ok(self
+            .notices
+            .watch(key, |watchers| DB::listen(&self.pool, channel, watchers)))
+    }
+
     async fn list_owner(&self, owner: &str) -> Result<Vec<OwnerSession>, Error> {
         let span = tracing::debug_span!("sql.list_owner", backend = DB::BACKEND);
         self.do_list_owner(owner).instrument(span).await

@@ -52,9 +52,11 @@ pub(crate) async fn server_pool<DB: sqlx::Database>(url: &str) -> Result<sqlx::P
 pub struct SqlStore<DB: Driver> {
     pub(crate) pool: sqlx::Pool<DB>,
     pub(crate) sql: Arc<Statements>,
-    table: Arc<str>,
+    pub(crate) table: Arc<str>,
     pub(crate) clock: SharedClock,
     sweep_batch: i64,
+    /// End notices for live connections (PostgreSQL only; see `notices`).
+    pub(crate) notices: Arc<crate::notices::Notices>,
 }
 
 impl<DB: Driver> Clone for SqlStore<DB> {
@@ -65,6 +67,7 @@ impl<DB: Driver> Clone for SqlStore<DB> {
             table: self.table.clone(),
             clock: self.clock.clone(),
             sweep_batch: self.sweep_batch,
+            notices: self.notices.clone(),
         }
     }
 }
@@ -88,6 +91,7 @@ impl<DB: Driver> SqlStore<DB> {
             table: "sessions".into(),
             clock: Arc::new(session_core::SystemClock),
             sweep_batch: 1000,
+            notices: Arc::default(),
         }
     }
 

@@ -29,6 +29,19 @@ async fn drop_old_tables(store: &PgStore) {
                     .await
                     .expect("drop old table");
             }
+            // And the end-notice trigger functions, which outlive their tables.
+            let functions: Vec<String> = sqlx::query_scalar(
+                "SELECT proname::text FROM pg_proc WHERE proname LIKE 'conf\\_%\\_ended'",
+            )
+            .fetch_all(store.pool())
+            .await
+            .expect("list old functions");
+            for f in functions {
+                sqlx::query(sqlx::AssertSqlSafe(format!("DROP FUNCTION IF EXISTS {f}() CASCADE")))
+                    .execute(store.pool())
+                    .await
+                    .expect("drop old function");
+            }
         })
         .await;
 }
@@ -88,5 +101,107 @@ async fn kill(ids: &[i64]) {
             .await
             .unwrap();
         assert!(killed, "backend {id} was not terminated");
+    }
+}
+
+/// End notices between nodes: a live connection on one app node learns of a logout made on
+/// another (two stores on one table), of an operator's plain `DELETE`, and of a rotation;
+/// and the listener survives losing its connection.
+mod notices {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use session_conformance::ManualClock;
+    use session_core::{Ended, Session, SessionConfig, SessionId, SessionStore};
+    use session_sql::PgStore;
+
+    /// Two "nodes" on one table, each with its own pool and listener.
+    async fn two_nodes() -> (PgStore, PgStore) {
+        let a = super::store(ManualClock::new()).await;
+        let url = super::common::url(test_support::Server::Postgres);
+        let b = PgStore::connect(&url)
+            .await
+            .unwrap()
+            .with_table(a.table())
+            .unwrap();
+        (a, b)
+    }
+
+    /// A live handle on `a` for a new session that polls only once an hour: only a notice
+    /// ends its wait in time.
+    async fn live_on(a: &PgStore) -> (Session, SessionId) {
+        let config = SessionConfig::default()
+            .with_live_poll(Duration::from_secs(3600))
+            .with_live_recheck(Duration::from_secs(3600));
+        let s = Session::new(Arc::new(a.clone()), Arc::new(config), None);
+        s.insert("cart", &vec!["apple"]).unwrap();
+        s.save().await.unwrap();
+        let id = s.id().await.unwrap();
+        (s, id)
+    }
+
+    fn waiting(live: &Session) -> tokio::task::JoinHandle<Option<Ended>> {
+        let live = live.clone();
+        tokio::spawn(async move {
+            tokio::time::timeout(Duration::from_secs(5), live.ended())
+                .await
+                .ok()
+        })
+    }
+
+    #[tokio::test]
+    async fn a_logout_on_another_node_reaches_a_live_connection() {
+        let (a, b) = two_nodes().await;
+        let (live, id) = live_on(&a).await;
+        let task = waiting(&live);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(!task.is_finished(), "ended before the logout");
+        b.delete(&id.store_key()).await.unwrap();
+        assert_eq!(task.await.unwrap(), Some(Ended::Removed));
+    }
+
+    /// The trigger catches any writer: an operator's `DELETE` by owner, outside the crate.
+    #[tokio::test]
+    async fn an_operators_delete_reaches_a_live_connection() {
+        let (a, _) = two_nodes().await;
+        let (live, _) = live_on(&a).await;
+        live.login("mallory").await.unwrap();
+        let task = waiting(&live);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let sql = format!("DELETE FROM {} WHERE owner_id = 'mallory'", a.table());
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(a.pool())
+            .await
+            .unwrap();
+        assert_eq!(task.await.unwrap(), Some(Ended::Removed));
+    }
+
+    /// Terminating the listener's backend loses nothing: it listens again, and a logout
+    /// after that still arrives.
+    #[tokio::test]
+    async fn the_listener_listens_again_after_losing_its_connection() {
+        let (a, b) = two_nodes().await;
+        let (live, id) = live_on(&a).await;
+        let task = waiting(&live);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let killed: Vec<bool> = sqlx::query_scalar(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE query LIKE 'LISTEN %' AND pid <> pg_backend_pid()",
+        )
+        .fetch_all(b.pool())
+        .await
+        .unwrap();
+        assert!(killed.contains(&true), "no listening backend to terminate");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert!(
+            !task.is_finished(),
+            "losing the listener ended a live session"
+        );
+        b.delete(&id.store_key()).await.unwrap();
+        assert_eq!(
+            task.await.unwrap(),
+            Some(Ended::Removed),
+            "not told of the logout after listening again"
+        );
     }
 }
