@@ -281,6 +281,41 @@ impl SessionLayer {
         self.edit_session(|c| c.with_rotation_grace(d))
     }
 
+    /// How often a [`LiveSession`](crate::LiveSession) looks at its session when the store
+    /// cannot push end notices (memory, SQLite, MySQL): the bound on how late a socket
+    /// there learns of a logout elsewhere, at one read per socket per period. Default 1 s.
+    ///
+    /// # Example
+    /// ```
+    /// # use std::time::Duration;
+    /// use session_memory::MemoryStore;
+    /// use session_tower::{SessionLayer, SigningKeys};
+    ///
+    /// let layer = SessionLayer::new(MemoryStore::new(), SigningKeys::generate().unwrap())
+    ///     .with_live_poll(Duration::from_millis(250));
+    /// # let _ = layer;
+    /// ```
+    pub fn with_live_poll(self, d: Duration) -> Self {
+        self.edit_session(|c| c.with_live_poll(d))
+    }
+
+    /// How often a [`LiveSession`](crate::LiveSession) looks at its session even though the
+    /// store pushes end notices (Redis, PostgreSQL): the safety net. Default 60 s.
+    ///
+    /// # Example
+    /// ```
+    /// # use std::time::Duration;
+    /// use session_memory::MemoryStore;
+    /// use session_tower::{SessionLayer, SigningKeys};
+    ///
+    /// let layer = SessionLayer::new(MemoryStore::new(), SigningKeys::generate().unwrap())
+    ///     .with_live_recheck(Duration::from_secs(30));
+    /// # let _ = layer;
+    /// ```
+    pub fn with_live_recheck(self, d: Duration) -> Self {
+        self.edit_session(|c| c.with_live_recheck(d))
+    }
+
     /// Checks the session settings together.
     ///
     /// # Errors

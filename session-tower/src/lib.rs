@@ -30,6 +30,10 @@
 //!   login-required guard and a recent-login check (sudo mode), redirecting pages and
 //!   answering API clients 401; "remember me" chosen per session at login
 //!   ([`Session::set_remember`]).
+//! - **Live connections** ([`LiveSession`]): a WebSocket opened with the session cookie is
+//!   origin-checked, saves on demand, and is told when its session ends elsewhere (logout,
+//!   "log out everywhere", revocation, expiry), through Redis pub/sub or PostgreSQL
+//!   `LISTEN` where the store has them and by polling where not.
 //!
 //! # Layout
 //!
@@ -43,6 +47,7 @@
 //! | `remember` | "remember me" on the request's session |
 //! | `auth` | [`auth::CurrentUser`], [`auth::LoggedIn`], [`auth::RecentAuth`]; `auth::refusal`, the redirect-or-401 rule |
 //! | `extract` | the axum extractors, [`Session`] and [`LockedSession`] |
+//! | `live` | [`LiveSession`]: a WebSocket's session, origin-checked, told when it ends elsewhere |
 //! | `cookie` | the strict `Cookie` parser and `Set-Cookie` writer |
 //! | `signing` | [`SigningKeys`] |
 //! | `csrf` | tokens and origin checks |
@@ -80,6 +85,7 @@ mod extract;
 #[doc(hidden)]
 pub mod fuzzing;
 mod layer;
+mod live;
 mod presented;
 mod rejection;
 mod remember;
@@ -94,6 +100,7 @@ pub use csrf::CsrfReason;
 pub use error::ConfigError;
 pub use extract::LockedSession;
 pub use layer::SessionLayer;
+pub use live::{Ended, LiveSession};
 pub use rejection::{MissingSessionLayer, SessionError, error_status};
 pub use service::{ResponseFuture, SessionService};
 pub use session::{Device, Session};
