@@ -10,11 +10,13 @@
 //! the `x-session-id` header, non-browser clients. Logging in with "remember me" keeps
 //! the cookie across browser restarts (for a week); changing the password asks for the
 //! password again when the login is older than the re-authentication window (5 minutes),
-//! and logs out the user's other devices.
+//! and logs out the user's other devices. The live page (`/live`) holds a WebSocket that
+//! shows the cart and closes the moment the session ends elsewhere.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod live;
 pub mod pages;
 pub mod store;
 pub mod throttle;
@@ -128,6 +130,9 @@ pub struct Settings {
     pub login_cooldown: std::time::Duration,
     /// How recent a login changing the password needs.
     pub reauthentication_window: std::time::Duration,
+    /// How often a live page's socket looks at its session on a store that cannot push
+    /// end notices (SQLite, MySQL, memory): the bound on how late it closes.
+    pub live_poll: std::time::Duration,
 }
 
 impl Settings {
@@ -140,6 +145,7 @@ impl Settings {
             max_login_failures: 5,
             login_cooldown: std::time::Duration::from_secs(30),
             reauthentication_window: std::time::Duration::from_secs(5 * 60),
+            live_poll: std::time::Duration::from_millis(250),
         }
     }
 }
@@ -173,7 +179,8 @@ pub fn router(settings: Settings) -> StdResult<Router, session_tower::ConfigErro
         .with_remembered_idle_timeout(week)
         .with_absolute_timeout(week)
         .with_login_page("/login")?
-        .with_reauthentication_window(settings.reauthentication_window);
+        .with_reauthentication_window(settings.reauthentication_window)
+        .with_live_poll(settings.live_poll);
     let app = App {
         users: Arc::new(Users::demo()),
         throttle: Arc::new(throttle::LoginThrottle::new(
@@ -195,6 +202,8 @@ pub fn router(settings: Settings) -> StdResult<Router, session_tower::ConfigErro
         .route("/devices", get(devices))
         .route("/devices/revoke", post(revoke))
         .route("/devices/revoke-others", post(revoke_others))
+        .route("/live", get(live::page))
+        .route("/live/socket", get(live::socket))
         .route("/api/cart", get(api_cart).post(api_cart_add))
         .route("/api/visits", post(api_visit))
         .layer(layer)

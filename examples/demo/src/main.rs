@@ -9,6 +9,7 @@
 //! | `--key-file PATH` | `SESSION_KEY_FILE` | `session-demo.key` (used when `SESSION_KEYS` is unset) |
 //! | | `SESSION_KEYS` | comma-separated base64 signing keys, newest first |
 //! | `--reauth-window-secs N` | `SESSION_REAUTH_WINDOW_SECS` | `300`: how recent a login changing the password needs |
+//! | `--live-poll-ms N` | `SESSION_LIVE_POLL_MS` | `250`: how often a live page's socket looks at its session on a store that cannot push end notices (SQLite, MySQL, memory) |
 //! | | `SESSION_ORIGINS` | the origins users open (default `http://ADDR` and `http://localhost:PORT`) |
 
 use std::net::SocketAddr;
@@ -112,6 +113,13 @@ async fn main() -> ExitCode {
         Ok(secs) => settings.reauthentication_window = Duration::from_secs(secs),
         Err(e) => {
             eprintln!("session-demo: --reauth-window-secs: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
+    match arg("--live-poll-ms", "SESSION_LIVE_POLL_MS", "250").parse() {
+        Ok(ms) => settings.live_poll = Duration::from_millis(ms),
+        Err(e) => {
+            eprintln!("session-demo: --live-poll-ms: {e}");
             return ExitCode::FAILURE;
         }
     }

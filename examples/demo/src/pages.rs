@@ -70,7 +70,7 @@ pub fn page(title: &str, frame: &Frame<'_>, body: &str) -> String {
     format!(
         r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title} · Session demo shop</title>
 {meta}<style>{STYLE}</style></head><body>
-<nav><a href="/">Home</a><a href="/products">Products</a><a href="/cart" id="cart-link">Cart ({n})</a><a href="/devices">Your devices</a>{who}</nav>
+<nav><a href="/">Home</a><a href="/products">Products</a><a href="/cart" id="cart-link">Cart ({n})</a><a href="/devices">Your devices</a><a href="/live" id="live-link">Live</a>{who}</nav>
 <h1>{title}</h1>
 {body}
 </body></html>"#,
