@@ -11,7 +11,7 @@
 //! polls ([`crate::Session::ended`]).
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use tokio::sync::watch;
 
@@ -197,6 +197,59 @@ impl EndWatch {
 impl Drop for EndWatch {
     fn drop(&mut self) {
         self.watchers.release(&self.key);
+    }
+}
+
+/// What a store with a push mechanism keeps (shared by its clones): the registry, and its
+/// listener task, started by the first watch and aborted when the last clone of the store
+/// is dropped.
+#[derive(Debug, Default)]
+pub struct EndNotices {
+    watchers: EndWatchers,
+    listener: OnceLock<Option<Listener>>,
+}
+
+/// Aborts the listener task when dropped.
+#[derive(Debug)]
+struct Listener(tokio::task::JoinHandle<()>);
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl EndNotices {
+    /// A watch on `key`, spawning the listener with `start` the first time (it reports to
+    /// the registry it is given). `None` when `start` gave no task: the store has no push
+    /// mechanism after all (this driver, this server), and callers poll.
+    ///
+    /// # Example
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use session_core::{EndNotices, SessionId};
+    ///
+    /// let notices = EndNotices::default();
+    /// let key = SessionId::generate().unwrap().store_key();
+    /// let watch = notices.watch(&key, |watchers| {
+    ///     Some(tokio::spawn(async move {
+    ///         // subscribe, then for each notice: watchers.ended(&key)
+    ///         watchers.missed();
+    ///     }))
+    /// });
+    /// assert!(watch.is_some());
+    /// # }
+    /// ```
+    pub fn watch(
+        &self,
+        key: &StoreKey,
+        start: impl FnOnce(EndWatchers) -> Option<tokio::task::JoinHandle<()>>,
+    ) -> Option<EndWatch> {
+        let watch = self.watchers.watch(key);
+        let listener = self
+            .listener
+            .get_or_init(|| start(self.watchers.clone()).map(Listener));
+        listener.as_ref().map(|_| watch)
     }
 }
 

@@ -15,7 +15,7 @@
 //! | [`record`] | the stored record, its envelope, and the rule for storing both |
 //! | [`store`] | the [`SessionStore`] trait: the contract every backend keeps |
 //! | [`session`] | the per-request [`Session`] handle |
-//! | [`ending`] | how a live connection learns its session ended elsewhere: [`EndWatchers`], [`EndWatch`] |
+//! | [`ending`] | how a live connection learns its session ended elsewhere: [`EndWatchers`], [`EndWatch`], [`EndNotices`] |
 //! | [`config`] | idle and absolute timeouts, the touch throttle, limits |
 //! | [`clock`] | injectable time |
 //! | [`error`] | the [`Error`] enum and its [`ErrorKind`] |
@@ -53,7 +53,7 @@ pub use async_trait::async_trait;
 pub use bytes::Bytes;
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock, Timestamp};
 pub use config::SessionConfig;
-pub use ending::{EndWatch, EndWatchers};
+pub use ending::{EndNotices, EndWatch, EndWatchers};
 pub use error::{DecodeProblem, Error, ErrorKind};
 pub use id::{SessionId, ShardTag, StoreKey};
 pub use record::{Envelope, Lease, Record};

@@ -230,7 +230,7 @@ impl SessionStore for RedisStore {
     }
 
     async fn watch_end(&self, key: &StoreKey) -> Result<Option<session_core::EndWatch>, Error> {
-        Ok(Some(self.notices.watch(key)))
+        Ok(self.notices.watch(key))
     }
 
     async fn delete_expired(&self) -> Result<u64, Error> {

@@ -12,57 +12,42 @@
 //! time it (re)subscribes, it wakes every watch to look again (`EndWatchers::missed`), and
 //! `Session::ended` also looks periodically.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt as _;
-use session_core::{EndWatch, EndWatchers, StoreKey};
+use session_core::{EndNotices, EndWatch, EndWatchers, StoreKey};
 
-/// The notices of one store (shared by its clones): the registry, and the listener task,
-/// started on the first watch and stopped when the last clone of the store is dropped.
+/// The notices of one store (shared by its clones), and where its listener subscribes.
 #[derive(Debug)]
 pub(crate) struct Notices {
-    watchers: EndWatchers,
+    notices: EndNotices,
     /// Where the listener may subscribe: the server's URL, or every known Cluster node's.
     urls: Arc<[String]>,
     channel: String,
     connect_timeout: Duration,
-    listener: OnceLock<Listener>,
-}
-
-/// Aborts the listener task when dropped.
-#[derive(Debug)]
-struct Listener(tokio::task::JoinHandle<()>);
-
-impl Drop for Listener {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
 }
 
 impl Notices {
     pub(crate) fn new(urls: Vec<String>, channel: String, connect_timeout: Duration) -> Self {
         Self {
-            watchers: EndWatchers::new(),
+            notices: EndNotices::default(),
             urls: urls.into(),
             channel,
             connect_timeout,
-            listener: OnceLock::new(),
         }
     }
 
     /// A watch on `key`, starting the listener if this is the first.
-    pub(crate) fn watch(&self, key: &StoreKey) -> EndWatch {
-        let watch = self.watchers.watch(key);
-        self.listener.get_or_init(|| {
-            Listener(tokio::spawn(listen(
+    pub(crate) fn watch(&self, key: &StoreKey) -> Option<EndWatch> {
+        self.notices.watch(key, |watchers| {
+            Some(tokio::spawn(listen(
                 self.urls.clone(),
                 self.channel.clone(),
                 self.connect_timeout,
-                self.watchers.clone(),
+                watchers,
             )))
-        });
-        watch
+        })
     }
 }
 

@@ -13,43 +13,7 @@
 //! `NOTIFY` is at-most-once across a lost connection: after reconnecting, the listener
 //! wakes every watch to look again.
 
-use std::sync::{Arc, OnceLock};
-
-use session_core::{EndWatch, EndWatchers, StoreKey};
-
-/// The notices of one store, shared by its clones.
-#[derive(Debug, Default)]
-pub(crate) struct Notices {
-    pub(crate) watchers: EndWatchers,
-    /// The listener, once started: `None` inside when the driver cannot push.
-    listener: OnceLock<Option<Listener>>,
-}
-
-/// Aborts the listener task when the last clone of the store is dropped.
-#[derive(Debug)]
-struct Listener(tokio::task::JoinHandle<()>);
-
-impl Drop for Listener {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
-impl Notices {
-    /// A watch on `key`, starting the listener with `start` the first time; `None` when
-    /// `start` says there is no push mechanism.
-    pub(crate) fn watch(
-        self: &Arc<Self>,
-        key: &StoreKey,
-        start: impl FnOnce(EndWatchers) -> Option<tokio::task::JoinHandle<()>>,
-    ) -> Option<EndWatch> {
-        let watch = self.watchers.watch(key);
-        let listener = self
-            .listener
-            .get_or_init(|| start(self.watchers.clone()).map(Listener));
-        listener.as_ref().map(|_| watch)
-    }
-}
+use session_core::StoreKey;
 
 /// The channel a table's trigger notifies on.
 pub(crate) fn channel(table: &str) -> String {

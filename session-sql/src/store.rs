@@ -56,7 +56,7 @@ pub struct SqlStore<DB: Driver> {
     pub(crate) clock: SharedClock,
     sweep_batch: i64,
     /// End notices for live connections (PostgreSQL only; see `notices`).
-    pub(crate) notices: Arc<crate::notices::Notices>,
+    pub(crate) notices: Arc<session_core::EndNotices>,
 }
 
 impl<DB: Driver> Clone for SqlStore<DB> {
