@@ -16,6 +16,7 @@
 //! | [`store`] | the [`SessionStore`] trait: the contract every backend keeps |
 //! | [`session`] | the per-request [`Session`] handle |
 //! | [`ending`] | how a live connection learns its session ended elsewhere: [`EndWatchers`], [`EndWatch`], [`EndNotices`] |
+//! | [`observe`] | store spans that record their outcome and, on failure, the error with its causes |
 //! | [`config`] | idle and absolute timeouts, the touch throttle, limits |
 //! | [`clock`] | injectable time |
 //! | [`error`] | the [`Error`] enum and its [`ErrorKind`] |
@@ -45,6 +46,7 @@ pub mod ending;
 pub mod error;
 pub mod id;
 pub mod log_tag;
+pub mod observe;
 pub mod record;
 pub mod session;
 pub mod store;
@@ -59,3 +61,5 @@ pub use id::{SessionId, ShardTag, StoreKey};
 pub use record::{Envelope, Lease, Record};
 pub use session::{CookieEvents, Ended, Fence, SaveReport, Session, Write};
 pub use store::{LockAttempt, OwnerSession, SessionStore};
+#[doc(hidden)]
+pub use tracing as __tracing;

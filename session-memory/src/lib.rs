@@ -216,35 +216,49 @@ impl MemoryStore {
 #[async_trait]
 impl SessionStore for MemoryStore {
     async fn create(&self, key: &StoreKey, record: &Record) -> Result<(), Error> {
-        let _span = tracing::debug_span!("memory.create", key = ?key).entered();
-        let _g = lock(&self.inner.stripes[self.stripe(key)]);
-        if self.live(key).is_some() {
-            return Err(Error::Collision);
-        }
-        // An expired leftover under the key is replaced, and leaves the index with it.
-        self.remove_locked(key);
-        self.inner.cache.insert(*key, Arc::new(record.clone()));
-        if let Some(owner) = &record.owner {
-            self.index(owner, *key);
-        }
-        Ok(())
+        session_core::observe::run(
+            session_core::store_span!("memory.create", key = ?key),
+            || -> Result<(), Error> {
+                let _g = lock(&self.inner.stripes[self.stripe(key)]);
+                if self.live(key).is_some() {
+                    return Err(Error::Collision);
+                }
+                // An expired leftover under the key is replaced, and leaves the index with it.
+                self.remove_locked(key);
+                self.inner.cache.insert(*key, Arc::new(record.clone()));
+                if let Some(owner) = &record.owner {
+                    self.index(owner, *key);
+                }
+                Ok(())
+            },
+        )
     }
 
     async fn load(&self, key: &StoreKey) -> Result<Option<Record>, Error> {
-        let _span = tracing::debug_span!("memory.load", key = ?key).entered();
-        Ok(self.read(key).map(|r| (*r).clone()))
+        session_core::observe::run(
+            session_core::store_span!("memory.load", key = ?key),
+            || -> Result<Option<Record>, Error> { Ok(self.read(key).map(|r| (*r).clone())) },
+        )
     }
 
     async fn load_shared(&self, key: &StoreKey) -> Result<Option<Arc<Record>>, Error> {
-        let _span = tracing::debug_span!("memory.load", key = ?key).entered();
-        // The cached record itself: records are never changed in place (every write
-        // inserts a new one), so handing it out is safe and costs a reference count.
-        Ok(self.read(key))
+        session_core::observe::run(
+            session_core::store_span!("memory.load", key = ?key),
+            || -> Result<Option<Arc<Record>>, Error> {
+                // The cached record itself: records are never changed in place (every write
+                // inserts a new one), so handing it out is safe and costs a reference count.
+                Ok(self.read(key))
+            },
+        )
     }
 
     async fn save(&self, key: &StoreKey, record: &Record, expected: u64) -> Result<(), Error> {
-        let _span = tracing::debug_span!("memory.save", key = ?key).entered();
-        self.save_with(key, record, expected, || Arc::new(record.clone()))
+        session_core::observe::run(
+            session_core::store_span!("memory.save", key = ?key),
+            || -> Result<(), Error> {
+                self.save_with(key, record, expected, || Arc::new(record.clone()))
+            },
+        )
     }
 
     async fn save_shared(
@@ -253,8 +267,10 @@ impl SessionStore for MemoryStore {
         record: &Arc<Record>,
         expected: u64,
     ) -> Result<(), Error> {
-        let _span = tracing::debug_span!("memory.save", key = ?key).entered();
-        self.save_with(key, record, expected, || record.clone())
+        session_core::observe::run(
+            session_core::store_span!("memory.save", key = ?key),
+            || -> Result<(), Error> { self.save_with(key, record, expected, || record.clone()) },
+        )
     }
 
     async fn touch(
@@ -263,21 +279,29 @@ impl SessionStore for MemoryStore {
         expires_at: Timestamp,
         last_seen: Timestamp,
     ) -> Result<(), Error> {
-        let _span = tracing::debug_span!("memory.touch", key = ?key).entered();
-        let _g = lock(&self.inner.stripes[self.stripe(key)]);
-        let current = self.live(key).ok_or(Error::Gone)?;
-        let mut next = (*current).clone();
-        next.expires_at = expires_at;
-        next.last_seen = last_seen.max(current.last_seen);
-        self.inner.cache.insert(*key, Arc::new(next));
-        Ok(())
+        session_core::observe::run(
+            session_core::store_span!("memory.touch", key = ?key),
+            || -> Result<(), Error> {
+                let _g = lock(&self.inner.stripes[self.stripe(key)]);
+                let current = self.live(key).ok_or(Error::Gone)?;
+                let mut next = (*current).clone();
+                next.expires_at = expires_at;
+                next.last_seen = last_seen.max(current.last_seen);
+                self.inner.cache.insert(*key, Arc::new(next));
+                Ok(())
+            },
+        )
     }
 
     async fn delete(&self, key: &StoreKey) -> Result<(), Error> {
-        let _span = tracing::debug_span!("memory.delete", key = ?key).entered();
-        let _g = lock(&self.inner.stripes[self.stripe(key)]);
-        self.remove_locked(key);
-        Ok(())
+        session_core::observe::run(
+            session_core::store_span!("memory.delete", key = ?key),
+            || -> Result<(), Error> {
+                let _g = lock(&self.inner.stripes[self.stripe(key)]);
+                self.remove_locked(key);
+                Ok(())
+            },
+        )
     }
 
     async fn rotate(
@@ -287,99 +311,115 @@ impl SessionStore for MemoryStore {
         record: &Record,
         expected: u64,
     ) -> Result<(), Error> {
-        let _span = tracing::debug_span!("memory.rotate", old = ?old, new = ?new).entered();
-        let (a, b) = (self.stripe(old), self.stripe(new));
-        // Fixed order (lower stripe first) so two rotations never deadlock.
-        let _g1 = lock(&self.inner.stripes[a.min(b)]);
-        let _g2 = (a != b).then(|| lock(&self.inner.stripes[a.max(b)]));
-        let current = self.live(old).ok_or(Error::Gone)?;
-        if current.version != expected {
-            return Err(Error::Conflict);
-        }
-        if self.live(new).is_some() {
-            return Err(Error::Collision);
-        }
-        self.remove_locked(new);
-        self.inner.cache.insert(*new, Arc::new(record.clone()));
-        if let Some(o) = &record.owner {
-            self.index(o, *new);
-        }
-        self.remove_locked(old);
-        Ok(())
+        session_core::observe::run(
+            session_core::store_span!("memory.rotate", old = ?old, new = ?new),
+            || -> Result<(), Error> {
+                let (a, b) = (self.stripe(old), self.stripe(new));
+                // Fixed order (lower stripe first) so two rotations never deadlock.
+                let _g1 = lock(&self.inner.stripes[a.min(b)]);
+                let _g2 = (a != b).then(|| lock(&self.inner.stripes[a.max(b)]));
+                let current = self.live(old).ok_or(Error::Gone)?;
+                if current.version != expected {
+                    return Err(Error::Conflict);
+                }
+                if self.live(new).is_some() {
+                    return Err(Error::Collision);
+                }
+                self.remove_locked(new);
+                self.inner.cache.insert(*new, Arc::new(record.clone()));
+                if let Some(o) = &record.owner {
+                    self.index(o, *new);
+                }
+                self.remove_locked(old);
+                Ok(())
+            },
+        )
     }
 
     async fn list_owner(&self, owner: &str) -> Result<Vec<OwnerSession>, Error> {
-        let _span = tracing::debug_span!("memory.list_owner").entered();
-        let keys: Vec<StoreKey> = lock(&self.inner.owners)
-            .get(owner)
-            .map(|s| s.iter().copied().collect())
-            .unwrap_or_default();
-        let mut out = Vec::with_capacity(keys.len());
-        let mut dead = Vec::new();
-        for k in keys {
-            match self.live(&k) {
-                Some(r) if r.owner.as_deref() == Some(owner) => {
-                    out.push(OwnerSession::from_record(k, &r));
+        session_core::observe::run(
+            session_core::store_span!("memory.list_owner"),
+            || -> Result<Vec<OwnerSession>, Error> {
+                let keys: Vec<StoreKey> = lock(&self.inner.owners)
+                    .get(owner)
+                    .map(|s| s.iter().copied().collect())
+                    .unwrap_or_default();
+                let mut out = Vec::with_capacity(keys.len());
+                let mut dead = Vec::new();
+                for k in keys {
+                    match self.live(&k) {
+                        Some(r) if r.owner.as_deref() == Some(owner) => {
+                            out.push(OwnerSession::from_record(k, &r));
+                        }
+                        _ => dead.push(k),
+                    }
                 }
-                _ => dead.push(k),
-            }
-        }
-        for k in dead {
-            unindex(&self.inner.owners, owner, &k);
-        }
-        Ok(out)
+                for k in dead {
+                    unindex(&self.inner.owners, owner, &k);
+                }
+                Ok(out)
+            },
+        )
     }
 
     async fn delete_owner(&self, owner: &str, keep: Option<&StoreKey>) -> Result<u64, Error> {
-        let _span = tracing::debug_span!("memory.delete_owner").entered();
-        let keys: Vec<StoreKey> = lock(&self.inner.owners)
-            .get(owner)
-            .map(|s| s.iter().copied().collect())
-            .unwrap_or_default();
-        let mut n = 0;
-        for k in keys {
-            if Some(&k) == keep {
-                continue;
-            }
-            let _g = lock(&self.inner.stripes[self.stripe(&k)]);
-            match self.inner.cache.get(&k) {
-                Some(r) if r.owner.as_deref() == Some(owner) => {
-                    if !r.is_expired(self.now()) {
-                        n += 1;
+        session_core::observe::run(
+            session_core::store_span!("memory.delete_owner"),
+            || -> Result<u64, Error> {
+                let keys: Vec<StoreKey> = lock(&self.inner.owners)
+                    .get(owner)
+                    .map(|s| s.iter().copied().collect())
+                    .unwrap_or_default();
+                let mut n = 0;
+                for k in keys {
+                    if Some(&k) == keep {
+                        continue;
                     }
-                    self.remove_locked(&k);
+                    let _g = lock(&self.inner.stripes[self.stripe(&k)]);
+                    match self.inner.cache.get(&k) {
+                        Some(r) if r.owner.as_deref() == Some(owner) => {
+                            if !r.is_expired(self.now()) {
+                                n += 1;
+                            }
+                            self.remove_locked(&k);
+                        }
+                        _ => unindex(&self.inner.owners, owner, &k),
+                    }
                 }
-                _ => unindex(&self.inner.owners, owner, &k),
-            }
-        }
-        Ok(n)
+                Ok(n)
+            },
+        )
     }
 
     async fn delete_expired(&self) -> Result<u64, Error> {
-        let _span = tracing::debug_span!("memory.delete_expired").entered();
-        let now = self.now();
-        let expired: Vec<StoreKey> = self
-            .inner
-            .cache
-            .iter()
-            .filter(|(_, r)| r.is_expired(now))
-            .map(|(k, _)| *k)
-            .collect();
-        let mut n = 0;
-        for k in expired {
-            let _g = lock(&self.inner.stripes[self.stripe(&k)]);
-            // Re-check under the lock: a touch may have extended it since the scan.
-            if self
-                .inner
-                .cache
-                .get(&k)
-                .is_some_and(|r| r.is_expired(self.now()))
-            {
-                self.remove_locked(&k);
-                n += 1;
-            }
-        }
-        Ok(n)
+        session_core::observe::run(
+            session_core::store_span!("memory.delete_expired"),
+            || -> Result<u64, Error> {
+                let now = self.now();
+                let expired: Vec<StoreKey> = self
+                    .inner
+                    .cache
+                    .iter()
+                    .filter(|(_, r)| r.is_expired(now))
+                    .map(|(k, _)| *k)
+                    .collect();
+                let mut n = 0;
+                for k in expired {
+                    let _g = lock(&self.inner.stripes[self.stripe(&k)]);
+                    // Re-check under the lock: a touch may have extended it since the scan.
+                    if self
+                        .inner
+                        .cache
+                        .get(&k)
+                        .is_some_and(|r| r.is_expired(self.now()))
+                    {
+                        self.remove_locked(&k);
+                        n += 1;
+                    }
+                }
+                Ok(n)
+            },
+        )
     }
 
     async fn acquire_lock(
@@ -388,8 +428,10 @@ impl SessionStore for MemoryStore {
         now: Timestamp,
         until: Timestamp,
     ) -> Result<LockAttempt, Error> {
-        let _span = tracing::debug_span!("memory.acquire_lock", key = ?key).entered();
-        self.acquire(key, now, until)
+        session_core::observe::run(
+            session_core::store_span!("memory.acquire_lock", key = ?key),
+            || -> Result<LockAttempt, Error> { self.acquire(key, now, until) },
+        )
     }
 
     async fn save_fenced(
@@ -400,12 +442,16 @@ impl SessionStore for MemoryStore {
         token: u64,
         now: Timestamp,
     ) -> Result<(), Error> {
-        let _span = tracing::debug_span!("memory.save_fenced", key = ?key).entered();
-        self.save_fenced_native(key, record, expected, token, now)
+        session_core::observe::run(
+            session_core::store_span!("memory.save_fenced", key = ?key),
+            || -> Result<(), Error> { self.save_fenced_native(key, record, expected, token, now) },
+        )
     }
 
     async fn release_lock(&self, key: &StoreKey, token: u64, now: Timestamp) -> Result<(), Error> {
-        let _span = tracing::debug_span!("memory.release_lock", key = ?key).entered();
-        self.release(key, token, now)
+        session_core::observe::run(
+            session_core::store_span!("memory.release_lock", key = ?key),
+            || -> Result<(), Error> { self.release(key, token, now) },
+        )
     }
 }

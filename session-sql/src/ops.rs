@@ -6,10 +6,10 @@
 
 use std::sync::Arc;
 
+use session_core::observe::Observed as _;
 use session_core::{
     Error, LockAttempt, OwnerSession, Record, SessionStore, StoreKey, Timestamp, async_trait,
 };
-use tracing::Instrument as _;
 
 use crate::driver::Driver;
 use crate::error::{is_unique_violation, map, retrying};
@@ -283,18 +283,18 @@ where
     usize: sqlx::ColumnIndex<DB::Row>,
 {
     async fn create(&self, key: &StoreKey, record: &Record) -> Result<(), Error> {
-        let span = tracing::debug_span!("sql.create", backend = DB::BACKEND, key = ?key);
-        self.do_create(key, record).instrument(span).await
+        let span = session_core::store_span!("sql.create", backend = DB::BACKEND, key = ?key);
+        self.do_create(key, record).observed(span).await
     }
 
     async fn load(&self, key: &StoreKey) -> Result<Option<Record>, Error> {
-        let span = tracing::debug_span!("sql.load", backend = DB::BACKEND, key = ?key);
-        self.do_load(key).instrument(span).await
+        let span = session_core::store_span!("sql.load", backend = DB::BACKEND, key = ?key);
+        self.do_load(key).observed(span).await
     }
 
     async fn save(&self, key: &StoreKey, record: &Record, expected: u64) -> Result<(), Error> {
-        let span = tracing::debug_span!("sql.save", backend = DB::BACKEND, key = ?key);
-        self.do_save(key, record, expected).instrument(span).await
+        let span = session_core::store_span!("sql.save", backend = DB::BACKEND, key = ?key);
+        self.do_save(key, record, expected).observed(span).await
     }
 
     async fn touch(
@@ -303,15 +303,15 @@ where
         expires_at: Timestamp,
         last_seen: Timestamp,
     ) -> Result<(), Error> {
-        let span = tracing::debug_span!("sql.touch", backend = DB::BACKEND, key = ?key);
+        let span = session_core::store_span!("sql.touch", backend = DB::BACKEND, key = ?key);
         self.do_touch(key, expires_at, last_seen)
-            .instrument(span)
+            .observed(span)
             .await
     }
 
     async fn delete(&self, key: &StoreKey) -> Result<(), Error> {
-        let span = tracing::debug_span!("sql.delete", backend = DB::BACKEND, key = ?key);
-        self.do_delete(key).instrument(span).await
+        let span = session_core::store_span!("sql.delete", backend = DB::BACKEND, key = ?key);
+        self.do_delete(key).observed(span).await
     }
 
     async fn rotate(
@@ -322,9 +322,9 @@ where
         expected: u64,
     ) -> Result<(), Error> {
         let span =
-            tracing::debug_span!("sql.rotate", backend = DB::BACKEND, old = ?old, new = ?new);
+            session_core::store_span!("sql.rotate", backend = DB::BACKEND, old = ?old, new = ?new);
         self.do_rotate(old, new, record, expected)
-            .instrument(span)
+            .observed(span)
             .await
     }
 
@@ -336,13 +336,13 @@ where
     }
 
     async fn list_owner(&self, owner: &str) -> Result<Vec<OwnerSession>, Error> {
-        let span = tracing::debug_span!("sql.list_owner", backend = DB::BACKEND);
-        self.do_list_owner(owner).instrument(span).await
+        let span = session_core::store_span!("sql.list_owner", backend = DB::BACKEND);
+        self.do_list_owner(owner).observed(span).await
     }
 
     async fn delete_owner(&self, owner: &str, keep: Option<&StoreKey>) -> Result<u64, Error> {
-        let span = tracing::debug_span!("sql.delete_owner", backend = DB::BACKEND);
-        self.do_delete_owner(owner, keep).instrument(span).await
+        let span = session_core::store_span!("sql.delete_owner", backend = DB::BACKEND);
+        self.do_delete_owner(owner, keep).observed(span).await
     }
 
     async fn acquire_lock(
@@ -351,8 +351,8 @@ where
         now: Timestamp,
         until: Timestamp,
     ) -> Result<LockAttempt, Error> {
-        let span = tracing::debug_span!("sql.acquire_lock", backend = DB::BACKEND, key = ?key);
-        self.lease_take(key, now, until).instrument(span).await
+        let span = session_core::store_span!("sql.acquire_lock", backend = DB::BACKEND, key = ?key);
+        self.lease_take(key, now, until).observed(span).await
     }
 
     async fn save_fenced(
@@ -363,15 +363,15 @@ where
         token: u64,
         now: Timestamp,
     ) -> Result<(), Error> {
-        let span = tracing::debug_span!("sql.save_fenced", backend = DB::BACKEND, key = ?key);
+        let span = session_core::store_span!("sql.save_fenced", backend = DB::BACKEND, key = ?key);
         self.lease_save(key, record, expected, token, now)
-            .instrument(span)
+            .observed(span)
             .await
     }
 
     async fn release_lock(&self, key: &StoreKey, token: u64, now: Timestamp) -> Result<(), Error> {
-        let span = tracing::debug_span!("sql.release_lock", backend = DB::BACKEND, key = ?key);
-        self.lease_release(key, token, now).instrument(span).await
+        let span = session_core::store_span!("sql.release_lock", backend = DB::BACKEND, key = ?key);
+        self.lease_release(key, token, now).observed(span).await
     }
 
     async fn delete_expired(&self) -> Result<u64, Error> {

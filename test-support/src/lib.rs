@@ -13,6 +13,8 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod spans;
+
 use std::io::Write as _;
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
