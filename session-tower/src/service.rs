@@ -100,11 +100,8 @@ async fn check_csrf(
                     Err(reason) => return refuse(reason),
                 }
             }
-            Err(_) => {
-                return CsrfOutcome::Reject(rejection::csrf_rejection(
-                    csrf::CsrfReason::MissingToken,
-                ));
-            }
+            // The body could not be read (too large, or the client went away).
+            Err(_) => return refuse(csrf::CsrfReason::MissingToken),
         }
     } else {
         (None, body)
@@ -119,10 +116,7 @@ async fn check_csrf(
         {
             CsrfOutcome::Pass(body)
         }
-        Some(_) => {
-            tracing::info!("CSRF token did not match the session");
-            CsrfOutcome::Reject(rejection::csrf_rejection(csrf::CsrfReason::InvalidToken))
-        }
+        Some(_) => refuse(csrf::CsrfReason::InvalidToken),
     }
 }
 

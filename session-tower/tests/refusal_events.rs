@@ -1,0 +1,93 @@
+//! Every CSRF refusal is an event naming its reason (never the token), so an operator can
+//! tell an attack (`origin_mismatch`) from a broken form (`missing_token`) in the logs.
+
+use axum::Router;
+use axum::body::Body;
+use axum::routing::{get, post};
+use http::{Request, StatusCode, header};
+use session_memory::MemoryStore;
+use session_tower::{Session, SessionError, SessionLayer, SigningKeys};
+use tower::ServiceExt as _;
+
+async fn form(session: Session) -> Result<String, SessionError> {
+    session.insert("cart", &["apple"])?; // a session, which then shows a token
+    session.save().await?;
+    Ok(session.csrf_token().await?.unwrap_or_default())
+}
+
+async fn submit() -> &'static str {
+    "ok"
+}
+
+fn post_req(cookie: &str, origin: &str, token: Option<&str>) -> Request<Body> {
+    let mut b = Request::post("http://shop.example/submit")
+        .header(header::HOST, "shop.example")
+        .header(header::ORIGIN, origin)
+        .header(header::COOKIE, cookie);
+    if let Some(t) = token {
+        b = b.header("x-csrf-token", t);
+    }
+    b.body(Body::empty()).unwrap()
+}
+
+#[tokio::test]
+async fn csrf_refusals_are_events_with_their_reason() {
+    let (_guard, logs) = test_support::spans::capture();
+    let app = Router::new()
+        .route("/form", get(form))
+        .route("/submit", post(submit))
+        .layer(SessionLayer::new(
+            MemoryStore::new(),
+            SigningKeys::generate().unwrap(),
+        ));
+    let r = app
+        .clone()
+        .oneshot(
+            Request::get("http://shop.example/form")
+                .header(header::HOST, "shop.example")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let set = r.headers()[header::SET_COOKIE].to_str().unwrap().to_owned();
+    let cookie = set.split(';').next().unwrap().to_owned();
+    let token = String::from_utf8(
+        axum::body::to_bytes(r.into_body(), 1 << 16)
+            .await
+            .unwrap()
+            .to_vec(),
+    )
+    .unwrap();
+
+    for (origin, sent, reason) in [
+        (
+            "https://evil.example",
+            Some(token.as_str()),
+            "origin_mismatch",
+        ),
+        ("http://shop.example", None, "missing_token"),
+        ("http://shop.example", Some("forged"), "invalid_token"),
+    ] {
+        let r = app
+            .clone()
+            .oneshot(post_req(&cookie, origin, sent))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{reason}");
+        let text = logs.text();
+        assert!(
+            text.lines()
+                .any(|l| l.contains("CSRF check refused")
+                    && l.contains(&format!("reason=\"{reason}\""))),
+            "no refusal event with reason {reason}: {text}"
+        );
+    }
+    let r = app
+        .clone()
+        .oneshot(post_req(&cookie, "http://shop.example", Some(&token)))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "the real token passes");
+    assert!(!logs.text().contains(&token), "a token reached the logs");
+}
