@@ -71,21 +71,29 @@ pub(crate) fn presented_id(
     let values = cookie::values(fields, &c.name, c.max_header_bytes).unwrap_or_default();
     let mut valid: Vec<SessionId> = Vec::new();
     let mut stale = false;
+    let mut refused = None;
     for v in &values {
-        if let Some((id, current)) = std::str::from_utf8(v)
-            .ok()
-            .and_then(|s| settings.keys.verify_and_age(s))
-        {
-            stale |= !current;
-            if !valid.contains(&id) {
-                valid.push(id);
+        let checked = std::str::from_utf8(v)
+            .map_err(|_| crate::signing::CookieRejection::Malformed)
+            .and_then(|s| settings.keys.check(s));
+        match checked {
+            Ok((id, current)) => {
+                stale |= !current;
+                if !valid.contains(&id) {
+                    valid.push(id);
+                }
             }
+            Err(reason) => refused = Some(reason),
         }
     }
     match valid.len() {
         1 => return (valid.pop(), Source::Cookie, stale),
         0 if !values.is_empty() => {
-            tracing::info!(cookies = values.len(), "session cookie failed verification");
+            tracing::info!(
+                cookies = values.len(),
+                reason = refused.map_or("", |r| r.as_str()),
+                "session cookie refused"
+            );
         }
         0 => {}
         n => {

@@ -257,9 +257,15 @@ impl SigningKeys {
     /// an older key of the ring is re-signed with the newest on the next response, so
     /// that the older key can be retired without logging anyone out.
     pub(crate) fn verify_and_age(&self, value: &str) -> Option<(SessionId, bool)> {
+        self.check(value).ok()
+    }
+
+    /// [`verify_and_age`](Self::verify_and_age), saying why a value is refused.
+    pub(crate) fn check(&self, value: &str) -> Result<(SessionId, bool), CookieRejection> {
+        use CookieRejection::{BadSignature, Malformed};
         let bytes = value.as_bytes();
         if bytes.len() != SIGNED_LEN || bytes[ENCODED_LEN] != b'.' {
-            return None;
+            return Err(Malformed);
         }
         let (id_part, tag_part) = (&value[..ENCODED_LEN], &value[ENCODED_LEN + 1..]);
         let ok_alphabet = |s: &str| {
@@ -267,20 +273,44 @@ impl SigningKeys {
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         };
         if !ok_alphabet(id_part) || !ok_alphabet(tag_part) {
-            return None;
+            return Err(Malformed);
         }
         let mut tag = [0u8; 34];
         let n = URL_SAFE_NO_PAD
             .decode_slice(tag_part.as_bytes(), &mut tag)
-            .ok()?;
+            .map_err(|_| Malformed)?;
         if n != 32 {
-            return None;
+            return Err(Malformed);
         }
         let by = self
             .keys
             .iter()
-            .position(|k| Self::tag(k, id_part).verify_slice(&tag[..32]).is_ok())?;
-        SessionId::parse(id_part).ok().map(|id| (id, by == 0))
+            .position(|k| Self::tag(k, id_part).verify_slice(&tag[..32]).is_ok())
+            .ok_or(BadSignature)?;
+        // Signed by one of our keys, so written by us: an id that does not parse is a
+        // cookie of a newer or older format, not a forgery.
+        let id = SessionId::parse(id_part).map_err(|_| Malformed)?;
+        Ok((id, by == 0))
+    }
+}
+
+/// Why a session cookie's value was refused (logged with this reason, never the value).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CookieRejection {
+    /// Not a signed id's shape: wrong length, alphabet or separator.
+    Malformed,
+    /// The shape of one, but no key of the ring signed it (forged, or signed by a key
+    /// since retired).
+    BadSignature,
+}
+
+impl CookieRejection {
+    /// A stable, machine-readable name.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            CookieRejection::Malformed => "malformed",
+            CookieRejection::BadSignature => "bad_signature",
+        }
     }
 }
 
@@ -290,6 +320,33 @@ mod tests {
 
     fn keys() -> SigningKeys {
         SigningKeys::new(&[[7u8; 32]]).unwrap()
+    }
+
+    /// A refused value says why: not a signed id's shape, or no key of the ring signed it.
+    #[test]
+    fn refusal_reasons() {
+        let ring = keys();
+        let id = SessionId::generate().unwrap();
+        assert!(ring.check(&ring.sign(&id)).is_ok());
+        let other = SigningKeys::new(&[[8u8; 32]]).unwrap();
+        assert_eq!(
+            ring.check(&other.sign(&id)),
+            Err(CookieRejection::BadSignature)
+        );
+        for junk in [
+            "",
+            "x",
+            &ring.sign(&id)[1..],
+            &ring.sign(&id).replace('.', "!"),
+        ] {
+            assert_eq!(
+                ring.check(junk),
+                Err(CookieRejection::Malformed),
+                "{junk:?}"
+            );
+        }
+        assert_eq!(CookieRejection::BadSignature.as_str(), "bad_signature");
+        assert_eq!(CookieRejection::Malformed.as_str(), "malformed");
     }
 
     /// The subkeys come from HKDF-SHA256 as RFC 5869 defines it: its test case 1.

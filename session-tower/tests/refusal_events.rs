@@ -1,5 +1,6 @@
-//! Every CSRF refusal is an event naming its reason (never the token), so an operator can
-//! tell an attack (`origin_mismatch`) from a broken form (`missing_token`) in the logs.
+//! Every CSRF refusal and every refused session cookie is an event naming its reason
+//! (never the token or the cookie), so an operator can tell an attack (`origin_mismatch`,
+//! `bad_signature`) from a broken form (`missing_token`) in the logs.
 
 use axum::Router;
 use axum::body::Body;
@@ -90,4 +91,38 @@ async fn csrf_refusals_are_events_with_their_reason() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK, "the real token passes");
     assert!(!logs.text().contains(&token), "a token reached the logs");
+}
+
+#[tokio::test]
+async fn refused_cookies_are_events_with_their_reason() {
+    let (_guard, logs) = test_support::spans::capture();
+    let app = Router::new()
+        .route("/form", get(form))
+        .layer(SessionLayer::new(
+            MemoryStore::new(),
+            SigningKeys::generate().unwrap(),
+        ));
+    let id = session_core::SessionId::generate().unwrap();
+    let forged = SigningKeys::generate().unwrap().sign(&id);
+    for (value, reason) in [(forged.as_str(), "bad_signature"), ("garbage", "malformed")] {
+        let r = app
+            .clone()
+            .oneshot(
+                Request::get("http://shop.example/form")
+                    .header(header::HOST, "shop.example")
+                    .header(header::COOKIE, format!("__Host-id={value}"))
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let text = logs.text();
+        assert!(
+            text.lines().any(|l| l.contains("session cookie refused")
+                && l.contains(&format!("reason=\"{reason}\""))),
+            "no refusal event with reason {reason}: {text}"
+        );
+        assert!(!text.contains(value), "the cookie reached the logs");
+    }
 }
