@@ -35,7 +35,7 @@ impl SessionError {
 
 impl IntoResponse for SessionError {
     fn into_response(self) -> Response {
-        tracing::warn!(error = %self.source, "session error");
+        tracing::warn!(error = %session_core::observe::error_text(&self.source), "session error");
         error_response(&self.source)
     }
 }

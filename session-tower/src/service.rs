@@ -154,6 +154,12 @@ async fn finish(settings: &Settings, session: &Session, mut response: Response) 
     }
     match core.save().await {
         Ok(report) => {
+            if report.attempts > 1 {
+                tracing::debug!(
+                    attempts = report.attempts,
+                    "session save replayed its changes on a concurrent save (compare-and-swap conflict)"
+                );
+            }
             if !report.overwritten.is_empty() {
                 // Key names are the application's, never values or ids.
                 tracing::warn!(
@@ -163,12 +169,12 @@ async fn finish(settings: &Settings, session: &Session, mut response: Response) 
             }
         }
         Err(e) if e.kind() == ErrorKind::Unavailable => {
-            tracing::warn!(error = %e, "session save failed: store unavailable");
+            tracing::warn!(error = %session_core::observe::error_text(&e), "session save failed: store unavailable");
             return rejection::outage(settings.outage.status);
         }
         Err(e) => {
             // Never the handler's success for a write that was not stored.
-            tracing::warn!(error = %e, "session save failed; the handler's response is replaced");
+            tracing::warn!(error = %session_core::observe::error_text(&e), "session save failed; the handler's response is replaced");
             return rejection::error_response(&e);
         }
     }

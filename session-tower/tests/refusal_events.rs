@@ -126,3 +126,35 @@ async fn refused_cookies_are_events_with_their_reason() {
         assert!(!text.contains(value), "the cookie reached the logs");
     }
 }
+
+mod common;
+
+/// An outage's log line carries its cause, not only "unavailable".
+#[tokio::test]
+async fn an_outage_is_logged_with_its_cause() {
+    let (_guard, logs) = test_support::spans::capture();
+    let store = common::Probe::new(MemoryStore::new());
+    let app = Router::new()
+        .route("/form", get(form))
+        .layer(SessionLayer::from_shared(
+            store.clone(),
+            SigningKeys::generate().unwrap(),
+        ));
+    store.down.store(true, std::sync::atomic::Ordering::SeqCst);
+    let r = app
+        .oneshot(
+            Request::get("http://shop.example/form")
+                .header(header::HOST, "shop.example")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let text = logs.text();
+    assert!(
+        text.lines()
+            .any(|l| l.contains("WARN") && l.contains("store is down")),
+        "no warning with the cause: {text}"
+    );
+}
