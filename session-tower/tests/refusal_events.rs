@@ -158,3 +158,81 @@ async fn an_outage_is_logged_with_its_cause() {
         "no warning with the cause: {text}"
     );
 }
+
+/// Two requests that both set one key with `insert`: the later save overwrites the
+/// earlier's value, and says so at WARN, naming the key (never the value).
+#[tokio::test]
+async fn an_overwrite_is_a_warning_naming_the_key() {
+    use std::sync::Arc;
+    let (_guard, logs) = test_support::spans::capture();
+    let barrier = Arc::new(tokio::sync::Barrier::new(2));
+    let app = Router::new()
+        .route(
+            "/theme/{value}",
+            post(
+                move |session: Session, axum::extract::Path(v): axum::extract::Path<String>| {
+                    let barrier = barrier.clone();
+                    async move {
+                        let _: Option<String> = session.get("theme").await?; // both load one version
+                        barrier.wait().await;
+                        session.insert("theme", &v)?;
+                        Ok::<_, SessionError>("ok")
+                    }
+                },
+            ),
+        )
+        .route("/form", get(form))
+        .layer(SessionLayer::new(
+            MemoryStore::new(),
+            SigningKeys::generate().unwrap(),
+        ));
+    let r = app
+        .clone()
+        .oneshot(
+            Request::get("http://shop.example/form")
+                .header(header::HOST, "shop.example")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let cookie = r.headers()[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let token = String::from_utf8(
+        axum::body::to_bytes(r.into_body(), 1 << 16)
+            .await
+            .unwrap()
+            .to_vec(),
+    )
+    .unwrap();
+    let set = |v: &str| {
+        let req = Request::post(format!("http://shop.example/theme/{v}"))
+            .header(header::HOST, "shop.example")
+            .header(header::ORIGIN, "http://shop.example")
+            .header(header::COOKIE, cookie.clone())
+            .header("x-csrf-token", token.clone())
+            .body(Body::empty())
+            .unwrap();
+        app.clone().oneshot(req)
+    };
+    let (a, b) = tokio::join!(set("dark"), set("sepia"));
+    assert_eq!(a.unwrap().status(), StatusCode::OK);
+    assert_eq!(b.unwrap().status(), StatusCode::OK);
+    let text = logs.text();
+    let warned: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("WARN") && l.contains("overwrote keys"))
+        .collect();
+    assert_eq!(warned.len(), 1, "{text}");
+    assert!(warned[0].contains("\"theme\""), "{}", warned[0]);
+    assert!(
+        !warned[0].contains("dark") && !warned[0].contains("sepia"),
+        "a value in the log: {}",
+        warned[0]
+    );
+}
