@@ -5,7 +5,11 @@ STARTED_PIDS=()
 WORK_DIR="$(mktemp -d -t session-tests.XXXXXX)"
 cleanup_services() {
   for pid in "${STARTED_PIDS[@]:-}"; do [ -n "$pid" ] && kill "$pid" 2>/dev/null || true; done
-  rm -rf "$WORK_DIR"
+  # Wait for them to exit before removing their directories: a Redis node that is shutting
+  # down still writes its nodes.conf, and an rm racing it fails with "Directory not empty"
+  # (which, as the exit trap's status, failed a run whose tests had all passed).
+  for pid in "${STARTED_PIDS[@]:-}"; do [ -n "$pid" ] && wait "$pid" 2>/dev/null || true; done
+  rm -rf "$WORK_DIR" 2>/dev/null || rm -rf "$WORK_DIR" 2>/dev/null || true
 }
 trap cleanup_services EXIT
 
