@@ -110,9 +110,9 @@ macro_rules! __case_list {
             race, race_writes_vs_sweep, "records saved, touched or created during a sweep survive it";
             race, race_login_vs_logout_everywhere, "a login racing log out everywhere leaves the listing equal to the live sessions";
             race, race_owner_change_vs_owner_ops, "a save moving a session to another owner, racing the old owner's listing and logout: neither sees the moved session";
-            live, live_watch_wakes_on_delete, "a store's end watch wakes when its key is deleted";
-            live, live_watch_wakes_on_owner_logout, "a store's end watch wakes when its owner logs out everywhere";
-            live, live_watch_wakes_on_rotate, "a store's end watch wakes when its key is rotated away";
+            live, live_watch_wakes_on_delete, "a live connection is told when its key is deleted: the store's watch wakes, or its poll ends the wait";
+            live, live_watch_wakes_on_owner_logout, "a live connection is told when its owner logs out everywhere (watch or poll)";
+            live, live_watch_wakes_on_rotate, "a live connection is told when its key is rotated away (watch or poll)";
             live, live_ended_on_logout_elsewhere, "a live handle learns of a logout in another request, and then cannot write";
             live, live_ended_on_logout_everywhere, "a live handle learns of log out everywhere by its owner";
             live, live_ended_on_expiry, "a live handle learns that its session ran out";

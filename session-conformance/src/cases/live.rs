@@ -1,7 +1,8 @@
 //! The live group: a live connection (a WebSocket) learns that its session ended
 //! elsewhere. A store that pushes notices ([`SessionStore::watch_end`] returns a watch)
 //! must wake the watch for every delete, "log out everywhere" and rotation of the key; a
-//! store that does not is polled, and [`Session::ended`] must return on it too.
+//! store that does not is polled, and [`Session::ended`] must return on it instead: each
+//! case checks one or the other, never nothing.
 //!
 //! The only cases that wait on real time, and only up to [`PATIENCE`]: a notice is
 //! delivered by the backend in milliseconds, and the handles poll every 10 ms.
@@ -57,40 +58,71 @@ async fn live_session(ctx: &Ctx) -> Result<(Session, SessionId), Fail> {
     Ok((live, id))
 }
 
-/// A watch wakes when its key is deleted.
+/// After `op` ends the live session `live` (whose key is `key`), the store's watch on the
+/// key wakes; a store without a watch must instead end the polling handle's wait. Either
+/// way, something is checked on every store.
+async fn told_of<F: std::future::Future<Output = CaseResult>>(
+    ctx: &Ctx,
+    live: &Session,
+    key: &StoreKey,
+    what: &str,
+    op: F,
+) -> CaseResult {
+    match ctx.store.watch_end(key).await? {
+        Some(mut watch) => {
+            op.await?;
+            woken(&mut watch, what).await
+        }
+        None => {
+            let task = waiting(live);
+            op.await?;
+            let why = end_of(task, what).await?;
+            ensure!(why == Ended::Removed, "{what} ended it as {why:?}");
+            Ok(())
+        }
+    }
+}
+
+/// A live connection is told when its key is deleted.
 pub async fn live_watch_wakes_on_delete(ctx: Ctx) -> CaseResult {
-    let k = created(&ctx, &record(&ctx, &[("a", b"1")])).await?;
-    let Some(mut watch) = ctx.store.watch_end(&k).await? else {
-        return Ok(()); // no push mechanism: the polling cases below cover this store
-    };
-    ctx.store.delete(&k).await?;
-    woken(&mut watch, "a delete").await
+    let (live, id) = live_session(&ctx).await?;
+    let key = id.store_key();
+    told_of(&ctx, &live, &key, "a delete", async {
+        Ok(ctx.store.delete(&key).await?)
+    })
+    .await
 }
 
-/// A watch wakes when its owner logs out everywhere.
+/// A live connection is told when its owner logs out everywhere.
 pub async fn live_watch_wakes_on_owner_logout(ctx: Ctx) -> CaseResult {
-    let k = created(&ctx, &owned(&ctx, "live-owner", 30 * MINUTE)).await?;
-    let Some(mut watch) = ctx.store.watch_end(&k).await? else {
-        return Ok(());
-    };
-    let n = ctx.store.delete_owner("live-owner", None).await?;
-    ensure!(n == 1, "log out everywhere ended {n} sessions, not 1");
-    woken(&mut watch, "log out everywhere").await
+    let (live, _) = live_session(&ctx).await?;
+    live.login("live-owner").await?;
+    let id = live
+        .id()
+        .await
+        .ok_or_else(|| Fail::Failed("no id after login".into()))?;
+    told_of(&ctx, &live, &id.store_key(), "log out everywhere", async {
+        let n = ctx.store.delete_owner("live-owner", None).await?;
+        ensure!(n == 1, "log out everywhere ended {n} sessions, not 1");
+        Ok(())
+    })
+    .await
 }
 
-/// A watch wakes when its key is rotated away.
+/// A live connection is told when its key is rotated away.
 pub async fn live_watch_wakes_on_rotate(ctx: Ctx) -> CaseResult {
-    let r = record(&ctx, &[("a", b"1")]);
-    let old = created(&ctx, &r).await?;
-    let Some(mut watch) = ctx.store.watch_end(&old).await? else {
-        return Ok(());
-    };
-    let mut next = r.clone();
-    next.version = r.version.wrapping_add(1);
-    ctx.store
-        .rotate(&old, &new_key()?, &next, r.version)
-        .await?;
-    woken(&mut watch, "a rotation").await
+    let (live, id) = live_session(&ctx).await?;
+    let key = id.store_key();
+    let r = must_load(&ctx, &key, "the new session").await?;
+    told_of(&ctx, &live, &key, "a rotation", async {
+        let mut next = r.clone();
+        next.version = r.version.wrapping_add(1);
+        Ok(ctx
+            .store
+            .rotate(&key, &new_key()?, &next, r.version)
+            .await?)
+    })
+    .await
 }
 
 /// A live handle learns of a logout in another request, and then cannot write.
