@@ -107,6 +107,9 @@ impl<DB: Driver> SqlStore<DB> {
         }
         self.sql = Arc::new(DB::DIALECT.statements(table));
         self.table = table.into();
+        // Notices are per table (its trigger's channel): a store cloned from one on another
+        // table must not share that table's listener.
+        self.notices = Arc::default();
         Ok(self)
     }
 

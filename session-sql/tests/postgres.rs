@@ -240,3 +240,62 @@ mod traces {
         );
     }
 }
+
+/// Two stores on two tables, one cloned from the other (as the sibling fixture is): each
+/// listens on its own table's channel, whichever watched first.
+mod notices_per_table {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use session_conformance::ManualClock;
+    use session_core::{Ended, Session, SessionConfig, SessionStore};
+
+    #[tokio::test]
+    async fn a_store_on_another_table_has_its_own_listener() {
+        let a = super::store(ManualClock::new()).await;
+        let b = a
+            .clone()
+            .with_table(&super::common::unique_table())
+            .unwrap();
+        b.migrate().await.unwrap();
+        let config = Arc::new(
+            SessionConfig::default()
+                .with_live_poll(Duration::from_secs(3600))
+                .with_live_recheck(Duration::from_secs(3600)),
+        );
+        // `b` watches first, so a shared listener would hear `b`'s table only.
+        let on_b = Session::new(Arc::new(b.clone()), config.clone(), None);
+        on_b.insert("n", &1).unwrap();
+        on_b.save().await.unwrap();
+        let _watch_b = b
+            .watch_end(&on_b.id().await.unwrap().store_key())
+            .await
+            .unwrap();
+        let on_a = Session::new(Arc::new(a.clone()), config, None);
+        on_a.insert("n", &1).unwrap();
+        on_a.save().await.unwrap();
+        let key = on_a.id().await.unwrap().store_key();
+        let task = tokio::spawn({
+            let on_a = on_a.clone();
+            async move { tokio::time::timeout(Duration::from_secs(5), on_a.ended()).await }
+        });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        a.delete(&key).await.unwrap();
+        assert_eq!(
+            task.await.unwrap().ok(),
+            Some(Ended::Removed),
+            "a's logout was not heard"
+        );
+        let t = b.table().to_owned();
+        for sql in [
+            format!("DROP TABLE IF EXISTS {t}"),
+            format!("DROP TABLE IF EXISTS {t}_schema"),
+            format!("DROP FUNCTION IF EXISTS {t}_ended() CASCADE"),
+        ] {
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .execute(b.pool())
+                .await
+                .unwrap();
+        }
+    }
+}
