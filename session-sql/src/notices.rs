@@ -13,16 +13,15 @@
 //! `NOTIFY` is at-most-once across a lost connection: after reconnecting, the listener
 //! wakes every watch to look again.
 
-use session_core::StoreKey;
-
 /// The channel a table's trigger notifies on.
 pub(crate) fn channel(table: &str) -> String {
     format!("{table}_ended")
 }
 
 /// The store key a notice's payload (lowercase hex of the key's bytes) names; `None` for
-/// anything else, which is ignored.
-pub(crate) fn notice_key(payload: &str) -> Option<StoreKey> {
+/// anything else, which is ignored. (Only the PostgreSQL listener reads notices.)
+#[cfg(any(feature = "postgres", test))]
+pub(crate) fn notice_key(payload: &str) -> Option<session_core::StoreKey> {
     let hex = payload.as_bytes();
     if !hex.len().is_multiple_of(2) {
         return None;
@@ -36,7 +35,7 @@ pub(crate) fn notice_key(payload: &str) -> Option<StoreKey> {
         .chunks_exact(2)
         .map(|p| Some(digit(p[0])? << 4 | digit(p[1])?))
         .collect();
-    StoreKey::from_bytes(&bytes?).ok()
+    session_core::StoreKey::from_bytes(&bytes?).ok()
 }
 
 #[cfg(feature = "postgres")]
