@@ -31,16 +31,9 @@ fn post_req(cookie: &str, origin: &str, token: Option<&str>) -> Request<Body> {
     b.body(Body::empty()).unwrap()
 }
 
-#[tokio::test]
-async fn csrf_refusals_are_events_with_their_reason() {
-    let (_guard, logs) = test_support::spans::capture();
-    let app = Router::new()
-        .route("/form", get(form))
-        .route("/submit", post(submit))
-        .layer(SessionLayer::new(
-            MemoryStore::new(),
-            SigningKeys::generate().unwrap(),
-        ));
+/// `GET /form` on `app`: the new session's cookie (`name=value`) and the CSRF token it
+/// shows.
+async fn session_with_token(app: &Router) -> (String, String) {
     let r = app
         .clone()
         .oneshot(
@@ -53,13 +46,21 @@ async fn csrf_refusals_are_events_with_their_reason() {
         .unwrap();
     let set = r.headers()[header::SET_COOKIE].to_str().unwrap().to_owned();
     let cookie = set.split(';').next().unwrap().to_owned();
-    let token = String::from_utf8(
-        axum::body::to_bytes(r.into_body(), 1 << 16)
-            .await
-            .unwrap()
-            .to_vec(),
-    )
-    .unwrap();
+    let body = axum::body::to_bytes(r.into_body(), 1 << 16).await.unwrap();
+    (cookie, String::from_utf8(body.to_vec()).unwrap())
+}
+
+#[tokio::test]
+async fn csrf_refusals_are_events_with_their_reason() {
+    let (_guard, logs) = test_support::spans::capture();
+    let app = Router::new()
+        .route("/form", get(form))
+        .route("/submit", post(submit))
+        .layer(SessionLayer::new(
+            MemoryStore::new(),
+            SigningKeys::generate().unwrap(),
+        ));
+    let (cookie, token) = session_with_token(&app).await;
 
     for (origin, sent, reason) in [
         (
@@ -186,30 +187,7 @@ async fn an_overwrite_is_a_warning_naming_the_key() {
             MemoryStore::new(),
             SigningKeys::generate().unwrap(),
         ));
-    let r = app
-        .clone()
-        .oneshot(
-            Request::get("http://shop.example/form")
-                .header(header::HOST, "shop.example")
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await
-        .unwrap();
-    let cookie = r.headers()[header::SET_COOKIE]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
-    let token = String::from_utf8(
-        axum::body::to_bytes(r.into_body(), 1 << 16)
-            .await
-            .unwrap()
-            .to_vec(),
-    )
-    .unwrap();
+    let (cookie, token) = session_with_token(&app).await;
     let set = |v: &str| {
         let req = Request::post(format!("http://shop.example/theme/{v}"))
             .header(header::HOST, "shop.example")
