@@ -15,6 +15,8 @@ FILES = [
     "session-core/src/session/authenticated.rs",
     "session-core/src/session/live.rs",
     "session-core/src/ending.rs",
+    "session-core/src/metric.rs",
+    "session-core/src/observe.rs",
     "session-tower/src/session.rs",
     "session-tower/src/remember.rs",
     "session-tower/src/live.rs",

@@ -17,6 +17,7 @@
 //! | [`session`] | the per-request [`Session`] handle |
 //! | [`ending`] | how a live connection learns its session ended elsewhere: [`EndWatchers`], [`EndWatch`], [`EndNotices`] |
 //! | [`observe`] | store spans that record their outcome and, on failure, the error with its causes |
+//! | [`metric`] | the metrics (store-call latency, conflicts, refusals, outages), through the `metrics` facade |
 //! | [`config`] | idle and absolute timeouts, the touch throttle, limits |
 //! | [`clock`] | injectable time |
 //! | [`error`] | the [`Error`] enum and its [`ErrorKind`] |
@@ -46,6 +47,7 @@ pub mod ending;
 pub mod error;
 pub mod id;
 pub mod log_tag;
+pub mod metric;
 pub mod observe;
 pub mod record;
 pub mod session;

@@ -7,13 +7,17 @@
 //! settings and backend messages, never an id, a key, a token or a value (the key is in
 //! the span already, as its correlation tag).
 //!
-//! Backends open their spans with [`store_span!`](crate::store_span), which declares the two
-//! fields, and run the operation through [`Observed::observed`] (or [`record`] for a
-//! synchronous body). With no subscriber the span is disabled and recording is skipped.
+//! Backends describe each operation with [`store_call!`](crate::store_call), which opens its
+//! span with the two fields and names the backend and operation, and run the operation
+//! through [`Observed::observed`] (or [`run`] for a synchronous body). That records the
+//! outcome on the span and the call's latency in
+//! [`metric::STORE_CALL_SECONDS`](crate::metric::STORE_CALL_SECONDS). With no subscriber
+//! the span is disabled and recording on it is skipped.
 
 use std::fmt::Write as _;
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Instant;
 
 use tracing::Instrument as _;
 
@@ -117,9 +121,9 @@ pub fn error_text(error: &Error) -> String {
 ///
 /// # Example
 /// ```
-/// let span = session_core::store_span!("mystore.delete");
+/// let call = session_core::store_call!("mystore", "delete");
 /// let result: Result<(), session_core::Error> = Ok(());
-/// session_core::observe::record(&span, &result);
+/// session_core::observe::record(call.span(), &result);
 /// ```
 pub fn record<T: Outcome>(span: &tracing::Span, result: &Result<T, Error>) {
     if span.is_disabled() {
@@ -132,40 +136,117 @@ pub fn record<T: Outcome>(span: &tracing::Span, result: &Result<T, Error>) {
     }
 }
 
-/// Runs a synchronous store operation in `span` and records how it ended: the
-/// counterpart of [`Observed::observed`] for a store whose operations do not await.
+/// One store operation as traces and metrics see it: its span, and the backend and
+/// operation names its latency is recorded under. Made by [`store_call!`](crate::store_call).
+#[derive(Debug)]
+pub struct Call {
+    span: tracing::Span,
+    backend: &'static str,
+    operation: &'static str,
+}
+
+impl Call {
+    /// A call of `operation` on `backend`, traced in `span` (which should have the
+    /// `outcome` and `error` fields; [`store_call!`](crate::store_call) declares them).
+    ///
+    /// # Example
+    /// ```
+    /// let call = session_core::observe::Call::new(
+    ///     "mystore",
+    ///     "load",
+    ///     tracing::debug_span!("mystore.load", outcome = tracing::field::Empty, error = tracing::field::Empty),
+    /// );
+    /// assert_eq!(call.operation(), "load");
+    /// ```
+    pub fn new(backend: &'static str, operation: &'static str, span: tracing::Span) -> Self {
+        Self {
+            span,
+            backend,
+            operation,
+        }
+    }
+
+    /// The call's span.
+    ///
+    /// # Example
+    /// ```
+    /// let call = session_core::store_call!("mystore", "load");
+    /// let _entered = call.span().enter();
+    /// ```
+    pub fn span(&self) -> &tracing::Span {
+        &self.span
+    }
+
+    /// The backend's name (the `backend` label).
+    ///
+    /// # Example
+    /// ```
+    /// assert_eq!(session_core::store_call!("mystore", "load").backend(), "mystore");
+    /// ```
+    pub fn backend(&self) -> &'static str {
+        self.backend
+    }
+
+    /// The operation's name (the `operation` label).
+    ///
+    /// # Example
+    /// ```
+    /// assert_eq!(session_core::store_call!("mystore", "load").operation(), "load");
+    /// ```
+    pub fn operation(&self) -> &'static str {
+        self.operation
+    }
+
+    /// Records how the call ended, started at `started`: the outcome (and error text) on
+    /// its span, and its latency.
+    fn finish<T: Outcome>(&self, started: Instant, result: &Result<T, Error>) {
+        record(&self.span, result);
+        crate::metric::store_call(
+            self.backend,
+            self.operation,
+            result.outcome(),
+            started.elapsed(),
+        );
+    }
+}
+
+/// Runs a synchronous store operation as `call` and records how it ended: the counterpart
+/// of [`Observed::observed`] for a store whose operations do not await.
 ///
 /// # Example
 /// ```
 /// let found: Result<Option<session_core::Record>, session_core::Error> =
-///     session_core::observe::run(session_core::store_span!("mystore.load"), || Ok(None));
+///     session_core::observe::run(session_core::store_call!("mystore", "load"), || Ok(None));
 /// # let _ = found;
 /// ```
 pub fn run<T: Outcome>(
-    span: tracing::Span,
+    call: Call,
     operation: impl FnOnce() -> Result<T, Error>,
 ) -> Result<T, Error> {
-    let result = span.in_scope(operation);
-    record(&span, &result);
+    let started = Instant::now();
+    let result = call.span.in_scope(operation);
+    call.finish(started, &result);
     result
 }
 
 /// Runs a store operation's future in its span and records how it ended.
 pub trait Observed<T: Outcome>: Future<Output = Result<T, Error>> + Sized {
-    /// The future, instrumented with `span`, recording its outcome on it at the end.
+    /// The future, instrumented with `call`'s span, recording its outcome on the span and
+    /// its latency at the end.
     ///
     /// # Example
     /// ```
     /// # async fn demo() -> Result<(), session_core::Error> {
     /// use session_core::observe::Observed as _;
-    /// let span = session_core::store_span!("mystore.load");
-    /// let found: Option<session_core::Record> = async { Ok(None) }.observed(span).await?;
+    /// let call = session_core::store_call!("mystore", "load");
+    /// let found: Option<session_core::Record> = async { Ok(None) }.observed(call).await?;
     /// # let _ = found; Ok(()) }
     /// ```
-    fn observed(self, span: tracing::Span) -> impl Future<Output = Result<T, Error>> {
+    fn observed(self, call: Call) -> impl Future<Output = Result<T, Error>> {
         async move {
-            let result = self.instrument(span.clone()).await;
-            record(&span, &result);
+            let started = Instant::now();
+            let result = self.instrument(call.span.clone()).await;
+            call.finish(started, &result);
             result
         }
     }
@@ -173,25 +254,51 @@ pub trait Observed<T: Outcome>: Future<Output = Result<T, Error>> + Sized {
 
 impl<T: Outcome, F: Future<Output = Result<T, Error>>> Observed<T> for F {}
 
-/// A store operation's span: `tracing::debug_span!` with the `outcome` and `error` fields
-/// [`Observed::observed`] fills in. Takes the span's name and fields as `debug_span!` does.
+/// A store operation: a [`Call`] whose span is `tracing::debug_span!` named
+/// `"<backend>.<operation>"`, with the `outcome` and `error` fields that
+/// [`Observed::observed`] fills in, and any further fields as `debug_span!` takes them.
+///
+/// `store_call!(BACKEND => "family", "operation", ...)` names the span `"family.operation"`
+/// with a `backend` field, for stores whose backend is chosen at run time (the SQL stores'
+/// `"sql.load"` with `backend = "postgres"`).
 ///
 /// # Example
 /// ```
 /// # let key = session_core::SessionId::generate().unwrap().store_key();
-/// let span = session_core::store_span!("mystore.load", key = ?key);
-/// # let _ = span;
+/// let call = session_core::store_call!("mystore", "load", key = ?key);
+/// assert_eq!((call.backend(), call.operation()), ("mystore", "load"));
+/// let backend: &'static str = "postgres";
+/// let call = session_core::store_call!(backend => "sql", "load", key = ?key);
+/// assert_eq!(call.backend(), "postgres");
 /// ```
 #[macro_export]
-macro_rules! store_span {
-    ($name:literal $(, $($fields:tt)*)?) => {
-        $crate::__tracing::debug_span!(
-            $name,
-            outcome = $crate::__tracing::field::Empty,
-            error = $crate::__tracing::field::Empty
-            $(, $($fields)*)?
+macro_rules! store_call {
+    ($backend:literal, $op:literal $(, $($fields:tt)*)?) => {
+        $crate::observe::Call::new(
+            $backend,
+            $op,
+            $crate::__tracing::debug_span!(
+                concat!($backend, ".", $op),
+                outcome = $crate::__tracing::field::Empty,
+                error = $crate::__tracing::field::Empty
+                $(, $($fields)*)?
+            ),
         )
     };
+    ($backend:expr => $family:literal, $op:literal $(, $($fields:tt)*)?) => {{
+        let backend: &'static str = $backend;
+        $crate::observe::Call::new(
+            backend,
+            $op,
+            $crate::__tracing::debug_span!(
+                concat!($family, ".", $op),
+                outcome = $crate::__tracing::field::Empty,
+                error = $crate::__tracing::field::Empty,
+                backend = backend
+                $(, $($fields)*)?
+            ),
+        )
+    }};
 }
 
 #[cfg(test)]

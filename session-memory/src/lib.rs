@@ -217,7 +217,7 @@ impl MemoryStore {
 impl SessionStore for MemoryStore {
     async fn create(&self, key: &StoreKey, record: &Record) -> Result<(), Error> {
         session_core::observe::run(
-            session_core::store_span!("memory.create", key = ?key),
+            session_core::store_call!("memory", "create", key = ?key),
             || -> Result<(), Error> {
                 let _g = lock(&self.inner.stripes[self.stripe(key)]);
                 if self.live(key).is_some() {
@@ -236,14 +236,14 @@ impl SessionStore for MemoryStore {
 
     async fn load(&self, key: &StoreKey) -> Result<Option<Record>, Error> {
         session_core::observe::run(
-            session_core::store_span!("memory.load", key = ?key),
+            session_core::store_call!("memory", "load", key = ?key),
             || -> Result<Option<Record>, Error> { Ok(self.read(key).map(|r| (*r).clone())) },
         )
     }
 
     async fn load_shared(&self, key: &StoreKey) -> Result<Option<Arc<Record>>, Error> {
         session_core::observe::run(
-            session_core::store_span!("memory.load", key = ?key),
+            session_core::store_call!("memory", "load", key = ?key),
             || -> Result<Option<Arc<Record>>, Error> {
                 // The cached record itself: records are never changed in place (every write
                 // inserts a new one), so handing it out is safe and costs a reference count.
@@ -254,7 +254,7 @@ impl SessionStore for MemoryStore {
 
     async fn save(&self, key: &StoreKey, record: &Record, expected: u64) -> Result<(), Error> {
         session_core::observe::run(
-            session_core::store_span!("memory.save", key = ?key),
+            session_core::store_call!("memory", "save", key = ?key),
             || -> Result<(), Error> {
                 self.save_with(key, record, expected, || Arc::new(record.clone()))
             },
@@ -268,7 +268,7 @@ impl SessionStore for MemoryStore {
         expected: u64,
     ) -> Result<(), Error> {
         session_core::observe::run(
-            session_core::store_span!("memory.save", key = ?key),
+            session_core::store_call!("memory", "save", key = ?key),
             || -> Result<(), Error> { self.save_with(key, record, expected, || record.clone()) },
         )
     }
@@ -280,7 +280,7 @@ impl SessionStore for MemoryStore {
         last_seen: Timestamp,
     ) -> Result<(), Error> {
         session_core::observe::run(
-            session_core::store_span!("memory.touch", key = ?key),
+            session_core::store_call!("memory", "touch", key = ?key),
             || -> Result<(), Error> {
                 let _g = lock(&self.inner.stripes[self.stripe(key)]);
                 let current = self.live(key).ok_or(Error::Gone)?;
@@ -295,7 +295,7 @@ impl SessionStore for MemoryStore {
 
     async fn delete(&self, key: &StoreKey) -> Result<(), Error> {
         session_core::observe::run(
-            session_core::store_span!("memory.delete", key = ?key),
+            session_core::store_call!("memory", "delete", key = ?key),
             || -> Result<(), Error> {
                 let _g = lock(&self.inner.stripes[self.stripe(key)]);
                 self.remove_locked(key);
@@ -312,7 +312,7 @@ impl SessionStore for MemoryStore {
         expected: u64,
     ) -> Result<(), Error> {
         session_core::observe::run(
-            session_core::store_span!("memory.rotate", old = ?old, new = ?new),
+            session_core::store_call!("memory", "rotate", old = ?old, new = ?new),
             || -> Result<(), Error> {
                 let (a, b) = (self.stripe(old), self.stripe(new));
                 // Fixed order (lower stripe first) so two rotations never deadlock.
@@ -338,7 +338,7 @@ impl SessionStore for MemoryStore {
 
     async fn list_owner(&self, owner: &str) -> Result<Vec<OwnerSession>, Error> {
         session_core::observe::run(
-            session_core::store_span!("memory.list_owner"),
+            session_core::store_call!("memory", "list_owner"),
             || -> Result<Vec<OwnerSession>, Error> {
                 let keys: Vec<StoreKey> = lock(&self.inner.owners)
                     .get(owner)
@@ -364,7 +364,7 @@ impl SessionStore for MemoryStore {
 
     async fn delete_owner(&self, owner: &str, keep: Option<&StoreKey>) -> Result<u64, Error> {
         session_core::observe::run(
-            session_core::store_span!("memory.delete_owner"),
+            session_core::store_call!("memory", "delete_owner"),
             || -> Result<u64, Error> {
                 let keys: Vec<StoreKey> = lock(&self.inner.owners)
                     .get(owner)
@@ -393,7 +393,7 @@ impl SessionStore for MemoryStore {
 
     async fn delete_expired(&self) -> Result<u64, Error> {
         session_core::observe::run(
-            session_core::store_span!("memory.delete_expired"),
+            session_core::store_call!("memory", "delete_expired"),
             || -> Result<u64, Error> {
                 let now = self.now();
                 let expired: Vec<StoreKey> = self
@@ -429,7 +429,7 @@ impl SessionStore for MemoryStore {
         until: Timestamp,
     ) -> Result<LockAttempt, Error> {
         session_core::observe::run(
-            session_core::store_span!("memory.acquire_lock", key = ?key),
+            session_core::store_call!("memory", "acquire_lock", key = ?key),
             || -> Result<LockAttempt, Error> { self.acquire(key, now, until) },
         )
     }
@@ -443,14 +443,14 @@ impl SessionStore for MemoryStore {
         now: Timestamp,
     ) -> Result<(), Error> {
         session_core::observe::run(
-            session_core::store_span!("memory.save_fenced", key = ?key),
+            session_core::store_call!("memory", "save_fenced", key = ?key),
             || -> Result<(), Error> { self.save_fenced_native(key, record, expected, token, now) },
         )
     }
 
     async fn release_lock(&self, key: &StoreKey, token: u64, now: Timestamp) -> Result<(), Error> {
         session_core::observe::run(
-            session_core::store_span!("memory.release_lock", key = ?key),
+            session_core::store_call!("memory", "release_lock", key = ?key),
             || -> Result<(), Error> { self.release(key, token, now) },
         )
     }

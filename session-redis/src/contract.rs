@@ -17,7 +17,7 @@ use crate::store::{RedisStore, arg};
 #[async_trait]
 impl SessionStore for RedisStore {
     async fn create(&self, key: &StoreKey, record: &Record) -> Result<(), Error> {
-        let span = session_core::store_span!("redis.create", key = ?key);
+        let call = session_core::store_call!("redis", "create", key = ?key);
         async {
             let now = self.clock.now();
             let owner = record.owner.as_deref().unwrap_or("");
@@ -42,23 +42,23 @@ impl SessionStore for RedisStore {
                 _ => Err(unexpected("create")),
             }
         }
-        .observed(span)
+        .observed(call)
         .await
     }
 
     async fn load(&self, key: &StoreKey) -> Result<Option<Record>, Error> {
         self.load_inner(key)
-            .observed(session_core::store_span!("redis.load", key = ?key))
+            .observed(session_core::store_call!("redis", "load", key = ?key))
             .await
     }
 
     async fn save(&self, key: &StoreKey, record: &Record, expected: u64) -> Result<(), Error> {
-        let span = session_core::store_span!("redis.save", key = ?key);
+        let call = session_core::store_call!("redis", "save", key = ?key);
         async {
             self.save_script(key, record, expected, None, self.clock.now())
                 .await
         }
-        .observed(span)
+        .observed(call)
         .await
     }
 
@@ -68,7 +68,7 @@ impl SessionStore for RedisStore {
         expires_at: Timestamp,
         last_seen: Timestamp,
     ) -> Result<(), Error> {
-        let span = session_core::store_span!("redis.touch", key = ?key);
+        let call = session_core::store_call!("redis", "touch", key = ?key);
         async {
             let now = self.clock.now();
             let reply = self
@@ -97,13 +97,13 @@ impl SessionStore for RedisStore {
                 _ => Err(unexpected("touch")),
             }
         }
-        .observed(span)
+        .observed(call)
         .await
     }
 
     async fn delete(&self, key: &StoreKey) -> Result<(), Error> {
         self.delete_inner(key, None)
-            .observed(session_core::store_span!("redis.delete", key = ?key))
+            .observed(session_core::store_call!("redis", "delete", key = ?key))
             .await
             .map(drop)
     }
@@ -115,7 +115,7 @@ impl SessionStore for RedisStore {
         record: &Record,
         expected: u64,
     ) -> Result<(), Error> {
-        let span = session_core::store_span!("redis.rotate", old = ?old, new = ?new);
+        let call = session_core::store_call!("redis", "rotate", old = ?old, new = ?new);
         async {
             if self.names.cluster && old.tag() != new.tag() {
                 return self.rotate_across_slots(old, new, record, expected).await;
@@ -156,12 +156,12 @@ impl SessionStore for RedisStore {
                 _ => Err(unexpected("rotate")),
             }
         }
-        .observed(span)
+        .observed(call)
         .await
     }
 
     async fn list_owner(&self, owner: &str) -> Result<Vec<OwnerSession>, Error> {
-        let span = session_core::store_span!("redis.list_owner");
+        let call = session_core::store_call!("redis", "list_owner");
         async {
             let now = self.clock.now();
             let idx = self.names.index(owner);
@@ -197,12 +197,12 @@ impl SessionStore for RedisStore {
             }
             Ok(out)
         }
-        .observed(span)
+        .observed(call)
         .await
     }
 
     async fn delete_owner(&self, owner: &str, keep: Option<&StoreKey>) -> Result<u64, Error> {
-        let span = session_core::store_span!("redis.delete_owner");
+        let call = session_core::store_call!("redis", "delete_owner");
         async {
             let mut cmd = redis::cmd("ZRANGE");
             cmd.arg(self.names.index(owner)).arg(0).arg(-1);
@@ -221,7 +221,7 @@ impl SessionStore for RedisStore {
             }
             Ok(n)
         }
-        .observed(span)
+        .observed(call)
         .await
     }
 
@@ -245,7 +245,7 @@ impl SessionStore for RedisStore {
         until: Timestamp,
     ) -> Result<LockAttempt, Error> {
         self.acquire(key, now, until)
-            .observed(session_core::store_span!("redis.acquire_lock", key = ?key))
+            .observed(session_core::store_call!("redis", "acquire_lock", key = ?key))
             .await
     }
 
@@ -258,13 +258,13 @@ impl SessionStore for RedisStore {
         now: Timestamp,
     ) -> Result<(), Error> {
         self.save_script(key, record, expected, Some(token), now)
-            .observed(session_core::store_span!("redis.save_fenced", key = ?key))
+            .observed(session_core::store_call!("redis", "save_fenced", key = ?key))
             .await
     }
 
     async fn release_lock(&self, key: &StoreKey, token: u64, now: Timestamp) -> Result<(), Error> {
         self.release(key, token, now)
-            .observed(session_core::store_span!("redis.release_lock", key = ?key))
+            .observed(session_core::store_call!("redis", "release_lock", key = ?key))
             .await
     }
 }

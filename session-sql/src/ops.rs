@@ -283,18 +283,18 @@ where
     usize: sqlx::ColumnIndex<DB::Row>,
 {
     async fn create(&self, key: &StoreKey, record: &Record) -> Result<(), Error> {
-        let span = session_core::store_span!("sql.create", backend = DB::BACKEND, key = ?key);
-        self.do_create(key, record).observed(span).await
+        let call = session_core::store_call!(DB::BACKEND => "sql", "create", key = ?key);
+        self.do_create(key, record).observed(call).await
     }
 
     async fn load(&self, key: &StoreKey) -> Result<Option<Record>, Error> {
-        let span = session_core::store_span!("sql.load", backend = DB::BACKEND, key = ?key);
-        self.do_load(key).observed(span).await
+        let call = session_core::store_call!(DB::BACKEND => "sql", "load", key = ?key);
+        self.do_load(key).observed(call).await
     }
 
     async fn save(&self, key: &StoreKey, record: &Record, expected: u64) -> Result<(), Error> {
-        let span = session_core::store_span!("sql.save", backend = DB::BACKEND, key = ?key);
-        self.do_save(key, record, expected).observed(span).await
+        let call = session_core::store_call!(DB::BACKEND => "sql", "save", key = ?key);
+        self.do_save(key, record, expected).observed(call).await
     }
 
     async fn touch(
@@ -303,15 +303,15 @@ where
         expires_at: Timestamp,
         last_seen: Timestamp,
     ) -> Result<(), Error> {
-        let span = session_core::store_span!("sql.touch", backend = DB::BACKEND, key = ?key);
+        let call = session_core::store_call!(DB::BACKEND => "sql", "touch", key = ?key);
         self.do_touch(key, expires_at, last_seen)
-            .observed(span)
+            .observed(call)
             .await
     }
 
     async fn delete(&self, key: &StoreKey) -> Result<(), Error> {
-        let span = session_core::store_span!("sql.delete", backend = DB::BACKEND, key = ?key);
-        self.do_delete(key).observed(span).await
+        let call = session_core::store_call!(DB::BACKEND => "sql", "delete", key = ?key);
+        self.do_delete(key).observed(call).await
     }
 
     async fn rotate(
@@ -321,10 +321,10 @@ where
         record: &Record,
         expected: u64,
     ) -> Result<(), Error> {
-        let span =
-            session_core::store_span!("sql.rotate", backend = DB::BACKEND, old = ?old, new = ?new);
+        let call =
+            session_core::store_call!(DB::BACKEND => "sql", "rotate", old = ?old, new = ?new);
         self.do_rotate(old, new, record, expected)
-            .observed(span)
+            .observed(call)
             .await
     }
 
@@ -336,13 +336,13 @@ where
     }
 
     async fn list_owner(&self, owner: &str) -> Result<Vec<OwnerSession>, Error> {
-        let span = session_core::store_span!("sql.list_owner", backend = DB::BACKEND);
-        self.do_list_owner(owner).observed(span).await
+        let call = session_core::store_call!(DB::BACKEND => "sql", "list_owner");
+        self.do_list_owner(owner).observed(call).await
     }
 
     async fn delete_owner(&self, owner: &str, keep: Option<&StoreKey>) -> Result<u64, Error> {
-        let span = session_core::store_span!("sql.delete_owner", backend = DB::BACKEND);
-        self.do_delete_owner(owner, keep).observed(span).await
+        let call = session_core::store_call!(DB::BACKEND => "sql", "delete_owner");
+        self.do_delete_owner(owner, keep).observed(call).await
     }
 
     async fn acquire_lock(
@@ -351,8 +351,8 @@ where
         now: Timestamp,
         until: Timestamp,
     ) -> Result<LockAttempt, Error> {
-        let span = session_core::store_span!("sql.acquire_lock", backend = DB::BACKEND, key = ?key);
-        self.lease_take(key, now, until).observed(span).await
+        let call = session_core::store_call!(DB::BACKEND => "sql", "acquire_lock", key = ?key);
+        self.lease_take(key, now, until).observed(call).await
     }
 
     async fn save_fenced(
@@ -363,19 +363,21 @@ where
         token: u64,
         now: Timestamp,
     ) -> Result<(), Error> {
-        let span = session_core::store_span!("sql.save_fenced", backend = DB::BACKEND, key = ?key);
+        let call = session_core::store_call!(DB::BACKEND => "sql", "save_fenced", key = ?key);
         self.lease_save(key, record, expected, token, now)
-            .observed(span)
+            .observed(call)
             .await
     }
 
     async fn release_lock(&self, key: &StoreKey, token: u64, now: Timestamp) -> Result<(), Error> {
-        let span = session_core::store_span!("sql.release_lock", backend = DB::BACKEND, key = ?key);
-        self.lease_release(key, token, now).observed(span).await
+        let call = session_core::store_call!(DB::BACKEND => "sql", "release_lock", key = ?key);
+        self.lease_release(key, token, now).observed(call).await
     }
 
     async fn delete_expired(&self) -> Result<u64, Error> {
-        self.sweep().await.map(|r| r.rows)
+        async { self.sweep().await.map(|r| r.rows) }
+            .observed(session_core::store_call!(DB::BACKEND => "sql", "delete_expired"))
+            .await
     }
 }
 

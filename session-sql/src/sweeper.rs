@@ -42,12 +42,14 @@ pub fn spawn_sweeper(store: Arc<dyn SessionStore>, period: Duration) -> Sweeper 
             }
             match store.delete_expired().await {
                 Ok(n) => {
+                    session_core::metric::sweep(Some(n));
                     tracing::debug!(rows = n, "swept expired sessions");
                     backoff = period;
                 }
                 Err(e) => {
+                    session_core::metric::sweep(None);
                     backoff = (backoff * 2).min(period * 10);
-                    tracing::warn!(error = %e, retry_in = ?backoff, "session sweep failed");
+                    tracing::warn!(error = %session_core::observe::error_text(&e), retry_in = ?backoff, "session sweep failed");
                 }
             }
         }

@@ -88,3 +88,12 @@ async fn kill(ids: &[i64]) {
             .unwrap();
     }
 }
+
+#[tokio::test]
+async fn store_calls_are_measured() {
+    use session_core::Clock as _;
+    let clock = ManualClock::new();
+    let now = clock.now();
+    let store = store(clock).await;
+    common::store_calls_are_measured(&store, "mysql", now).await;
+}

@@ -299,3 +299,12 @@ mod notices_per_table {
         }
     }
 }
+
+#[tokio::test]
+async fn store_calls_are_measured() {
+    use session_core::Clock as _;
+    let clock = ManualClock::new();
+    let now = clock.now();
+    let store = store(clock).await;
+    common::store_calls_are_measured(&store, "postgres", now).await;
+}

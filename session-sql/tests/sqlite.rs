@@ -115,3 +115,12 @@ async fn teardown_drops_the_tables() {
     let left: Vec<String> = rows.iter().map(|r| r.get::<String, _>(0)).collect();
     assert!(left.is_empty(), "tables left after the teardowns: {left:?}");
 }
+
+#[tokio::test]
+async fn store_calls_are_measured() {
+    use session_core::Clock as _;
+    let clock = ManualClock::new();
+    let now = clock.now();
+    let store = memory_store(clock).await;
+    common::store_calls_are_measured(&store, "sqlite", now).await;
+}

@@ -83,7 +83,10 @@ pub(crate) fn presented_id(
                     valid.push(id);
                 }
             }
-            Err(reason) => refused = Some(reason),
+            Err(reason) => {
+                session_core::metric::cookie_rejection(reason.as_str());
+                refused = Some(reason);
+            }
         }
     }
     match valid.len() {
@@ -98,6 +101,7 @@ pub(crate) fn presented_id(
         0 => {}
         n => {
             // Never choose by position: an injected cookie could come first or last.
+            session_core::metric::cookie_rejection("ambiguous");
             tracing::warn!(
                 candidates = n,
                 "several valid session cookies; ignoring all"

@@ -67,8 +67,7 @@ async fn check_csrf(
     let headers = &parts.headers;
     let authority = csrf::request_authority(&parts.uri, headers);
     if let Err(reason) = csrf::check_origin(headers, authority, &settings.csrf.trusted_origins) {
-        tracing::info!(reason = reason.as_str(), "CSRF check refused a request");
-        return CsrfOutcome::Reject(rejection::csrf_rejection(reason));
+        return refuse(reason);
     }
     // A session that never showed a token: origin checks are all there is.
     match session.core().get_raw(csrf::SECRET_KEY).await {
@@ -78,6 +77,7 @@ async fn check_csrf(
             if e.kind() == ErrorKind::Unavailable {
                 session.state().unavailable.store(true, Ordering::SeqCst);
             }
+            session_core::metric::outage_response("csrf_check");
             return CsrfOutcome::Reject(rejection::outage(settings.outage.status));
         }
     }
@@ -122,6 +122,7 @@ async fn check_csrf(
 
 /// A refused CSRF check, logged with its reason (never the token).
 fn refuse(reason: csrf::CsrfReason) -> CsrfOutcome {
+    session_core::metric::csrf_refusal(reason.as_str());
     tracing::info!(reason = reason.as_str(), "CSRF check refused a request");
     CsrfOutcome::Reject(rejection::csrf_rejection(reason))
 }
@@ -150,6 +151,7 @@ async fn finish(settings: &Settings, session: &Session, mut response: Response) 
     };
     let (source, state) = (*source, session.state());
     if state.unavailable.load(Ordering::SeqCst) {
+        session_core::metric::outage_response("request");
         return rejection::outage(settings.outage.status);
     }
     match core.save().await {
@@ -170,6 +172,7 @@ async fn finish(settings: &Settings, session: &Session, mut response: Response) 
         }
         Err(e) if e.kind() == ErrorKind::Unavailable => {
             tracing::warn!(error = %session_core::observe::error_text(&e), "session save failed: store unavailable");
+            session_core::metric::outage_response("save");
             return rejection::outage(settings.outage.status);
         }
         Err(e) => {
@@ -347,6 +350,7 @@ where
         let (mut parts, body) = req.into_parts();
         let bytes = crate::presented::cookie_bytes(&parts.headers);
         if bytes > settings.cookie.max_header_bytes {
+            session_core::metric::cookie_rejection("header_too_large");
             tracing::warn!(
                 bytes,
                 limit = settings.cookie.max_header_bytes,

@@ -13,6 +13,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod metrics;
 pub mod spans;
 
 use std::io::Write as _;

@@ -77,6 +77,7 @@ impl Session {
             let waited = started.elapsed();
             match attempt {
                 Ok(LockAttempt::Taken(token)) => {
+                    crate::metric::lock_wait("taken", waited);
                     // What the critical section reads must be read under the lock.
                     io.loaded = Loaded::NotYet;
                     io.lease = Some(token);
@@ -85,6 +86,7 @@ impl Session {
                 Ok(LockAttempt::Held { .. }) | Err(Error::Conflict)
                     if waited >= config.lock_wait() =>
                 {
+                    crate::metric::lock_wait("timeout", waited);
                     return Err(Error::LockTimeout {
                         waited_ms: u64::try_from(waited.as_millis()).unwrap_or(u64::MAX),
                     });

@@ -115,9 +115,11 @@ impl Session {
                         }
                         None => Write::Saved,
                     };
+                    crate::metric::save_stored(report.attempts, report.overwritten.len());
                     return Ok(report);
                 }
                 Err(Error::Conflict) => {
+                    crate::metric::save_conflict();
                     self.reload_after_conflict(io, &key, &current, pending, &mut report)
                         .await?;
                     // A loser yields so the winner's task can finish; under heavy

@@ -66,3 +66,44 @@ macro_rules! raw_adapter {
         }
     };
 }
+
+/// A create, a hit, a miss and a delete on `store` are each timed under `backend`'s
+/// label, with their outcome (recorded on this thread: the test runs current-thread).
+pub(crate) async fn store_calls_are_measured(
+    store: &dyn session_core::SessionStore,
+    backend: &str,
+    now: session_core::Timestamp,
+) {
+    use session_core::{Record, metric};
+    let recorded = test_support::metrics::capture();
+    let key = SessionId::generate().unwrap().store_key();
+    store
+        .create(
+            &key,
+            &Record::new(now, now.plus(std::time::Duration::from_secs(60))),
+        )
+        .await
+        .unwrap();
+    assert!(store.load(&key).await.unwrap().is_some());
+    store.delete(&key).await.unwrap();
+    assert!(store.load(&key).await.unwrap().is_none());
+    let m = recorded.take();
+    for (operation, outcome) in [
+        ("create", "ok"),
+        ("load", "hit"),
+        ("load", "miss"),
+        ("delete", "ok"),
+    ] {
+        let labels = [
+            ("backend", backend),
+            ("operation", operation),
+            ("outcome", outcome),
+        ];
+        assert_eq!(
+            m.count(metric::STORE_CALL_SECONDS, &labels),
+            1,
+            "{labels:?}: {}",
+            m.listing()
+        );
+    }
+}

@@ -1,0 +1,210 @@
+//! The library's metrics: one place for every name, label and unit, recorded through the
+//! [`metrics`](https://docs.rs/metrics) facade so that the application picks the exporter
+//! (Prometheus, StatsD, OpenTelemetry) or none. With no recorder installed, recording is a
+//! no-op that allocates nothing beyond its label list.
+//!
+//! Names follow Prometheus' conventions: `session_` prefix, base units (`_seconds`), and
+//! `_total` on counters. Label values are fixed, short vocabularies (a backend, an
+//! operation, an outcome, a reason), never an id, a key, an owner or a value, so a series
+//! count stays small and nothing secret reaches a dashboard.
+//!
+//! | name | kind | labels | what it counts |
+//! |---|---|---|---|
+//! | `session_store_call_duration_seconds` | histogram | `backend`, `operation`, `outcome` | every store call's latency, and (as its count) how many ended how |
+//! | `session_save_conflicts_total` | counter | | compare-and-swap saves that lost to a concurrent save |
+//! | `session_save_replays_total` | counter | | saves that succeeded after replaying their changes on a newer record |
+//! | `session_overwritten_keys_total` | counter | | keys a save set or removed that a concurrent request had changed (last writer wins) |
+//! | `session_lock_wait_seconds` | histogram | `outcome` (`taken`, `timeout`) | time spent waiting for the per-session lock |
+//! | `session_outage_responses_total` | counter | `stage` (`csrf_check`, `request`, `save`) | responses answered with the outage status because the store was unavailable |
+//! | `session_csrf_refusals_total` | counter | `reason` | requests refused by the CSRF check |
+//! | `session_cookie_rejections_total` | counter | `reason` | presented session ids refused (`malformed`, `bad_signature`, `ambiguous`, `header_too_large`) |
+//! | `session_sweeper_deleted_total` | counter | | expired sessions the background sweeper removed |
+//! | `session_sweeper_errors_total` | counter | | sweeps that failed |
+//!
+//! Call [`describe`] once after installing a recorder to give each metric its help text
+//! and unit.
+
+use std::time::Duration;
+
+/// Store-call latency, by `backend`, `operation` and `outcome`.
+pub const STORE_CALL_SECONDS: &str = "session_store_call_duration_seconds";
+/// Saves that lost a compare-and-swap to a concurrent save.
+pub const SAVE_CONFLICTS: &str = "session_save_conflicts_total";
+/// Saves stored after replaying their changes on a newer record.
+pub const SAVE_REPLAYS: &str = "session_save_replays_total";
+/// Keys a save overwrote that a concurrent request had changed.
+pub const OVERWRITTEN_KEYS: &str = "session_overwritten_keys_total";
+/// Time waited for the per-session lock, by `outcome`.
+pub const LOCK_WAIT_SECONDS: &str = "session_lock_wait_seconds";
+/// Responses answered with the outage status, by `stage`.
+pub const OUTAGE_RESPONSES: &str = "session_outage_responses_total";
+/// CSRF refusals, by `reason`.
+pub const CSRF_REFUSALS: &str = "session_csrf_refusals_total";
+/// Refused session ids, by `reason`.
+pub const COOKIE_REJECTIONS: &str = "session_cookie_rejections_total";
+/// Expired sessions the sweeper removed.
+pub const SWEEPER_DELETED: &str = "session_sweeper_deleted_total";
+/// Failed sweeps.
+pub const SWEEPER_ERRORS: &str = "session_sweeper_errors_total";
+
+/// Every metric's name, in the order of the table above.
+pub const ALL: [&str; 10] = [
+    STORE_CALL_SECONDS,
+    SAVE_CONFLICTS,
+    SAVE_REPLAYS,
+    OVERWRITTEN_KEYS,
+    LOCK_WAIT_SECONDS,
+    OUTAGE_RESPONSES,
+    CSRF_REFUSALS,
+    COOKIE_REJECTIONS,
+    SWEEPER_DELETED,
+    SWEEPER_ERRORS,
+];
+
+/// Gives every metric its unit and help text in the installed recorder (Prometheus'
+/// `# HELP` lines). Call it once, after installing the recorder.
+///
+/// # Example
+/// ```
+/// session_core::metric::describe();
+/// ```
+pub fn describe() {
+    use metrics::{Unit, describe_counter, describe_histogram};
+    describe_histogram!(
+        STORE_CALL_SECONDS,
+        Unit::Seconds,
+        "Session store call latency, by backend, operation and outcome"
+    );
+    describe_counter!(
+        SAVE_CONFLICTS,
+        "Session saves that lost a compare-and-swap to a concurrent save"
+    );
+    describe_counter!(
+        SAVE_REPLAYS,
+        "Session saves stored after replaying their changes on a newer record"
+    );
+    describe_counter!(
+        OVERWRITTEN_KEYS,
+        "Session keys a save overwrote that a concurrent request had changed"
+    );
+    describe_histogram!(
+        LOCK_WAIT_SECONDS,
+        Unit::Seconds,
+        "Time waited for the per-session lock, by outcome"
+    );
+    describe_counter!(
+        OUTAGE_RESPONSES,
+        "Responses answered with the outage status because the session store was unavailable"
+    );
+    describe_counter!(
+        CSRF_REFUSALS,
+        "Requests refused by the CSRF check, by reason"
+    );
+    describe_counter!(COOKIE_REJECTIONS, "Refused session ids, by reason");
+    describe_counter!(
+        SWEEPER_DELETED,
+        "Expired sessions removed by the background sweeper"
+    );
+    describe_counter!(SWEEPER_ERRORS, "Background sweeps that failed");
+}
+
+/// Records one store call's latency.
+///
+/// # Example
+/// ```
+/// session_core::metric::store_call("memory", "load", "hit", std::time::Duration::from_micros(3));
+/// ```
+pub fn store_call(
+    backend: &'static str,
+    operation: &'static str,
+    outcome: &'static str,
+    elapsed: Duration,
+) {
+    metrics::histogram!(
+        STORE_CALL_SECONDS,
+        "backend" => backend,
+        "operation" => operation,
+        "outcome" => outcome
+    )
+    .record(elapsed.as_secs_f64());
+}
+
+/// Counts a compare-and-swap save that lost to a concurrent save.
+///
+/// # Example
+/// ```
+/// session_core::metric::save_conflict();
+/// ```
+pub fn save_conflict() {
+    metrics::counter!(SAVE_CONFLICTS).increment(1);
+}
+
+/// Counts a stored save: a replay when it took more than one attempt, and the keys it
+/// overwrote.
+///
+/// # Example
+/// ```
+/// session_core::metric::save_stored(2, 1);
+/// ```
+pub fn save_stored(attempts: u32, overwritten: usize) {
+    if attempts > 1 {
+        metrics::counter!(SAVE_REPLAYS).increment(1);
+    }
+    if overwritten > 0 {
+        metrics::counter!(OVERWRITTEN_KEYS).increment(overwritten as u64);
+    }
+}
+
+/// Records a wait for the per-session lock: `taken` or `timeout`.
+///
+/// # Example
+/// ```
+/// session_core::metric::lock_wait("taken", std::time::Duration::ZERO);
+/// ```
+pub fn lock_wait(outcome: &'static str, waited: Duration) {
+    metrics::histogram!(LOCK_WAIT_SECONDS, "outcome" => outcome).record(waited.as_secs_f64());
+}
+
+/// Counts a response answered with the outage status at `stage`.
+///
+/// # Example
+/// ```
+/// session_core::metric::outage_response("save");
+/// ```
+pub fn outage_response(stage: &'static str) {
+    metrics::counter!(OUTAGE_RESPONSES, "stage" => stage).increment(1);
+}
+
+/// Counts a CSRF refusal.
+///
+/// # Example
+/// ```
+/// session_core::metric::csrf_refusal("missing_token");
+/// ```
+pub fn csrf_refusal(reason: &'static str) {
+    metrics::counter!(CSRF_REFUSALS, "reason" => reason).increment(1);
+}
+
+/// Counts a refused session id.
+///
+/// # Example
+/// ```
+/// session_core::metric::cookie_rejection("bad_signature");
+/// ```
+pub fn cookie_rejection(reason: &'static str) {
+    metrics::counter!(COOKIE_REJECTIONS, "reason" => reason).increment(1);
+}
+
+/// Records one sweep: the rows it removed, or its failure.
+///
+/// # Example
+/// ```
+/// session_core::metric::sweep(Some(12));
+/// session_core::metric::sweep(None); // it failed
+/// ```
+pub fn sweep(deleted: Option<u64>) {
+    match deleted {
+        Some(n) => metrics::counter!(SWEEPER_DELETED).increment(n),
+        None => metrics::counter!(SWEEPER_ERRORS).increment(1),
+    }
+}
