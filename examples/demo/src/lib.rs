@@ -17,6 +17,7 @@
 #![deny(missing_docs)]
 
 pub mod live;
+pub mod metrics_page;
 pub mod pages;
 pub mod store;
 pub mod throttle;
@@ -133,6 +134,8 @@ pub struct Settings {
     /// How often a live page's socket looks at its session on a store that cannot push
     /// end notices (SQLite, MySQL, memory): the bound on how late it closes.
     pub live_poll: std::time::Duration,
+    /// The Prometheus recorder `/metrics` renders; no `/metrics` page without it.
+    pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
 }
 
 impl Settings {
@@ -146,6 +149,7 @@ impl Settings {
             login_cooldown: std::time::Duration::from_secs(30),
             reauthentication_window: std::time::Duration::from_secs(5 * 60),
             live_poll: std::time::Duration::from_millis(250),
+            metrics: None,
         }
     }
 }
@@ -188,7 +192,7 @@ pub fn router(settings: Settings) -> StdResult<Router, session_tower::ConfigErro
             settings.login_cooldown,
         )),
     };
-    Ok(Router::new()
+    let router = Router::new()
         .route("/", get(home))
         .route("/login", get(login_page).post(login))
         .route("/logout", post(logout))
@@ -207,8 +211,13 @@ pub fn router(settings: Settings) -> StdResult<Router, session_tower::ConfigErro
         .route("/api/cart", get(api_cart).post(api_cart_add))
         .route("/api/visits", post(api_visit))
         .layer(layer)
-        .layer(axum::middleware::map_response(no_framing))
-        .with_state(app))
+        .layer(axum::middleware::map_response(no_framing));
+    // Outside the session layer: a scraper gets no session and no cookie.
+    let router = match settings.metrics {
+        Some(handle) => router.route("/metrics", get(move || async move { handle.render() })),
+        None => router,
+    };
+    Ok(router.with_state(app))
 }
 
 type Result<T> = std::result::Result<T, SessionError>;

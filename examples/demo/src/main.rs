@@ -10,6 +10,7 @@
 //! | | `SESSION_KEYS` | comma-separated base64 signing keys, newest first |
 //! | `--reauth-window-secs N` | `SESSION_REAUTH_WINDOW_SECS` | `300`: how recent a login changing the password needs |
 //! | `--live-poll-ms N` | `SESSION_LIVE_POLL_MS` | `250`: how often a live page's socket looks at its session on a store that cannot push end notices (SQLite, MySQL, memory) |
+//! | `--metrics` | `SESSION_METRICS=1` | off: serve the library's metrics at `/metrics`, in Prometheus' text format |
 //! | | `SESSION_ORIGINS` | the origins users open (default `http://ADDR` and `http://localhost:PORT`) |
 
 use std::net::SocketAddr;
@@ -121,6 +122,17 @@ async fn main() -> ExitCode {
         Err(e) => {
             eprintln!("session-demo: --live-poll-ms: {e}");
             return ExitCode::FAILURE;
+        }
+    }
+    let metrics_on = std::env::args().any(|a| a == "--metrics")
+        || std::env::var("SESSION_METRICS").is_ok_and(|v| v == "1");
+    if metrics_on {
+        match session_demo::metrics_page::install() {
+            Ok(handle) => settings.metrics = Some(handle),
+            Err(e) => {
+                eprintln!("session-demo: --metrics: {e}");
+                return ExitCode::FAILURE;
+            }
         }
     }
     let app = match session_demo::router(settings) {
