@@ -1,6 +1,7 @@
 //! Shared by the demo's test binaries.
 
+// Not every test binary uses every helper (the metrics page's test needs no browser).
+#[allow(dead_code)]
 pub(crate) mod chrome;
-// Not every test binary uses every helper.
 #[allow(dead_code)]
 pub(crate) mod demo;
