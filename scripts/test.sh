@@ -9,6 +9,11 @@
 #   REDIS_CLUSTER_URLS     three masters, comma-separated (a cluster started here)
 #   DATABASE_URL_POSTGRES  postgres://postgres@127.0.0.1:5432/test
 #   DATABASE_URL_MYSQL     mysql://root@127.0.0.1:3306/test
+#   SESSION_TLS_DIR        ca.pem, client.pem, client-key.pem, other-ca.pem (scripts/tls-certs.sh)
+#   REDIS_TLS_URL          rediss://: a TLS-only Redis requiring a client certificate
+#   REDIS_TLS_CLUSTER_URLS the same, as a three-master cluster
+#   DATABASE_URL_POSTGRES_TLS  a PostgreSQL taking only TLS with a client certificate
+#   DATABASE_URL_MYSQL_TLS     a MariaDB requiring TLS and a client certificate
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/services.sh

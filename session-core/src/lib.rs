@@ -18,6 +18,7 @@
 //! | [`ending`] | how a live connection learns its session ended elsewhere: [`EndWatchers`], [`EndWatch`], [`EndNotices`] |
 //! | [`observe`] | store spans that record their outcome and, on failure, the error with its causes |
 //! | [`metric`] | the metrics (store-call latency, conflicts, refusals, outages), through the `metrics` facade |
+//! | [`tls`] | what a store's TLS connection trusts and shows ([`Tls`]), from PEM files or URL parameters |
 //! | [`config`] | idle and absolute timeouts, the touch throttle, limits |
 //! | [`clock`] | injectable time |
 //! | [`error`] | the [`Error`] enum and its [`ErrorKind`] |
@@ -52,6 +53,7 @@ pub mod observe;
 pub mod record;
 pub mod session;
 pub mod store;
+pub mod tls;
 
 pub use async_trait::async_trait;
 pub use bytes::Bytes;
@@ -63,5 +65,6 @@ pub use id::{SessionId, ShardTag, StoreKey};
 pub use record::{Envelope, Lease, Record};
 pub use session::{CookieEvents, Ended, Fence, SaveReport, Session, Write};
 pub use store::{LockAttempt, OwnerSession, SessionStore};
+pub use tls::Tls;
 #[doc(hidden)]
 pub use tracing as __tracing;

@@ -3,6 +3,7 @@
 //! so that an outage is answered within a known time whatever the client retries).
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
@@ -19,16 +20,117 @@ pub(crate) enum Conn {
     Cluster(ClusterConnection),
 }
 
+/// How a URL becomes a client: over plain TCP, or (`rediss://`) over TLS with the
+/// builder's CA and client certificate. The store's command connection and its end-notice
+/// listener both open theirs here, so both get the same TLS.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Connector {
+    #[cfg_attr(not(feature = "tls-rustls"), allow(dead_code))]
+    pub(crate) tls: Option<Arc<session_core::Tls>>,
+}
+
+impl Connector {
+    /// A client for `url`.
+    pub(crate) fn client(&self, url: &str) -> Result<redis::Client, Error> {
+        let invalid = |e: RedisError| Error::InvalidSetting {
+            setting: "redis url",
+            source: Box::new(e),
+        };
+        if !is_tls(url) {
+            if self.tls.is_some() {
+                return Err(Error::Misconfigured {
+                    problem: "TLS settings were given for a redis:// URL: use rediss://",
+                });
+            }
+            return redis::Client::open(url).map_err(invalid);
+        }
+        #[cfg(feature = "tls-rustls")]
+        {
+            tls::ensure_provider();
+            match &self.tls {
+                Some(t) => {
+                    redis::Client::build_with_tls(url, tls::certificates(t)).map_err(invalid)
+                }
+                None => redis::Client::open(url).map_err(invalid),
+            }
+        }
+        #[cfg(not(feature = "tls-rustls"))]
+        {
+            Err(Error::Misconfigured {
+                problem: "a rediss:// URL needs session-redis's `tls-rustls` feature",
+            })
+        }
+    }
+
+    /// A Cluster client builder for `nodes`.
+    fn cluster(&self, nodes: Vec<&str>) -> Result<ClusterClientBuilder, Error> {
+        let tls = nodes.iter().any(|n| is_tls(n));
+        if tls && nodes.iter().any(|n| !is_tls(n)) {
+            return Err(Error::Misconfigured {
+                problem: "a Redis Cluster's node URLs must all be redis:// or all rediss://",
+            });
+        }
+        if !tls && self.tls.is_some() {
+            return Err(Error::Misconfigured {
+                problem: "TLS settings were given for redis:// node URLs: use rediss://",
+            });
+        }
+        let builder = ClusterClientBuilder::new(nodes);
+        if !tls {
+            return Ok(builder);
+        }
+        #[cfg(feature = "tls-rustls")]
+        {
+            tls::ensure_provider();
+            Ok(match &self.tls {
+                Some(t) => builder.certs(tls::certificates(t)),
+                None => builder,
+            })
+        }
+        #[cfg(not(feature = "tls-rustls"))]
+        {
+            Err(Error::Misconfigured {
+                problem: "a rediss:// URL needs session-redis's `tls-rustls` feature",
+            })
+        }
+    }
+}
+
+fn is_tls(url: &str) -> bool {
+    url.get(..9)
+        .is_some_and(|s| s.eq_ignore_ascii_case("rediss://"))
+}
+
+#[cfg(feature = "tls-rustls")]
+mod tls {
+    /// rustls needs one process-wide crypto provider when more than one is compiled in (a
+    /// dependency may bring aws-lc-rs): install ring's unless one is set already.
+    pub(super) fn ensure_provider() {
+        if rustls::crypto::CryptoProvider::get_default().is_none() {
+            // Losing a race to another installer is fine: either way one is installed.
+            let _ = rustls::crypto::ring::default_provider().install_default();
+        }
+    }
+
+    pub(super) fn certificates(tls: &session_core::Tls) -> redis::TlsCertificates {
+        redis::TlsCertificates {
+            client_tls: tls.client_pem().map(|(cert, key)| redis::ClientTlsConfig {
+                client_cert: cert.to_vec(),
+                client_key: key.to_vec(),
+            }),
+            root_cert: tls.ca_pem().map(<[u8]>::to_vec),
+        }
+    }
+}
+
 /// Opens a standalone server's connection.
 pub(crate) async fn open_single(
+    connector: &Connector,
     url: &str,
     connect_timeout: Duration,
     response_timeout: Duration,
 ) -> Result<Conn, Error> {
-    let client = redis::Client::open(url).map_err(|e| Error::InvalidSetting {
-        setting: "redis url",
-        source: Box::new(e),
-    })?;
+    let client = connector.client(url)?;
     let config = ConnectionManagerConfig::new()
         .set_connection_timeout(Some(connect_timeout))
         .set_response_timeout(Some(response_timeout))
@@ -45,11 +147,13 @@ pub(crate) async fn open_single(
 
 /// Opens a Cluster connection through any of its nodes.
 pub(crate) async fn open_cluster(
+    connector: &Connector,
     nodes: Vec<&str>,
     connect_timeout: Duration,
     response_timeout: Duration,
 ) -> Result<Conn, Error> {
-    let client = ClusterClientBuilder::new(nodes)
+    let client = connector
+        .cluster(nodes)?
         .connection_timeout(connect_timeout)
         .response_timeout(response_timeout)
         .retries(2)

@@ -18,21 +18,30 @@ use std::time::Duration;
 use futures_util::StreamExt as _;
 use session_core::{EndNotices, EndWatch, EndWatchers, StoreKey};
 
+use crate::connection::{Connector, bounded};
+
 /// The notices of one store (shared by its clones), and where its listener subscribes.
 #[derive(Debug)]
 pub(crate) struct Notices {
     notices: EndNotices,
     /// Where the listener may subscribe: the server's URL, or every known Cluster node's.
     urls: Arc<[String]>,
+    connector: Connector,
     channel: String,
     connect_timeout: Duration,
 }
 
 impl Notices {
-    pub(crate) fn new(urls: Vec<String>, channel: String, connect_timeout: Duration) -> Self {
+    pub(crate) fn new(
+        urls: Vec<String>,
+        connector: Connector,
+        channel: String,
+        connect_timeout: Duration,
+    ) -> Self {
         Self {
             notices: EndNotices::default(),
             urls: urls.into(),
+            connector,
             channel,
             connect_timeout,
         }
@@ -43,6 +52,7 @@ impl Notices {
         self.notices.watch(key, |watchers| {
             Some(tokio::spawn(listen(
                 self.urls.clone(),
+                self.connector.clone(),
                 self.channel.clone(),
                 self.connect_timeout,
                 watchers,
@@ -53,10 +63,16 @@ impl Notices {
 
 /// The listener: subscribe, relay notices, and on any failure wake everyone, wait a little
 /// (doubling up to 2 s) and subscribe again, on the next node.
-async fn listen(urls: Arc<[String]>, channel: String, timeout: Duration, watchers: EndWatchers) {
+async fn listen(
+    urls: Arc<[String]>,
+    connector: Connector,
+    channel: String,
+    timeout: Duration,
+    watchers: EndWatchers,
+) {
     let mut backoff = Duration::from_millis(50);
     for url in urls.iter().cycle() {
-        match subscribe(url, &channel, timeout).await {
+        match subscribe(&connector, url, &channel, timeout).await {
             Ok(pubsub) => {
                 backoff = Duration::from_millis(50);
                 // Subscribed: anything ended before now is what the watchers' next look
@@ -71,7 +87,10 @@ async fn listen(urls: Arc<[String]>, channel: String, timeout: Duration, watcher
                 tracing::warn!("session end notices: subscription lost; resubscribing");
             }
             Err(error) => {
-                tracing::warn!(%error, "session end notices: cannot subscribe; retrying");
+                tracing::warn!(
+                    error = %session_core::observe::error_text(&error),
+                    "session end notices: cannot subscribe; retrying"
+                );
             }
         }
         watchers.missed();
@@ -82,18 +101,14 @@ async fn listen(urls: Arc<[String]>, channel: String, timeout: Duration, watcher
 
 /// A subscribed connection to `url`, within `timeout`.
 async fn subscribe(
+    connector: &Connector,
     url: &str,
     channel: &str,
     timeout: Duration,
-) -> Result<redis::aio::PubSub, redis::RedisError> {
-    let timed_out = || redis::RedisError::from(std::io::Error::from(std::io::ErrorKind::TimedOut));
-    let client = redis::Client::open(url)?;
-    let mut pubsub = tokio::time::timeout(timeout, client.get_async_pubsub())
-        .await
-        .map_err(|_| timed_out())??;
-    tokio::time::timeout(timeout, pubsub.subscribe(channel))
-        .await
-        .map_err(|_| timed_out())??;
+) -> Result<redis::aio::PubSub, session_core::Error> {
+    let client = connector.client(url)?;
+    let mut pubsub = bounded(timeout, "subscribe", client.get_async_pubsub()).await?;
+    bounded(timeout, "subscribe", pubsub.subscribe(channel)).await?;
     Ok(pubsub)
 }
 

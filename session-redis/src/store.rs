@@ -10,7 +10,7 @@ use zeroize::Zeroizing;
 use redis::{RedisError, Script, Value};
 use session_core::{Envelope, Error, Record, SharedClock, StoreKey, SystemClock, Timestamp};
 
-use crate::connection::{self, Conn, bounded};
+use crate::connection::{self, Conn, Connector, bounded};
 use crate::keys::KeyNames;
 use crate::layout::{self, ms_field, ttl_ms};
 use crate::notices::Notices;
@@ -26,6 +26,7 @@ pub struct RedisStoreBuilder {
     response_timeout: Duration,
     clock: SharedClock,
     tag_key: Option<Zeroizing<[u8; 32]>>,
+    connector: Connector,
 }
 
 impl fmt::Debug for RedisStoreBuilder {
@@ -36,6 +37,7 @@ impl fmt::Debug for RedisStoreBuilder {
             .field("connect_timeout", &self.connect_timeout)
             .field("response_timeout", &self.response_timeout)
             .field("tag_key", &self.tag_key.as_ref().map(|_| "<secret>"))
+            .field("tls", &self.connector.tls)
             .finish_non_exhaustive()
     }
 }
@@ -48,6 +50,7 @@ impl Default for RedisStoreBuilder {
             response_timeout: Duration::from_secs(2),
             clock: Arc::new(SystemClock),
             tag_key: None,
+            connector: Connector::default(),
         }
     }
 }
@@ -89,6 +92,26 @@ impl RedisStoreBuilder {
         self
     }
 
+    /// TLS settings for `rediss://` URLs: the CA the server's certificate must chain to
+    /// (default: the system's roots) and a client certificate for servers that ask for one.
+    /// The host name in the URL is checked against the server's certificate.
+    ///
+    /// # Example
+    /// ```no_run
+    /// # async fn demo() -> Result<(), session_core::Error> {
+    /// let tls = session_core::Tls::from_files(Some("/etc/redis/ca.pem".as_ref()), None)?;
+    /// let store = session_redis::RedisStore::builder()
+    ///     .tls(tls)
+    ///     .connect("rediss://cache.internal:6380")
+    ///     .await?;
+    /// # let _ = store; Ok(()) }
+    /// ```
+    #[cfg(feature = "tls-rustls")]
+    pub fn tls(mut self, tls: session_core::Tls) -> Self {
+        self.connector.tls = Some(Arc::new(tls));
+        self
+    }
+
     fn check_prefix(&self) -> Result<(), Error> {
         if self.prefix.is_empty() || self.prefix.contains(['{', '}', ':']) {
             return Err(Error::Misconfigured {
@@ -105,8 +128,13 @@ impl RedisStoreBuilder {
     /// [`Error::Timeout`] when the server cannot be reached.
     pub async fn connect(self, url: &str) -> Result<RedisStore, Error> {
         self.check_prefix()?;
-        let conn =
-            connection::open_single(url, self.connect_timeout, self.response_timeout).await?;
+        let conn = connection::open_single(
+            &self.connector,
+            url,
+            self.connect_timeout,
+            self.response_timeout,
+        )
+        .await?;
         Ok(self.finish(conn, false, vec![url.to_owned()]))
     }
 
@@ -122,8 +150,13 @@ impl RedisStoreBuilder {
             });
         }
         let nodes: Vec<&str> = urls.iter().map(AsRef::as_ref).collect();
-        let conn =
-            connection::open_cluster(nodes, self.connect_timeout, self.response_timeout).await?;
+        let conn = connection::open_cluster(
+            &self.connector,
+            nodes,
+            self.connect_timeout,
+            self.response_timeout,
+        )
+        .await?;
         let urls = urls.iter().map(|u| u.as_ref().to_owned()).collect();
         Ok(self.finish(conn, true, urls))
     }
@@ -134,7 +167,7 @@ impl RedisStoreBuilder {
             cluster,
             tag_key: self.tag_key,
         };
-        let notices = Notices::new(urls, names.channel(), self.connect_timeout);
+        let notices = Notices::new(urls, self.connector, names.channel(), self.connect_timeout);
         RedisStore {
             conn,
             names,

@@ -38,12 +38,27 @@ pub(crate) type Q<DB> = Query<'static, DB, <DB as sqlx::Database>::Arguments>;
 /// exhausted pool is an error rather than a hang.
 #[cfg(any(feature = "postgres", feature = "mysql"))]
 pub(crate) async fn server_pool<DB: sqlx::Database>(url: &str) -> Result<sqlx::Pool<DB>, Error> {
-    sqlx::pool::PoolOptions::<DB>::new()
-        .max_connections(16)
-        .acquire_timeout(std::time::Duration::from_secs(3))
+    pool_options::<DB>()
         .connect(url)
         .await
         .map_err(|e| map("connect", e))
+}
+
+/// [`server_pool`] with connect options built by the caller (TLS settings applied).
+#[cfg(feature = "tls-rustls")]
+pub(crate) async fn server_pool_with<DB: sqlx::Database>(
+    options: <DB::Connection as sqlx::Connection>::Options,
+) -> Result<sqlx::Pool<DB>, Error> {
+    pool_options::<DB>()
+        .connect_with(options)
+        .await
+        .map_err(|e| map("connect", e))
+}
+
+fn pool_options<DB: sqlx::Database>() -> sqlx::pool::PoolOptions<DB> {
+    sqlx::pool::PoolOptions::<DB>::new()
+        .max_connections(16)
+        .acquire_timeout(std::time::Duration::from_secs(3))
 }
 
 /// Sessions in a SQL table, on any [`Driver`]; used through its names per database,

@@ -15,6 +15,7 @@
 
 pub mod metrics;
 pub mod spans;
+pub mod tls;
 
 use std::io::Write as _;
 use std::process::{Command, Stdio};
