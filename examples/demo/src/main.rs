@@ -4,7 +4,7 @@
 //!
 //! | flag | variable | default |
 //! |---|---|---|
-//! | `--store URL` | `SESSION_STORE` | `sqlite://session-demo.db` |
+//! | `--store URL` | `SESSION_STORE` | `sqlite://session-demo.db`; `memory`, `postgres://`, `mysql://`, `redis://`, `rediss://` (a Cluster: node URLs joined by `,`); TLS files as `?tls_ca=ca.pem&tls_cert=client.pem&tls_key=client-key.pem` (the last two only for servers that ask for a client certificate) |
 //! | `--addr HOST:PORT` | `SESSION_ADDR` | `127.0.0.1:3000` |
 //! | `--key-file PATH` | `SESSION_KEY_FILE` | `session-demo.key` (used when `SESSION_KEYS` is unset) |
 //! | | `SESSION_KEYS` | comma-separated base64 signing keys, newest first |

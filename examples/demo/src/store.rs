@@ -72,24 +72,35 @@ pub async fn open(url: &str) -> Result<Arc<dyn SessionStore>, StoreError> {
         s.migrate().await.map_err(fail("SQLite"))?;
         return Ok(Arc::new(s));
     }
+    // `tls_ca`, `tls_cert` and `tls_key` name PEM files: the CA the server's certificate
+    // must chain to and the client certificate to show (for a Cluster, after the last node).
+    let (url, tls) = session_core::Tls::from_url(url).map_err(fail("TLS-configured"))?;
+    let url = url.as_str();
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        let s = session_sql::PgStore::connect(url)
-            .await
-            .map_err(fail("PostgreSQL"))?;
+        let s = match &tls {
+            Some(tls) => session_sql::PgStore::connect_tls(url, tls).await,
+            None => session_sql::PgStore::connect(url).await,
+        }
+        .map_err(fail("PostgreSQL"))?;
         s.migrate().await.map_err(fail("PostgreSQL"))?;
         return Ok(Arc::new(s));
     }
     if url.starts_with("mysql://") || url.starts_with("mariadb://") {
         let url = url.replacen("mariadb://", "mysql://", 1);
-        let s = session_sql::MySqlStore::connect(&url)
-            .await
-            .map_err(fail("MySQL"))?;
+        let s = match &tls {
+            Some(tls) => session_sql::MySqlStore::connect_tls(&url, tls).await,
+            None => session_sql::MySqlStore::connect(&url).await,
+        }
+        .map_err(fail("MySQL"))?;
         s.migrate().await.map_err(fail("MySQL"))?;
         return Ok(Arc::new(s));
     }
     if url.starts_with("redis://") || url.starts_with("rediss://") {
         let nodes: Vec<&str> = url.split(',').map(str::trim).collect();
-        let builder = session_redis::RedisStore::builder().prefix("demo");
+        let mut builder = session_redis::RedisStore::builder().prefix("demo");
+        if let Some(tls) = tls {
+            builder = builder.tls(tls);
+        }
         let store = if nodes.len() > 1 {
             builder
                 .connect_cluster(&nodes)
