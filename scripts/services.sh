@@ -150,12 +150,13 @@ ensure_tls_certs() {
   echo "SESSION_TLS_DIR=$SESSION_TLS_DIR"
 }
 
-# A Redis that speaks only TLS and requires a client certificate.
+# A Redis that speaks only TLS and requires a client certificate. It also listens on
+# 127.0.0.2, a name its certificate does not carry (the host-name check's test).
 ensure_redis_tls() {
   if [ -z "${REDIS_TLS_URL:-}" ]; then
     local port dir t="$SESSION_TLS_DIR"
     port=$(free_port); dir="$WORK_DIR/redis-tls"; mkdir -p "$dir"
-    redis-server --port 0 --tls-port "$port" --bind 127.0.0.1 \
+    redis-server --port 0 --tls-port "$port" --bind 127.0.0.1 127.0.0.2 \
       --tls-cert-file "$t/server.pem" --tls-key-file "$t/server-key.pem" \
       --tls-ca-cert-file "$t/ca.pem" --tls-auth-clients yes \
       --save "" --appendonly no --dir "$dir" --logfile "$dir/log" &
@@ -194,7 +195,8 @@ ensure_redis_tls_cluster() {
 }
 
 # A PostgreSQL of its own that takes only TLS connections with a client certificate its
-# CA signed (pg_hba: hostssl ... clientcert=verify-ca, and no plain host line).
+# CA signed (pg_hba: hostssl ... clientcert=verify-ca, and no plain host line), on
+# 127.0.0.1 and on 127.0.0.2, a name its certificate does not carry.
 ensure_postgres_tls() {
   if [ -z "${DATABASE_URL_POSTGRES_TLS:-}" ]; then
     local ver bin dir port
@@ -204,9 +206,9 @@ ensure_postgres_tls() {
     su postgres -c "$bin/initdb -D $dir/data -A trust -U postgres" >/dev/null
     cp "$SESSION_TLS_DIR/server.pem" "$SESSION_TLS_DIR/server-key.pem" "$SESSION_TLS_DIR/ca.pem" "$dir/data/"
     chown postgres "$dir/data/"*.pem; chmod 600 "$dir/data/server-key.pem"
-    printf 'local all all trust\nhostssl all all 127.0.0.1/32 trust clientcert=verify-ca\n' > "$dir/data/pg_hba.conf"
+    printf 'local all all trust\nhostssl all all 127.0.0.0/8 trust clientcert=verify-ca\n' > "$dir/data/pg_hba.conf"
     port=$(free_port)
-    su postgres -c "$bin/pg_ctl -D $dir/data -l $dir/log -w -o '-p $port -k $dir -c listen_addresses=127.0.0.1 -c ssl=on -c ssl_cert_file=server.pem -c ssl_key_file=server-key.pem -c ssl_ca_file=ca.pem -c fsync=off' start" >/dev/null
+    su postgres -c "$bin/pg_ctl -D $dir/data -l $dir/log -w -o '-p $port -k $dir -c listen_addresses=127.0.0.1,127.0.0.2 -c ssl=on -c ssl_cert_file=server.pem -c ssl_key_file=server-key.pem -c ssl_ca_file=ca.pem -c fsync=off' start" >/dev/null
     STOP_COMMANDS+=("su postgres -c '$bin/pg_ctl -D $dir/data -m immediate stop'")
     su postgres -c "$bin/createdb -h $dir -p $port test"
     export DATABASE_URL_POSTGRES_TLS="postgres://postgres@127.0.0.1:$port/test"

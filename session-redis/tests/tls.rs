@@ -118,6 +118,25 @@ async fn a_server_the_configured_ca_did_not_sign_is_refused() {
     assert!(!text.is_empty());
 }
 
+/// The server's address under a name its certificate does not carry: the same server,
+/// refused.
+#[tokio::test]
+async fn a_host_name_the_certificate_does_not_carry_is_refused() {
+    let url = tls::url("REDIS_TLS_URL");
+    let other = url.replace("127.0.0.1", "127.0.0.2");
+    assert_ne!(
+        other, url,
+        "REDIS_TLS_URL must be on 127.0.0.1 (and the server on 127.0.0.2 too)"
+    );
+    let result = RedisStore::builder()
+        .prefix(prefix())
+        .tls(good_tls())
+        .connect(&other)
+        .await;
+    let text = assert_refused(result, "a name the certificate does not carry");
+    assert!(text.to_lowercase().contains("certificate"), "{text}");
+}
+
 #[tokio::test]
 async fn a_client_without_a_certificate_is_refused_by_a_server_that_requires_one() {
     let no_client = Tls::new().with_ca_pem(tls::pem("ca.pem"));

@@ -119,6 +119,22 @@ mod postgres {
         assert!(text.to_lowercase().contains("certificate"), "{text}");
     }
 
+    /// The same server under a name its certificate does not carry: refused.
+    #[tokio::test]
+    async fn a_host_name_the_certificate_does_not_carry_is_refused() {
+        let url = url();
+        let other = url.replace("127.0.0.1", "127.0.0.2");
+        assert_ne!(
+            other, url,
+            "DATABASE_URL_POSTGRES_TLS must be on 127.0.0.1 (and 127.0.0.2)"
+        );
+        let text = refused(
+            PgStore::connect_tls(&other, &good_tls()).await,
+            "other name",
+        );
+        assert!(text.to_lowercase().contains("certificate"), "{text}");
+    }
+
     #[tokio::test]
     async fn plain_connections_and_missing_client_certificates_are_refused() {
         refused(

@@ -13,7 +13,11 @@ use session_core::{Session, SessionConfig, SessionId, SessionStore};
 use session_redis::RedisStore;
 
 async fn used_memory(con: &mut redis::aio::MultiplexedConnection) -> i64 {
-    let info: String = redis::cmd("INFO").arg("memory").query_async(con).await.expect("INFO");
+    let info: String = redis::cmd("INFO")
+        .arg("memory")
+        .query_async(con)
+        .await
+        .expect("INFO");
     info.lines()
         .find_map(|l| l.strip_prefix("used_memory:"))
         .and_then(|v| v.trim().parse().ok())
@@ -55,7 +59,9 @@ async fn main() {
         .await
         .expect("connect to redis");
     let config = Arc::new(SessionConfig::default());
-    println!("| data | sessions | bytes per session (used_memory) | MEMORY USAGE of one session key |");
+    println!(
+        "| data | sessions | bytes per session (used_memory) | MEMORY USAGE of one session key |"
+    );
     println!("|---|---|---|---|");
     for (size, logged_in) in [(211, false), (211, true), (4096, false), (4096, true)] {
         let prefix = format!(
