@@ -29,6 +29,13 @@
 //!
 //! Scripts touch the owner index named in field `x` or in `KEYS` only when it shares the
 //! record's slot; the store does the rare cross-slot index update as a separate command.
+//!
+//! A script's first write that can grow memory must come before any other write: Redis
+//! refuses a script at its `maxmemory` (policy `noeviction`) only at the first write
+//! command, and lets every later one through to keep the script atomic. An unconditional
+//! `DEL` first (even of a missing key) would let a full server keep growing with sessions
+//! (`session-redis/tests/fault.rs` fills one), so the clean-ups run only when there is
+//! something to clean up, or after the `HSET`.
 
 use std::sync::LazyLock;
 
@@ -67,7 +74,7 @@ pub(crate) static CREATE: LazyLock<Script> = LazyLock::new(|| {
         r#"
 local now = tonumber(ARGV[1])
 if live(redis.call('HGET', KEYS[1], 'e'), now) then return 'collision' end
-redis.call('DEL', KEYS[1])
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('DEL', KEYS[1]) end
 redis.call('HSET', KEYS[1], 'r', ARGV[2], 'e', ARGV[3], 'l', ARGV[4], 'v', ARGV[5])
 if ARGV[8] ~= '' then redis.call('HSET', KEYS[1], 'o', ARGV[8]) end
 if KEYS[2] then
@@ -81,8 +88,9 @@ return 'ok'
 });
 
 /// The parts of a save, shared by [`SAVE`] and [`SAVE_FENCED`], which differ only in where
-/// the owner index is among `KEYS` and in the fenced one's lease check. Expect locals `rec`
-/// and `idx`; ARGV as [`SAVE`]'s.
+/// the owner index is among `KEYS` and in the fenced one's lease check. Expect locals `rec`,
+/// `idx` and `lock` (the fenced save's lease key, released with the write; else nil); ARGV
+/// as [`SAVE`]'s.
 const SAVE_READ: &str = r#"
 local now = tonumber(ARGV[1])
 local cur = redis.call('HMGET', rec, 'e', 'v', 'o', 'x')
@@ -96,10 +104,12 @@ local old_owner = cur[3] or ''
 local old_x = cur[4] or ''
 if tonumber(ARGV[4]) <= now then
   redis.call('DEL', rec)
+  if lock then redis.call('DEL', lock) end
   if old_x ~= '' then redis.call('ZREM', old_x, ARGV[8]) end
   return {'deleted', old_owner, old_x}
 end
 redis.call('HSET', rec, 'r', ARGV[3], 'e', ARGV[4], 'l', ARGV[5], 'v', ARGV[6])
+if lock then redis.call('DEL', lock) end
 if old_x ~= '' and old_owner ~= ARGV[9] then redis.call('ZREM', old_x, ARGV[8]) end
 redis.call('HDEL', rec, 'o', 'x')
 if ARGV[9] ~= '' then redis.call('HSET', rec, 'o', ARGV[9]) end
@@ -115,7 +125,7 @@ return {'ok', old_owner, old_x}
 /// Returns {status, old owner, old index}.
 pub(crate) static SAVE: LazyLock<Script> = LazyLock::new(|| {
     script(&format!(
-        "local rec, idx = KEYS[1], KEYS[2]\n{SAVE_READ}{SAVE_CAS}{SAVE_WRITE}"
+        "local rec, idx, lock = KEYS[1], KEYS[2], nil\n{SAVE_READ}{SAVE_CAS}{SAVE_WRITE}"
     ))
 });
 
@@ -124,9 +134,9 @@ pub(crate) static SAVE: LazyLock<Script> = LazyLock::new(|| {
 /// KEYS: rec, lock, [idx of the new owner]. ARGV: as [`SAVE`], then token.
 pub(crate) static SAVE_FENCED: LazyLock<Script> = LazyLock::new(|| {
     script(&format!(
-        "local rec, idx = KEYS[1], KEYS[3]\n{SAVE_READ}\
+        "local rec, idx, lock = KEYS[1], KEYS[3], KEYS[2]\n{SAVE_READ}\
          if not holds(KEYS[2], ARGV[10], now) then return {{'lock_lost'}} end\n\
-         {SAVE_CAS}redis.call('DEL', KEYS[2])\n{SAVE_WRITE}"
+         {SAVE_CAS}{SAVE_WRITE}"
     ))
 });
 
@@ -212,7 +222,7 @@ local cur = redis.call('HMGET', KEYS[1], 'e', 'v', 'o', 'x')
 if not live(cur[1], now) then return {'gone'} end
 if cur[2] ~= ARGV[2] then return {'conflict'} end
 if live(redis.call('HGET', KEYS[2], 'e'), now) then return {'collision'} end
-redis.call('DEL', KEYS[2])
+if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('DEL', KEYS[2]) end
 redis.call('HSET', KEYS[2], 'r', ARGV[3], 'e', ARGV[4], 'l', ARGV[5], 'v', ARGV[6])
 if ARGV[10] ~= '' then redis.call('HSET', KEYS[2], 'o', ARGV[10]) end
 redis.call('DEL', KEYS[1])

@@ -100,3 +100,70 @@ async fn outage_is_unavailable_then_recovers() {
     );
     drop(server);
 }
+
+/// A Redis at its `maxmemory` with `noeviction` (what the README recommends for sessions)
+/// refuses writes: the store reports them as `Unavailable` (the layer's 503), loses no
+/// session that was stored, and reads go on working.
+#[tokio::test]
+async fn a_full_redis_refuses_writes_as_unavailable_and_keeps_what_it_has() {
+    let port = free_port();
+    let child = Command::new("redis-server")
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
+        .args(["--maxmemory", "2mb", "--maxmemory-policy", "noeviction"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect(
+            "redis-server could not be started: install redis-server, or run ./scripts/test.sh",
+        );
+    let _server = ChildGuard(child);
+    wait_port(port, "redis-server", Duration::from_secs(10));
+    let store: Arc<dyn SessionStore> = Arc::new(
+        RedisStore::builder()
+            .prefix("full")
+            .connect(&format!("redis://127.0.0.1:{port}"))
+            .await
+            .expect("connect"),
+    );
+    let config = Arc::new(SessionConfig::default());
+    let value = "x".repeat(4000);
+    let mut stored = Vec::new();
+    let refused = loop {
+        let s = Session::new(store.clone(), config.clone(), None);
+        s.insert("data", &value).unwrap();
+        match s.save().await {
+            Ok(_) => stored.push(s.id().await.unwrap()),
+            Err(e) => break e,
+        }
+        assert!(
+            stored.len() < 10_000,
+            "2 MB never filled: the server took 40 MB"
+        );
+    };
+    assert_eq!(refused.kind(), ErrorKind::Unavailable, "{refused}");
+    assert!(!stored.is_empty());
+    // A stored session's save that would grow it is refused the same way, and keeps the
+    // stored version.
+    let s = Session::new(store.clone(), config.clone(), Some(stored[0].clone()));
+    s.insert("more", &value).unwrap();
+    let err = s.save().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
+    for id in &stored {
+        let s = Session::new(store.clone(), config.clone(), Some(id.clone()));
+        let data: Option<String> = s.get("data").await.unwrap();
+        assert_eq!(
+            data.as_deref(),
+            Some(value.as_str()),
+            "a stored session was lost"
+        );
+    }
+}
