@@ -5,21 +5,11 @@
 //! shows no certificate.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use session_core::observe::error_text;
-use session_core::{
-    Clock as _, ErrorKind, Record, Session, SessionConfig, SessionId, SessionStore, SystemClock,
-    Tls,
-};
+use session_core::{ErrorKind, SessionId, SessionStore, Tls};
 use session_redis::RedisStore;
 use test_support::tls;
-
-fn good_tls() -> Tls {
-    Tls::new()
-        .with_ca_pem(tls::pem("ca.pem"))
-        .with_client_pem(tls::pem("client.pem"), tls::pem("client-key.pem"))
-}
 
 fn prefix() -> String {
     format!(
@@ -48,50 +38,21 @@ async fn cluster(t: Tls) -> Result<RedisStore, session_core::Error> {
         .await
 }
 
-/// Create, load, a live handle told of the delete by the (TLS) notice listener, and the
-/// record gone afterwards.
+/// A round trip, and a live handle told of a delete by the (TLS) notice listener.
 async fn works(store: RedisStore) {
-    let now = SystemClock.now();
-    let key = SessionId::generate().unwrap().store_key();
-    store
-        .create(&key, &Record::new(now, now.plus(Duration::from_secs(60))))
-        .await
-        .unwrap();
-    assert!(store.load(&key).await.unwrap().is_some());
-
-    let config = SessionConfig::default()
-        .with_live_poll(Duration::from_secs(3600))
-        .with_live_recheck(Duration::from_secs(3600));
-    let live = Session::new(Arc::new(store.clone()), Arc::new(config), None);
-    live.insert("cart", &["apple"]).unwrap();
-    live.save().await.unwrap();
-    let id = live.id().await.unwrap();
-    let waiting = tokio::spawn({
-        let live = live.clone();
-        async move { tokio::time::timeout(Duration::from_secs(5), live.ended()).await }
-    });
-    tokio::time::sleep(Duration::from_millis(300)).await; // let the listener subscribe
-    store.delete(&id.store_key()).await.unwrap();
-    assert_eq!(
-        waiting
-            .await
-            .unwrap()
-            .expect("no end notice over TLS within 5 s"),
-        session_core::Ended::Removed
-    );
-    store.delete(&key).await.unwrap();
-    assert!(store.load(&key).await.unwrap().is_none());
+    test_support::store_checks::round_trip_now(&store).await;
+    test_support::store_checks::end_is_pushed(Arc::new(store)).await;
 }
 
 #[tokio::test]
 async fn standalone_over_tls_with_the_ca_and_a_client_certificate() {
-    works(standalone(good_tls()).await.expect("connect over TLS")).await;
+    works(standalone(tls::trusted()).await.expect("connect over TLS")).await;
 }
 
 #[tokio::test]
 async fn cluster_over_tls_with_the_ca_and_a_client_certificate() {
     works(
-        cluster(good_tls())
+        cluster(tls::trusted())
             .await
             .expect("connect to the cluster over TLS"),
     )
@@ -109,9 +70,7 @@ fn assert_refused(result: Result<RedisStore, session_core::Error>, what: &str) -
 
 #[tokio::test]
 async fn a_server_the_configured_ca_did_not_sign_is_refused() {
-    let other = Tls::new()
-        .with_ca_pem(tls::pem("other-ca.pem"))
-        .with_client_pem(tls::pem("client.pem"), tls::pem("client-key.pem"));
+    let other = tls::other_ca();
     let text = assert_refused(standalone(other.clone()).await, "standalone, other CA");
     assert!(text.to_lowercase().contains("certificate"), "{text}");
     let text = assert_refused(cluster(other).await, "cluster, other CA");
@@ -130,7 +89,7 @@ async fn a_host_name_the_certificate_does_not_carry_is_refused() {
     );
     let result = RedisStore::builder()
         .prefix(prefix())
-        .tls(good_tls())
+        .tls(tls::trusted())
         .connect(&other)
         .await;
     let text = assert_refused(result, "a name the certificate does not carry");
@@ -152,7 +111,7 @@ async fn a_client_without_a_certificate_is_refused_by_a_server_that_requires_one
 #[tokio::test]
 async fn tls_settings_for_a_plain_url_are_a_configuration_error() {
     let err = RedisStore::builder()
-        .tls(good_tls())
+        .tls(tls::trusted())
         .connect("redis://127.0.0.1:6379")
         .await
         .unwrap_err();

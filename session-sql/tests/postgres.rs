@@ -306,5 +306,5 @@ async fn store_calls_are_measured() {
     let clock = ManualClock::new();
     let now = clock.now();
     let store = store(clock).await;
-    common::store_calls_are_measured(&store, "postgres", now).await;
+    test_support::store_checks::store_calls_are_measured(&store, "postgres", now).await;
 }

@@ -122,5 +122,5 @@ async fn store_calls_are_measured() {
     let clock = ManualClock::new();
     let now = clock.now();
     let store = memory_store(clock).await;
-    common::store_calls_are_measured(&store, "sqlite", now).await;
+    test_support::store_checks::store_calls_are_measured(&store, "sqlite", now).await;
 }

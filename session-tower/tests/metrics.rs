@@ -8,14 +8,15 @@
 
 mod common;
 
+use common::shop::{csrf_refusals, form, get_req, post_req, session_with_token};
+
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::Body;
 use axum::routing::{get, post};
-use http::{Request, StatusCode, header};
+use http::StatusCode;
 use session_core::metric;
 use session_core::{Record, Session as CoreSession, SessionConfig, SessionStore, Timestamp};
 use session_memory::MemoryStore;
@@ -45,12 +46,6 @@ fn every_metric_has_a_test() {
     assert_eq!(all, covered);
 }
 
-async fn form(session: Session) -> Result<String, SessionError> {
-    session.insert("cart", &["apple"])?;
-    session.save().await?;
-    Ok(session.csrf_token().await?.unwrap_or_default())
-}
-
 async fn read(session: Session) -> Result<String, SessionError> {
     let cart: Option<Vec<String>> = session.get("cart").await?;
     Ok(format!("{cart:?}"))
@@ -72,36 +67,6 @@ fn app(store: Arc<dyn SessionStore>) -> Router {
             store,
             SigningKeys::generate().unwrap(),
         ))
-}
-
-fn get_req(path: &str, cookie: Option<&str>) -> Request<Body> {
-    let mut b =
-        Request::get(format!("http://shop.example{path}")).header(header::HOST, "shop.example");
-    if let Some(c) = cookie {
-        b = b.header(header::COOKIE, c);
-    }
-    b.body(Body::empty()).unwrap()
-}
-
-fn post_req(cookie: &str, origin: &str, token: Option<&str>) -> Request<Body> {
-    let mut b = Request::post("http://shop.example/submit")
-        .header(header::HOST, "shop.example")
-        .header(header::ORIGIN, origin)
-        .header(header::COOKIE, cookie);
-    if let Some(t) = token {
-        b = b.header("x-csrf-token", t);
-    }
-    b.body(Body::empty()).unwrap()
-}
-
-/// `GET /form`: the new session's cookie (`name=value`) and its CSRF token.
-async fn session_with_token(app: &Router) -> (String, String) {
-    let r = app.clone().oneshot(get_req("/form", None)).await.unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
-    let set = r.headers()[header::SET_COOKIE].to_str().unwrap().to_owned();
-    let cookie = set.split(';').next().unwrap().to_owned();
-    let body = axum::body::to_bytes(r.into_body(), 1 << 16).await.unwrap();
-    (cookie, String::from_utf8(body.to_vec()).unwrap())
 }
 
 #[tokio::test]
@@ -268,15 +233,7 @@ async fn csrf_refusals_are_counted_by_reason() {
     let recorded = test_support::metrics::capture();
     let app = app(Arc::new(MemoryStore::new()));
     let (cookie, token) = session_with_token(&app).await;
-    for (origin, sent, reason) in [
-        (
-            "https://evil.example",
-            Some(token.as_str()),
-            "origin_mismatch",
-        ),
-        ("http://shop.example", None, "missing_token"),
-        ("http://shop.example", Some("forged"), "invalid_token"),
-    ] {
+    for (origin, sent, reason) in csrf_refusals(&token) {
         let r = app
             .clone()
             .oneshot(post_req(&cookie, origin, sent))

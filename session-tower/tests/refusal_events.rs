@@ -10,44 +10,12 @@ use session_memory::MemoryStore;
 use session_tower::{Session, SessionError, SessionLayer, SigningKeys};
 use tower::ServiceExt as _;
 
-async fn form(session: Session) -> Result<String, SessionError> {
-    session.insert("cart", &["apple"])?; // a session, which then shows a token
-    session.save().await?;
-    Ok(session.csrf_token().await?.unwrap_or_default())
-}
+mod common;
+
+use common::shop::{csrf_refusals, form, post_req, session_with_token};
 
 async fn submit() -> &'static str {
     "ok"
-}
-
-fn post_req(cookie: &str, origin: &str, token: Option<&str>) -> Request<Body> {
-    let mut b = Request::post("http://shop.example/submit")
-        .header(header::HOST, "shop.example")
-        .header(header::ORIGIN, origin)
-        .header(header::COOKIE, cookie);
-    if let Some(t) = token {
-        b = b.header("x-csrf-token", t);
-    }
-    b.body(Body::empty()).unwrap()
-}
-
-/// `GET /form` on `app`: the new session's cookie (`name=value`) and the CSRF token it
-/// shows.
-async fn session_with_token(app: &Router) -> (String, String) {
-    let r = app
-        .clone()
-        .oneshot(
-            Request::get("http://shop.example/form")
-                .header(header::HOST, "shop.example")
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await
-        .unwrap();
-    let set = r.headers()[header::SET_COOKIE].to_str().unwrap().to_owned();
-    let cookie = set.split(';').next().unwrap().to_owned();
-    let body = axum::body::to_bytes(r.into_body(), 1 << 16).await.unwrap();
-    (cookie, String::from_utf8(body.to_vec()).unwrap())
 }
 
 #[tokio::test]
@@ -62,15 +30,7 @@ async fn csrf_refusals_are_events_with_their_reason() {
         ));
     let (cookie, token) = session_with_token(&app).await;
 
-    for (origin, sent, reason) in [
-        (
-            "https://evil.example",
-            Some(token.as_str()),
-            "origin_mismatch",
-        ),
-        ("http://shop.example", None, "missing_token"),
-        ("http://shop.example", Some("forged"), "invalid_token"),
-    ] {
+    for (origin, sent, reason) in csrf_refusals(&token) {
         let r = app
             .clone()
             .oneshot(post_req(&cookie, origin, sent))
@@ -127,8 +87,6 @@ async fn refused_cookies_are_events_with_their_reason() {
         assert!(!text.contains(value), "the cookie reached the logs");
     }
 }
-
-mod common;
 
 /// An outage's log line carries its cause, not only "unavailable".
 #[tokio::test]

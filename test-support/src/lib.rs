@@ -15,6 +15,7 @@
 
 pub mod metrics;
 pub mod spans;
+pub mod store_checks;
 pub mod tls;
 
 use std::io::Write as _;

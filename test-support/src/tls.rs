@@ -36,3 +36,19 @@ pub fn file(name: &str) -> PathBuf {
 pub fn pem(name: &str) -> Vec<u8> {
     std::fs::read(file(name)).unwrap_or_else(|e| panic!("reading {name}: {e}"))
 }
+
+/// TLS settings that the test servers accept: their CA, and the client certificate it
+/// signed.
+pub fn trusted() -> session_core::Tls {
+    session_core::Tls::new()
+        .with_ca_pem(pem("ca.pem"))
+        .with_client_pem(pem("client.pem"), pem("client-key.pem"))
+}
+
+/// The same client certificate, but trusting a CA that signed none of the servers'
+/// certificates.
+pub fn other_ca() -> session_core::Tls {
+    session_core::Tls::new()
+        .with_ca_pem(pem("other-ca.pem"))
+        .with_client_pem(pem("client.pem"), pem("client-key.pem"))
+}

@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub(crate) mod shop;
+
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
