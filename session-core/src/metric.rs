@@ -17,7 +17,7 @@
 //! | `session_lock_wait_seconds` | histogram | `outcome` (`taken`, `timeout`) | time spent waiting for the per-session lock |
 //! | `session_outage_responses_total` | counter | `stage` (`csrf_check`, `request`, `save`) | responses answered with the outage status because the store was unavailable |
 //! | `session_csrf_refusals_total` | counter | `reason` | requests refused by the CSRF check |
-//! | `session_cookie_rejections_total` | counter | `reason` | presented session ids refused (`malformed`, `bad_signature`, `ambiguous`, `header_too_large`) |
+//! | `session_cookie_rejections_total` | counter | `reason` | presented session ids refused: `malformed`, `bad_signature`, `ambiguous`, `header_too_large` (at the cookie), `unknown` (no live session under it), `expired` (over its idle or absolute limit) |
 //! | `session_sweeper_deleted_total` | counter | | expired sessions the background sweeper removed |
 //! | `session_sweeper_errors_total` | counter | | sweeps that failed |
 //!

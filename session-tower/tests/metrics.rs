@@ -18,7 +18,10 @@ use axum::Router;
 use axum::routing::{get, post};
 use http::StatusCode;
 use session_core::metric;
-use session_core::{Record, Session as CoreSession, SessionConfig, SessionStore, Timestamp};
+use session_core::{
+    ManualClock, Record, Session as CoreSession, SessionConfig, SessionStore, SharedClock,
+    SystemClock, Timestamp,
+};
 use session_memory::MemoryStore;
 use session_tower::{Session, SessionError, SessionLayer, SigningKeys};
 use tower::ServiceExt as _;
@@ -58,15 +61,20 @@ async fn change(session: Session) -> &'static str {
 }
 
 fn app(store: Arc<dyn SessionStore>) -> Router {
+    app_with(
+        store,
+        SigningKeys::generate().unwrap(),
+        Arc::new(SystemClock),
+    )
+}
+
+fn app_with(store: Arc<dyn SessionStore>, keys: SigningKeys, clock: SharedClock) -> Router {
     Router::new()
         .route("/form", get(form))
         .route("/read", get(read))
         .route("/change", get(change))
         .route("/submit", post(|| async { "ok" }))
-        .layer(SessionLayer::from_shared(
-            store,
-            SigningKeys::generate().unwrap(),
-        ))
+        .layer(SessionLayer::from_shared(store, keys).with_clock(clock))
 }
 
 #[tokio::test]
@@ -261,7 +269,12 @@ async fn csrf_refusals_are_counted_by_reason() {
 #[tokio::test]
 async fn refused_cookies_are_counted_by_reason() {
     let recorded = test_support::metrics::capture();
-    let app = app(Arc::new(MemoryStore::new()));
+    let keys = SigningKeys::generate().unwrap();
+    let app = app_with(
+        Arc::new(MemoryStore::new()),
+        keys.clone(),
+        Arc::new(SystemClock),
+    );
     let (one, _) = session_with_token(&app).await;
     let (two, _) = session_with_token(&app).await;
     recorded.take();
@@ -269,6 +282,8 @@ async fn refused_cookies_are_counted_by_reason() {
         .unwrap()
         .sign(&session_core::SessionId::generate().unwrap());
     let huge = format!("pad={}", "x".repeat(9000));
+    // Signed by the app's own keys, but no session was ever stored under it.
+    let never_stored = keys.sign(&session_core::SessionId::generate().unwrap());
     for (cookie, reason, status) in [
         (
             format!("__Host-id={forged}"),
@@ -281,6 +296,11 @@ async fn refused_cookies_are_counted_by_reason() {
             huge,
             "header_too_large",
             StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+        ),
+        (
+            format!("__Host-id={never_stored}"),
+            "unknown",
+            StatusCode::OK,
         ),
     ] {
         let r = app
@@ -310,6 +330,40 @@ async fn refused_cookies_are_counted_by_reason() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(recorded.take().count(metric::COOKIE_REJECTIONS, &[]), 0);
+}
+
+/// A session over its idle timeout, presented again: ended, and counted as `expired`.
+#[tokio::test]
+async fn an_expired_session_presented_again_is_counted() {
+    let recorded = test_support::metrics::capture();
+    let clock = ManualClock::new();
+    let app = app_with(
+        Arc::new(MemoryStore::new()),
+        SigningKeys::generate().unwrap(),
+        Arc::new(clock.clone()),
+    );
+    let (cookie, _) = session_with_token(&app).await;
+    recorded.take();
+    clock.advance(Duration::from_secs(31 * 60)); // the idle timeout is 30 minutes
+    let r = app
+        .clone()
+        .oneshot(get_req("/read", Some(&cookie)))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let m = recorded.take();
+    assert_eq!(
+        m.count(metric::COOKIE_REJECTIONS, &[("reason", "expired")]),
+        1,
+        "{}",
+        m.listing()
+    );
+    assert_eq!(
+        m.count(metric::COOKIE_REJECTIONS, &[]),
+        1,
+        "{}",
+        m.listing()
+    );
 }
 
 #[tokio::test]

@@ -351,10 +351,17 @@ impl Session {
                 self.store().delete(&key).await?;
                 self.mark_ended(io, true);
                 io.loaded = Loaded::Missing;
+                crate::metric::cookie_rejection("expired");
+                tracing::debug!(key = ?key, "presented session id over its time limits; ended");
             }
             // Unknown or dead: a new visitor as far as this request goes, but the cookie is
-            // left alone (a login in another tab may have replaced it already).
-            None => io.loaded = Loaded::Missing,
+            // left alone (a login in another tab may have replaced it already). Counted, so
+            // that guessing shows (R16); the key in the event is its keyed log tag.
+            None => {
+                io.loaded = Loaded::Missing;
+                crate::metric::cookie_rejection("unknown");
+                tracing::debug!(key = ?key, "presented session id unknown to the store");
+            }
         }
         Ok(())
     }
