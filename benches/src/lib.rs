@@ -123,12 +123,16 @@ impl Sessions {
     }
 }
 
-/// A payload of `n` bytes that looks like a JSON cart.
+/// A payload of `n` bytes that is a JSON cart (valid JSON, so that a peer that parses
+/// values into its own data model can).
 pub fn payload(n: usize) -> Bytes {
     let mut s = String::from("[");
     let mut i = 0;
-    while s.len() + 24 < n {
-        s.push_str(&format!("{{\"sku\":{i:>8},\"q\":1}},"));
+    while s.len() + 25 < n {
+        if i > 0 {
+            s.push(',');
+        }
+        s.push_str(&format!("{{\"sku\":{i:>8},\"q\":1}}"));
         i += 1;
     }
     while s.len() + 1 < n {
@@ -136,6 +140,20 @@ pub fn payload(n: usize) -> Bytes {
     }
     s.push(']');
     Bytes::from(s)
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every size the benchmarks use is exact and parses as JSON.
+    #[test]
+    fn payloads_are_json_of_the_asked_size() {
+        for n in [2, 30, 200, 211, 4096] {
+            let p = super::payload(n);
+            assert_eq!(p.len(), n);
+            let v: serde_json::Value = serde_json::from_slice(&p).unwrap();
+            assert!(v.is_array());
+        }
+    }
 }
 
 pub mod http;
