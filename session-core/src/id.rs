@@ -75,7 +75,8 @@ impl ShardTag {
         self.0
     }
 
-    /// The tag as four lowercase hex digits, the form Redis keys use inside `{…}`.
+    /// The tag as four lowercase hex digits (for logs and tests; Redis keys carry it as
+    /// `session_redis::hash_tag`, which spreads evenly over Cluster's slots).
     pub fn to_hex(self) -> String {
         format!("{:04x}", self.0)
     }

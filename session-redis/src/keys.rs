@@ -10,11 +10,42 @@
 //!
 //! And one pub/sub channel, `<prefix>:ended`, on which deletes and rotations publish the
 //! store key they ended (a hash: no usable cookie), for live connections (`notices`).
+//!
+//! The tag in braces is the 16-bit shard tag written as four characters of `@ABCDEFGHIJKLMNO`
+//! (one per nibble, [`hash_tag`]), not as hex: Redis hashes the text with CRC16, which is
+//! affine over the bits of characters that differ only in their low four bits, so the
+//! 65,536 tags land exactly four to each of the 16,384 slots. Hex digits are not such a
+//! set: four of them reach only 13,152 slots, one to twelve tags each, and a million
+//! sessions spread with a coefficient of variation of 0.87 (measured by `cluster-slots`).
 
 use std::sync::Arc;
 use zeroize::Zeroizing;
 
 use session_core::{ShardTag, StoreKey};
+
+/// The text in braces for `tag`: four characters of `@ABCDEFGHIJKLMNO`, the high nibble
+/// first. Every key of the sessions with this tag carries it (see the module's table).
+///
+/// # Example
+/// ```
+/// let tag = session_core::SessionId::generate().unwrap().store_key().tag();
+/// let text = session_redis::hash_tag(tag);
+/// assert_eq!(text.len(), 4);
+/// assert!(text.bytes().all(|b| (b'@'..=b'O').contains(&b)));
+/// ```
+pub fn hash_tag(tag: ShardTag) -> String {
+    let mut s = String::with_capacity(4);
+    push_tag(&mut s, tag);
+    s
+}
+
+fn push_tag(out: &mut String, tag: ShardTag) {
+    let t = tag.get();
+    for shift in [12u16, 8, 4, 0] {
+        // 0x40 | nibble: the low four bits are the nibble, the rest the same for all.
+        out.push(char::from(0x40 | ((t >> shift) & 0xF) as u8));
+    }
+}
 
 /// The names of one store's keys.
 #[derive(Clone)]
@@ -57,7 +88,7 @@ impl KeyNames {
         let mut k = String::with_capacity(self.prefix.len() + 76);
         k.push_str(&self.prefix);
         k.push_str(":{");
-        key.push_hex(&mut k, true, false);
+        push_tag(&mut k, key.tag());
         k.push_str(kind);
         key.push_hex(&mut k, false, true);
         k
@@ -82,12 +113,13 @@ impl KeyNames {
 
     /// The key of an owner's index.
     pub(crate) fn index(&self, owner: &str) -> String {
-        format!(
-            "{}:{{{}}}:o:{}",
-            self.prefix,
-            self.index_tag(owner).to_hex(),
-            owner
-        )
+        let mut k = String::with_capacity(self.prefix.len() + owner.len() + 12);
+        k.push_str(&self.prefix);
+        k.push_str(":{");
+        push_tag(&mut k, self.index_tag(owner));
+        k.push_str("}:o:");
+        k.push_str(owner);
+        k
     }
 
     /// `keys` plus `owner`'s index key when a script on `key` may write it (see
@@ -108,5 +140,63 @@ impl KeyNames {
     /// on Cluster only when both carry the same tag (and so share a hash slot).
     pub(crate) fn colocated(&self, key: &StoreKey, owner: &str) -> bool {
         !self.cluster || key.tag() == self.index_tag(owner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Redis Cluster's key hash: CRC16/XMODEM of the text in braces, modulo 16,384.
+    fn slot(text: &str) -> usize {
+        let mut crc: u16 = 0;
+        for b in text.bytes() {
+            crc ^= u16::from(b) << 8;
+            for _ in 0..8 {
+                crc = if crc & 0x8000 != 0 {
+                    (crc << 1) ^ 0x1021
+                } else {
+                    crc << 1
+                };
+            }
+        }
+        usize::from(crc) % 16_384
+    }
+
+    /// Every slot gets exactly four of the 65,536 tags; hex text would leave 3,232 slots
+    /// empty.
+    #[test]
+    fn tags_cover_every_slot_evenly() {
+        let mut per_slot = vec![0u32; 16_384];
+        let mut per_slot_hex = vec![0u32; 16_384];
+        for t in 0..=u16::MAX {
+            let tag = StoreKey::from_bytes(&[&t.to_be_bytes()[..], &[0u8; 32]].concat())
+                .unwrap()
+                .tag();
+            per_slot[slot(&hash_tag(tag))] += 1;
+            per_slot_hex[slot(&tag.to_hex())] += 1;
+        }
+        assert!(per_slot.iter().all(|&n| n == 4));
+        assert_eq!(per_slot_hex.iter().filter(|&&n| n == 0).count(), 3_232);
+    }
+
+    #[test]
+    fn key_shapes() {
+        let names = KeyNames {
+            prefix: "p".into(),
+            cluster: true,
+            tag_key: None,
+        };
+        let key = StoreKey::from_bytes(&[&[0x1a, 0x0f][..], &[0xab; 32]].concat()).unwrap();
+        assert_eq!(
+            names.record(&key),
+            format!("p:{{AJ@O}}:s:{}", "ab".repeat(32))
+        );
+        assert_eq!(
+            names.lock(&key),
+            format!("p:{{AJ@O}}:k:{}", "ab".repeat(32))
+        );
+        assert!(names.index("ada").starts_with("p:{"));
+        assert!(names.index("ada").ends_with("}:o:ada"));
     }
 }

@@ -78,4 +78,5 @@ mod reply;
 pub mod scripts;
 mod store;
 
+pub use keys::hash_tag;
 pub use store::{RedisStore, RedisStoreBuilder};

@@ -31,7 +31,11 @@ async fn lock_is_a_key_with_a_ttl_beside_the_record() {
     let now = clock.now();
     let record = Record::new(now, now.plus(Duration::from_secs(600)));
     store.create(&key, &record).await.expect("create");
-    let lock_key = format!("{prefix}:{{{}}}:k:{}", key.tag().to_hex(), key.hash_hex());
+    let lock_key = format!(
+        "{prefix}:{{{}}}:k:{}",
+        session_redis::hash_tag(key.tag()),
+        key.hash_hex()
+    );
     let until = now.plus(Duration::from_secs(10));
 
     let LockAttempt::Taken(token) = store.acquire_lock(&key, now, until).await.expect("acquire")
