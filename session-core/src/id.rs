@@ -108,7 +108,12 @@ impl SessionId {
     /// # Errors
     /// [`Error::Rng`] if the operating system's random source fails.
     pub fn generate() -> Result<Self, Error> {
-        Self::generate_with_tag(ShardTag::random()?)
+        // Tag and secret from one call to the OS: a create made two system calls.
+        let mut b = zeroize::Zeroizing::new([0u8; 2 + SECRET_LEN]);
+        getrandom::fill(&mut b[..]).map_err(|source| Error::Rng { source })?;
+        let mut secret = [0u8; SECRET_LEN];
+        secret.copy_from_slice(&b[2..]);
+        Ok(Self::from_parts(ShardTag(u16::from_be_bytes([b[0], b[1]])), secret))
     }
 
     /// A fresh id carrying `tag` (use [`ShardTag::for_owner`] for an authenticated session).

@@ -266,15 +266,14 @@ impl Session {
             let record = self.restart_if_asked(record, pending, now);
             self.check_size(&record)?;
             // Never adopt an id the client made up: a new session gets a new id.
-            let tag = match record
+            let id = match record
                 .owner
                 .as_deref()
                 .and_then(|o| self.store().owner_tag(o))
             {
-                Some(t) => t,
-                None => ShardTag::random()?,
+                Some(t) => SessionId::generate_with_tag(t)?,
+                None => SessionId::generate()?,
             };
-            let id = SessionId::generate_with_tag(tag)?;
             match self.store().create(&id.store_key(), &record).await {
                 Ok(()) => {
                     io.id = Some(id);
