@@ -113,7 +113,10 @@ impl SessionId {
         getrandom::fill(&mut b[..]).map_err(|source| Error::Rng { source })?;
         let mut secret = [0u8; SECRET_LEN];
         secret.copy_from_slice(&b[2..]);
-        Ok(Self::from_parts(ShardTag(u16::from_be_bytes([b[0], b[1]])), secret))
+        Ok(Self::from_parts(
+            ShardTag(u16::from_be_bytes([b[0], b[1]])),
+            secret,
+        ))
     }
 
     /// A fresh id carrying `tag` (use [`ShardTag::for_owner`] for an authenticated session).

@@ -86,8 +86,12 @@ async fn main() {
     if args.get(2).map(String::as_str) != Some("untagged") {
         builder = builder.tag_key(key);
     }
-    let store: Arc<dyn SessionStore> =
-        Arc::new(builder.connect_cluster(&urls).await.expect("connect to the cluster"));
+    let store: Arc<dyn SessionStore> = Arc::new(
+        builder
+            .connect_cluster(&urls)
+            .await
+            .expect("connect to the cluster"),
+    );
     let config = Arc::new(SessionConfig::default());
     let next = Arc::new(AtomicUsize::new(0));
     let owners = (n / 10).max(1);
