@@ -159,4 +159,5 @@ mod tests {
 pub mod http;
 pub mod plot;
 mod raw;
+pub mod redis_keys;
 pub use raw::open;

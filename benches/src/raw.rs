@@ -106,38 +106,7 @@ impl Raw for RedisRaw {
         // through the cluster client would see one node. Keys go one DEL each, so no
         // command spans two slots.
         for node in &self.nodes {
-            let client = redis::Client::open(node.as_str()).expect("url");
-            let mut con = client
-                .get_multiplexed_async_connection()
-                .await
-                .expect("redis");
-            for prefix in [&self.prefix, &self.store_prefix] {
-                let mut cursor: u64 = 0;
-                loop {
-                    let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
-                        .arg(cursor)
-                        .arg("MATCH")
-                        .arg(format!("{prefix}:*"))
-                        .arg("COUNT")
-                        .arg(1000)
-                        .query_async(&mut con)
-                        .await
-                        .expect("scan");
-                    if !keys.is_empty() {
-                        // An empty pipeline is an error to the client: a node of a
-                        // Cluster may hold none of the keys.
-                        let mut pipe = redis::pipe();
-                        for k in &keys {
-                            pipe.cmd("DEL").arg(k).ignore();
-                        }
-                        let _: () = pipe.query_async(&mut con).await.expect("del");
-                    }
-                    cursor = next;
-                    if cursor == 0 {
-                        break;
-                    }
-                }
-            }
+            crate::redis_keys::remove_under(node, &[&self.prefix, &self.store_prefix]).await;
         }
     }
 }

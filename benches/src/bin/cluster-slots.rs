@@ -177,34 +177,7 @@ async fn main() {
 
     // Clean up, node by node.
     for (url, _) in &per_master {
-        let client = redis::Client::open(url.as_str()).expect("url");
-        let mut con = client
-            .get_multiplexed_async_connection()
-            .await
-            .expect("connect");
-        let mut cursor: u64 = 0;
-        loop {
-            let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
-                .arg(cursor)
-                .arg("MATCH")
-                .arg(format!("{prefix}:*"))
-                .arg("COUNT")
-                .arg(5000)
-                .query_async(&mut con)
-                .await
-                .expect("SCAN");
-            if !keys.is_empty() {
-                let mut pipe = redis::pipe();
-                for k in &keys {
-                    pipe.cmd("UNLINK").arg(k).ignore();
-                }
-                let _: () = pipe.query_async(&mut con).await.expect("UNLINK");
-            }
-            cursor = next;
-            if cursor == 0 {
-                break;
-            }
-        }
+        session_benches::redis_keys::remove_under(url, &[&prefix]).await;
     }
 }
 

@@ -24,27 +24,6 @@ async fn used_memory(con: &mut redis::aio::MultiplexedConnection) -> i64 {
         .expect("used_memory in INFO")
 }
 
-async fn keys(con: &mut redis::aio::MultiplexedConnection, prefix: &str) -> Vec<String> {
-    let mut all = Vec::new();
-    let mut cursor: u64 = 0;
-    loop {
-        let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
-            .arg(cursor)
-            .arg("MATCH")
-            .arg(format!("{prefix}:*"))
-            .arg("COUNT")
-            .arg(1000)
-            .query_async(con)
-            .await
-            .expect("SCAN");
-        all.extend(batch);
-        if next == 0 {
-            return all;
-        }
-        cursor = next;
-    }
-}
-
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -89,7 +68,7 @@ async fn main() {
             }
         }
         let after = used_memory(&mut con).await;
-        let found = keys(&mut con, &prefix).await;
+        let found = session_benches::redis_keys::under(&mut con, &prefix).await;
         let sample = found
             .iter()
             .find(|k| !k.contains(":owner:") && !k.contains(":o:"))
@@ -109,12 +88,6 @@ async fn main() {
             (after - before) / i64::try_from(n).unwrap(),
             usage.unwrap_or(0)
         );
-        for chunk in found.chunks(500) {
-            let _: i64 = redis::cmd("DEL")
-                .arg(chunk)
-                .query_async(&mut con)
-                .await
-                .expect("DEL");
-        }
+        session_benches::redis_keys::remove(&mut con, &found).await;
     }
 }
