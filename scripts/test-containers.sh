@@ -9,6 +9,10 @@
 # access, nothing is built: Docker pulls the official images.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The same build settings as scripts/test.sh, so the tests here reuse its build rather than
+# building everything a second time (see there for why).
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+export CARGO_PROFILE_DEV_DEBUG="${CARGO_PROFILE_DEV_DEBUG:-line-tables-only}"
 T0=$(date +%s)
 
 if ! docker info >/dev/null 2>&1; then

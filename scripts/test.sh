@@ -18,6 +18,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/services.sh
 
+# This run builds the workspace several ways (all features, default features, the packaged
+# crates, the fuzz targets, the release benches). With full debug info and incremental
+# caches that is tens of GB of target/, and a CI run has died of a full disk; line tables
+# (enough for a backtrace) and no incremental cache keep it to a fraction. Set either
+# variable yourself to override.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+export CARGO_PROFILE_DEV_DEBUG="${CARGO_PROFILE_DEV_DEBUG:-line-tables-only}"
+
 ensure_rust_tools
 start_services
 
@@ -41,3 +49,4 @@ echo "== session-bench smoke"
 cargo run -q -p session-benches --bin session-bench -- --store memory --concurrency 1,4 --duration 0.5s --payload 200 --plot "$(mktemp -d)/smoke.svg"
 echo "== fuzz smoke (libFuzzer, coverage-guided, ${FUZZ_SECONDS:-15} s per target)"
 ./scripts/fuzz.sh "${FUZZ_SECONDS:-15}"
+echo "== target/ now holds $(du -sh target 2>/dev/null | cut -f1)"

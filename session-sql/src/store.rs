@@ -55,6 +55,7 @@ pub(crate) async fn server_pool_with<DB: sqlx::Database>(
         .map_err(|e| map("connect", e))
 }
 
+#[cfg(any(feature = "postgres", feature = "mysql", feature = "tls-rustls"))]
 fn pool_options<DB: sqlx::Database>() -> sqlx::pool::PoolOptions<DB> {
     sqlx::pool::PoolOptions::<DB>::new()
         .max_connections(16)
