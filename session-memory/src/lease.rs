@@ -1,5 +1,5 @@
 //! The per-session lock, natively: a side table of leases beside the cache, changed under
-//! the same per-key stripe mutex as the record, so that a holder's fenced save checks its
+//! the same shard mutex as the record, so that a holder's fenced save checks its
 //! lease, stores and releases in one critical section.
 //!
 //! An entry outlives its release (its `until` is set to the release time) so that fencing
@@ -30,9 +30,9 @@ impl MemoryStore {
         now: Timestamp,
         until: Timestamp,
     ) -> Result<LockAttempt, Error> {
-        let _g = lock(&self.inner.stripes[self.stripe(key)]);
-        self.live(key).ok_or(Error::Gone)?;
-        let mut leases = lock(&self.inner.leases);
+        let shard = self.inner.table.lock_key(key);
+        shard.live(key, now).ok_or(Error::Gone)?;
+        let mut leases = lock(&self.inner.table.leases);
         let lease = leases.entry(*key).or_insert(Lease {
             token: 0,
             until: now,
@@ -53,36 +53,44 @@ impl MemoryStore {
         token: u64,
         now: Timestamp,
     ) -> Result<(), Error> {
-        let _g = lock(&self.inner.stripes[self.stripe(key)]);
-        let current = self.live(key).ok_or(Error::Gone)?;
+        let mut shard = self.inner.table.lock_key(key);
+        let current = shard.live(key, now).ok_or(Error::Gone)?;
         self.check_lease(key, token, now)?;
         if current.version != expected {
             return Err(Error::Conflict);
         }
+        let owner_changed = current.owner != record.owner;
         self.end_lease(key, now);
-        self.store_locked(key, &current, record, || record.clone());
+        self.store_locked(
+            &mut shard,
+            key,
+            owner_changed,
+            record,
+            || record.clone(),
+            now,
+        );
         Ok(())
     }
 
     pub(crate) fn release(&self, key: &StoreKey, token: u64, now: Timestamp) -> Result<(), Error> {
-        let _g = lock(&self.inner.stripes[self.stripe(key)]);
-        self.live(key).ok_or(Error::Gone)?;
+        let shard = self.inner.table.lock_key(key);
+        shard.live(key, now).ok_or(Error::Gone)?;
         self.check_lease(key, token, now)?;
         self.end_lease(key, now);
         Ok(())
     }
 
-    /// Caller holds the key's stripe.
+    /// Caller holds the key's shard.
     fn check_lease(&self, key: &StoreKey, token: u64, now: Timestamp) -> Result<(), Error> {
-        match lock(&self.inner.leases).get(key) {
+        match lock(&self.inner.table.leases).get(key) {
             Some(l) if l.token == token && now < l.until => Ok(()),
             _ => Err(Error::LockLost),
         }
     }
 
-    /// Caller holds the key's stripe.
+    /// Caller holds the key's shard.
     fn end_lease(&self, key: &StoreKey, now: Timestamp) {
-        if let Some(l) = lock(&self.inner.leases).get_mut(key) {
+        if let Some(l) = lock(&self.inner.table.leases).get_mut(key) {
             l.until = now;
         }
     }
@@ -129,6 +137,6 @@ mod tests {
             record.version
         );
         store.delete(&key).await.unwrap();
-        assert!(store.inner.leases.lock().unwrap().is_empty());
+        assert!(store.inner.table.leases.lock().unwrap().is_empty());
     }
 }

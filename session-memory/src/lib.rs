@@ -1,25 +1,24 @@
-//! An in-process session store on [moka]: for a single server, development, and tests.
+//! An in-process session store: for a single server, development, and tests.
 //!
 //! # What it stores and how
 //!
-//! A moka cache maps each [`StoreKey`] (a hash of the session id) to an `Arc<Record>`.
-//! Nothing is encoded: the record is shared, not copied, between the cache and readers.
+//! A table of 64 shards (module `table`), each a hash map behind its own mutex, maps each
+//! [`StoreKey`] (a hash of the session id) to an `Arc<Record>`. Nothing is encoded: the
+//! record is shared, not copied, between the table and readers.
 //!
-//! - **Bounds.** The cache is bounded by total bytes through a weigher. Each entry weighs at
-//!   least `max_bytes / max_entries`, so the same bound also caps the entry count. When full,
-//!   moka evicts by its TinyLFU policy.
-//! - **Expiry.** Each entry expires at its record's `expires_at` (moka's per-entry expiry),
-//!   and every read also checks `expires_at` against the store's clock, so an expired record
-//!   is never returned, whether or not moka has dropped it yet.
-//! - **Atomicity.** Writers of one key serialise on one of 64 striped mutexes, so
-//!   compare-and-swap is check-then-write under a lock; rotation takes both keys' stripes in
-//!   a fixed order. Readers take no lock. (moka's own `and_compute_with` covers one key
-//!   only; rotation and the owner index need two keys and a side table.)
+//! - **Bounds.** One byte budget: each entry weighs its record's approximate size and at
+//!   least `max_bytes / max_entries`, so the same bound also caps the entry count. A write
+//!   that goes over it evicts the soonest-expiring of a few sampled sessions.
+//! - **Expiry.** Every read checks `expires_at` against the store's clock, so an expired
+//!   record is never returned; shards sweep their expired entries as they take writes.
+//! - **Atomicity.** Readers and writers of one key take its shard's mutex, so
+//!   compare-and-swap is check-then-write under a lock; rotation takes both keys' shards in
+//!   a fixed order, so no reader sees it half done.
 //! - **Lock.** The per-session lock is a side table of leases (module `lease`), changed under
-//!   the key's stripe, so a holder's save checks its lease, stores and releases at once.
-//! - **Owner index.** A side table `owner → {keys}`. Writes keep it in step, moka's eviction
-//!   listener drops keys that expire or are evicted, and listing drops keys that are dead, so
-//!   it neither lists dead sessions nor grows without bound.
+//!   the key's shard, so a holder's save checks its lease, stores and releases at once.
+//! - **Owner index.** A side table `owner → {keys}`. Writes keep it in step, evictions and
+//!   sweeps drop the keys they remove, and listing drops keys that are dead, so it neither
+//!   lists dead sessions nor grows without bound.
 //!
 //! # Example
 //! ```
@@ -35,8 +34,6 @@
 //! assert!(session.id().await.is_some());
 //! # Ok(()) }
 //! ```
-//!
-//! [moka]: https://docs.rs/moka
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -46,7 +43,6 @@ use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use moka::sync::Cache;
 use session_core::{
     Error, LockAttempt, OwnerSession, Record, SessionStore, SharedClock, StoreKey, Timestamp,
     async_trait,
@@ -54,32 +50,28 @@ use session_core::{
 
 mod builder;
 mod lease;
+mod table;
 
-use builder::KeyHasherBuilder;
 pub use builder::MemoryStoreBuilder;
-
-const STRIPES: usize = 64;
+use table::{Shard, Table};
 
 type OwnerIndex = Arc<Mutex<HashMap<String, HashSet<StoreKey>>>>;
 
-/// The in-process store. Cheap to clone; clones share one cache.
+/// The in-process store. Cheap to clone; clones share one table.
 #[derive(Clone)]
 pub struct MemoryStore {
     pub(crate) inner: Arc<Inner>,
 }
 
 pub(crate) struct Inner {
-    pub(crate) cache: Cache<StoreKey, Arc<Record>, KeyHasherBuilder>,
-    pub(crate) stripes: Box<[Mutex<()>]>,
-    pub(crate) owners: OwnerIndex,
-    pub(crate) leases: lease::Leases,
+    pub(crate) table: Table,
     pub(crate) clock: SharedClock,
 }
 
 impl fmt::Debug for MemoryStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MemoryStore")
-            .field("entries", &self.inner.cache.entry_count())
+            .field("entries", &self.inner.table.len())
             .finish_non_exhaustive()
     }
 }
@@ -117,43 +109,38 @@ impl MemoryStore {
         MemoryStoreBuilder::default()
     }
 
-    /// Sessions currently held (including expired ones not yet dropped).
+    /// Sessions currently held, after dropping those that have expired.
     pub fn entry_count(&self) -> u64 {
-        self.inner.cache.run_pending_tasks();
-        self.inner.cache.entry_count()
+        self.inner.table.sweep_all(self.now());
+        self.inner.table.len() as u64
     }
 
     /// Keys in the owner index, summed over owners (to check it does not grow unbounded).
     pub fn owner_index_len(&self) -> usize {
-        self.inner.cache.run_pending_tasks();
-        lock(&self.inner.owners).values().map(HashSet::len).sum()
-    }
-
-    fn stripe(&self, key: &StoreKey) -> usize {
-        let h = key.hash();
-        usize::from(h[0]) % STRIPES
+        lock(&self.inner.table.owners)
+            .values()
+            .map(HashSet::len)
+            .sum()
     }
 
     fn now(&self) -> Timestamp {
         self.inner.clock.now()
     }
 
-    fn live(&self, key: &StoreKey) -> Option<Arc<Record>> {
-        let now = self.now();
-        self.inner.cache.get(key).filter(|r| !r.is_expired(now))
+    fn owners(&self) -> &Mutex<HashMap<String, HashSet<StoreKey>>> {
+        &self.inner.table.owners
     }
 
-    /// `live` under the key's stripe lock. A rotation holds both keys' stripes while it
-    /// inserts the new record and removes the old, so a reader that takes the stripe
-    /// never sees the rotation half done (both keys live, or neither); the uncontended
-    /// lock costs a few nanoseconds.
+    /// The live record under `key`, read under its shard's lock. A rotation holds both
+    /// keys' shards while it inserts the new record and removes the old, so a reader never
+    /// sees the rotation half done (both keys live, or neither).
     fn read(&self, key: &StoreKey) -> Option<Arc<Record>> {
-        let _g = lock(&self.inner.stripes[self.stripe(key)]);
-        self.live(key)
+        let now = self.now();
+        self.inner.table.lock_key(key).live(key, now).cloned()
     }
 
     fn index(&self, owner: &str, key: StoreKey) {
-        lock(&self.inner.owners)
+        lock(self.owners())
             .entry(owner.to_owned())
             .or_default()
             .insert(key);
@@ -168,33 +155,40 @@ impl MemoryStore {
         expected: u64,
         stored: impl FnOnce() -> Arc<Record>,
     ) -> Result<(), Error> {
-        let _g = lock(&self.inner.stripes[self.stripe(key)]);
-        let current = self.live(key).ok_or(Error::Gone)?;
+        let now = self.now();
+        let mut shard = self.inner.table.lock_key(key);
+        let current = shard.live(key, now).ok_or(Error::Gone)?;
         if current.version != expected {
             return Err(Error::Conflict);
         }
-        self.store_locked(key, &current, record, stored);
+        let owner_changed = current.owner != record.owner;
+        self.store_locked(&mut shard, key, owner_changed, record, stored, now);
         Ok(())
     }
 
-    /// The write of a compare-and-swap that succeeded: stores `record` over `current` (or
-    /// deletes it when `record` has expired) and keeps the owner index in step. Caller
-    /// holds the key's stripe.
+    /// The write of a compare-and-swap that succeeded: stores `record` over the current
+    /// one (or deletes it when `record` has expired) and, when the owner changed, moves the
+    /// key in the owner index. Caller holds the key's shard.
     fn store_locked(
         &self,
+        shard: &mut Shard,
         key: &StoreKey,
-        current: &Record,
+        owner_changed: bool,
         record: &Record,
         stored: impl FnOnce() -> Arc<Record>,
+        now: Timestamp,
     ) {
-        if record.is_expired(self.now()) {
-            self.remove_locked(key);
+        if record.is_expired(now) {
+            self.inner.table.remove(shard, key);
             return;
         }
-        self.inner.cache.insert(*key, stored());
-        if current.owner != record.owner {
-            if let Some(o) = &current.owner {
-                unindex(&self.inner.owners, o, key);
+        let old = self
+            .inner
+            .table
+            .put(shard, Table::shard_of(key), key, stored(), now);
+        if owner_changed {
+            if let Some(o) = old.as_ref().and_then(|r| r.owner.as_deref()) {
+                unindex(self.owners(), o, key);
             }
             if let Some(o) = &record.owner {
                 self.index(o, *key);
@@ -202,13 +196,20 @@ impl MemoryStore {
         }
     }
 
-    /// Removes `key` from cache and index. Caller holds the key's stripe.
-    fn remove_locked(&self, key: &StoreKey) {
-        lease::forget(&self.inner.leases, key);
-        if let Some(old) = self.inner.cache.remove(key) {
-            if let Some(owner) = &old.owner {
-                unindex(&self.inner.owners, owner, key);
-            }
+    /// Stores a new `record` under `key`, free or expired, and indexes its owner. Caller
+    /// holds the key's shard.
+    fn insert_new(&self, shard: &mut Shard, key: &StoreKey, record: &Record, now: Timestamp) {
+        // An expired leftover under the key is replaced, and leaves the index with it.
+        self.inner.table.remove(shard, key);
+        self.inner.table.put(
+            shard,
+            Table::shard_of(key),
+            key,
+            Arc::new(record.clone()),
+            now,
+        );
+        if let Some(owner) = &record.owner {
+            self.index(owner, *key);
         }
     }
 }
@@ -219,16 +220,12 @@ impl SessionStore for MemoryStore {
         session_core::observe::run(
             session_core::store_call!("memory", "create", key = ?key),
             || -> Result<(), Error> {
-                let _g = lock(&self.inner.stripes[self.stripe(key)]);
-                if self.live(key).is_some() {
+                let now = self.now();
+                let mut shard = self.inner.table.lock_key(key);
+                if shard.live(key, now).is_some() {
                     return Err(Error::Collision);
                 }
-                // An expired leftover under the key is replaced, and leaves the index with it.
-                self.remove_locked(key);
-                self.inner.cache.insert(*key, Arc::new(record.clone()));
-                if let Some(owner) = &record.owner {
-                    self.index(owner, *key);
-                }
+                self.insert_new(&mut shard, key, record, now);
                 Ok(())
             },
         )
@@ -245,7 +242,7 @@ impl SessionStore for MemoryStore {
         session_core::observe::run(
             session_core::store_call!("memory", "load", key = ?key),
             || -> Result<Option<Arc<Record>>, Error> {
-                // The cached record itself: records are never changed in place (every write
+                // The stored record itself: records are never changed in place (every write
                 // inserts a new one), so handing it out is safe and costs a reference count.
                 Ok(self.read(key))
             },
@@ -282,12 +279,14 @@ impl SessionStore for MemoryStore {
         session_core::observe::run(
             session_core::store_call!("memory", "touch", key = ?key),
             || -> Result<(), Error> {
-                let _g = lock(&self.inner.stripes[self.stripe(key)]);
-                let current = self.live(key).ok_or(Error::Gone)?;
-                let mut next = (*current).clone();
+                let now = self.now();
+                let mut shard = self.inner.table.lock_key(key);
+                let current = shard.live(key, now).ok_or(Error::Gone)?;
+                let mut next = Record::clone(current);
                 next.expires_at = expires_at;
                 next.last_seen = last_seen.max(current.last_seen);
-                self.inner.cache.insert(*key, Arc::new(next));
+                let next = Arc::new(next);
+                self.store_locked(&mut shard, key, false, &next, || next.clone(), now);
                 Ok(())
             },
         )
@@ -297,8 +296,8 @@ impl SessionStore for MemoryStore {
         session_core::observe::run(
             session_core::store_call!("memory", "delete", key = ?key),
             || -> Result<(), Error> {
-                let _g = lock(&self.inner.stripes[self.stripe(key)]);
-                self.remove_locked(key);
+                let mut shard = self.inner.table.lock_key(key);
+                self.inner.table.remove(&mut shard, key);
                 Ok(())
             },
         )
@@ -314,23 +313,35 @@ impl SessionStore for MemoryStore {
         session_core::observe::run(
             session_core::store_call!("memory", "rotate", old = ?old, new = ?new),
             || -> Result<(), Error> {
-                let (a, b) = (self.stripe(old), self.stripe(new));
-                // Fixed order (lower stripe first) so two rotations never deadlock.
-                let _g1 = lock(&self.inner.stripes[a.min(b)]);
-                let _g2 = (a != b).then(|| lock(&self.inner.stripes[a.max(b)]));
-                let current = self.live(old).ok_or(Error::Gone)?;
+                let now = self.now();
+                let (a, b) = (Table::shard_of(old), Table::shard_of(new));
+                // Fixed order (lower shard first) so two rotations never deadlock.
+                let mut first = self.inner.table.lock(a.min(b));
+                let mut second = (a != b).then(|| self.inner.table.lock(a.max(b)));
+                let (old_shard, new_shard) = match second.as_mut() {
+                    None => (&mut *first, None),
+                    Some(s) if a < b => (&mut *first, Some(&mut **s)),
+                    Some(s) => (&mut **s, Some(&mut *first)),
+                };
+                let current = old_shard.live(old, now).ok_or(Error::Gone)?;
                 if current.version != expected {
                     return Err(Error::Conflict);
                 }
-                if self.live(new).is_some() {
-                    return Err(Error::Collision);
+                match new_shard {
+                    Some(shard) => {
+                        if shard.live(new, now).is_some() {
+                            return Err(Error::Collision);
+                        }
+                        self.insert_new(shard, new, record, now);
+                    }
+                    None => {
+                        if old_shard.live(new, now).is_some() {
+                            return Err(Error::Collision);
+                        }
+                        self.insert_new(old_shard, new, record, now);
+                    }
                 }
-                self.remove_locked(new);
-                self.inner.cache.insert(*new, Arc::new(record.clone()));
-                if let Some(o) = &record.owner {
-                    self.index(o, *new);
-                }
-                self.remove_locked(old);
+                self.inner.table.remove(old_shard, old);
                 Ok(())
             },
         )
@@ -340,14 +351,14 @@ impl SessionStore for MemoryStore {
         session_core::observe::run(
             session_core::store_call!("memory", "list_owner"),
             || -> Result<Vec<OwnerSession>, Error> {
-                let keys: Vec<StoreKey> = lock(&self.inner.owners)
+                let keys: Vec<StoreKey> = lock(self.owners())
                     .get(owner)
                     .map(|s| s.iter().copied().collect())
                     .unwrap_or_default();
                 let mut out = Vec::with_capacity(keys.len());
                 let mut dead = Vec::new();
                 for k in keys {
-                    match self.live(&k) {
+                    match self.read(&k) {
                         Some(r) if r.owner.as_deref() == Some(owner) => {
                             out.push(OwnerSession::from_record(k, &r));
                         }
@@ -355,7 +366,7 @@ impl SessionStore for MemoryStore {
                     }
                 }
                 for k in dead {
-                    unindex(&self.inner.owners, owner, &k);
+                    unindex(self.owners(), owner, &k);
                 }
                 Ok(out)
             },
@@ -366,7 +377,7 @@ impl SessionStore for MemoryStore {
         session_core::observe::run(
             session_core::store_call!("memory", "delete_owner"),
             || -> Result<u64, Error> {
-                let keys: Vec<StoreKey> = lock(&self.inner.owners)
+                let keys: Vec<StoreKey> = lock(self.owners())
                     .get(owner)
                     .map(|s| s.iter().copied().collect())
                     .unwrap_or_default();
@@ -375,15 +386,16 @@ impl SessionStore for MemoryStore {
                     if Some(&k) == keep {
                         continue;
                     }
-                    let _g = lock(&self.inner.stripes[self.stripe(&k)]);
-                    match self.inner.cache.get(&k) {
+                    let now = self.now();
+                    let mut shard = self.inner.table.lock_key(&k);
+                    match shard.get(&k) {
                         Some(r) if r.owner.as_deref() == Some(owner) => {
-                            if !r.is_expired(self.now()) {
+                            if !r.is_expired(now) {
                                 n += 1;
                             }
-                            self.remove_locked(&k);
+                            self.inner.table.remove(&mut shard, &k);
                         }
-                        _ => unindex(&self.inner.owners, owner, &k),
+                        _ => unindex(self.owners(), owner, &k),
                     }
                 }
                 Ok(n)
@@ -394,31 +406,7 @@ impl SessionStore for MemoryStore {
     async fn delete_expired(&self) -> Result<u64, Error> {
         session_core::observe::run(
             session_core::store_call!("memory", "delete_expired"),
-            || -> Result<u64, Error> {
-                let now = self.now();
-                let expired: Vec<StoreKey> = self
-                    .inner
-                    .cache
-                    .iter()
-                    .filter(|(_, r)| r.is_expired(now))
-                    .map(|(k, _)| *k)
-                    .collect();
-                let mut n = 0;
-                for k in expired {
-                    let _g = lock(&self.inner.stripes[self.stripe(&k)]);
-                    // Re-check under the lock: a touch may have extended it since the scan.
-                    if self
-                        .inner
-                        .cache
-                        .get(&k)
-                        .is_some_and(|r| r.is_expired(self.now()))
-                    {
-                        self.remove_locked(&k);
-                        n += 1;
-                    }
-                }
-                Ok(n)
-            },
+            || -> Result<u64, Error> { Ok(self.inner.table.sweep_all(self.now())) },
         )
     }
 
