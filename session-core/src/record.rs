@@ -221,6 +221,17 @@ impl Record {
     /// [`Error::Encode`] if postcard fails (it does not for well-formed records).
     pub fn encode(&self) -> Result<Vec<u8>, Error> {
         let mut out = Vec::with_capacity(64 + self.approximate_size());
+        self.encode_into(&mut out)?;
+        Ok(out)
+    }
+
+    /// [`Record::encode`], appended to `out`: for a backend that stores the body behind a
+    /// header of its own, without a second buffer and copy.
+    ///
+    /// # Errors
+    /// As [`Record::encode`].
+    pub fn encode_into(&self, out: &mut Vec<u8>) -> Result<(), Error> {
+        out.reserve(64 + self.approximate_size());
         out.push(FORMAT_V3);
         let body = BodyRef {
             data: &self.data,
@@ -233,8 +244,8 @@ impl Record {
             remember: self.remember,
             authenticated_at: self.authenticated_at,
         };
-        postcard::to_io(&body, &mut out).map_err(|source| Error::Encode { source })?;
-        Ok(out)
+        postcard::to_io(&body, out).map_err(|source| Error::Encode { source })?;
+        Ok(())
     }
 
     /// The record whose body `bytes` (from [`Record::encode`], in any backend) and whose

@@ -12,7 +12,7 @@ use session_core::{
 use crate::layout;
 use crate::reply::{Reply, unexpected, words};
 use crate::scripts;
-use crate::store::{RedisStore, arg};
+use crate::store::{Arg, RedisStore, arg};
 
 #[async_trait]
 impl SessionStore for RedisStore {
@@ -28,7 +28,7 @@ impl SessionStore for RedisStore {
                 vec![arg(now.as_millis())],
                 record,
                 now,
-                vec![key.to_text().into_bytes(), owner.as_bytes().to_vec()],
+                vec![arg(key.to_text()), arg(owner)],
             )?;
             let reply = self
                 .invoke("create", &scripts::CREATE, &keys, &args)
@@ -78,10 +78,10 @@ impl SessionStore for RedisStore {
                     &[self.names.record(key)],
                     &[
                         arg(now.as_millis()),
-                        layout::ms_field(expires_at).to_vec(),
-                        layout::ms_field(last_seen).to_vec(),
+                        Arg::Time(layout::ms_field(expires_at)),
+                        Arg::Time(layout::ms_field(last_seen)),
                         arg(layout::ttl_ms(now, expires_at)),
-                        key.to_text().into_bytes(),
+                        arg(key.to_text()),
                     ],
                 )
                 .await?;
@@ -132,10 +132,10 @@ impl SessionStore for RedisStore {
                 record,
                 now,
                 vec![
-                    old.to_text().into_bytes(),
-                    new.to_text().into_bytes(),
-                    owner.as_bytes().to_vec(),
-                    self.names.channel().into_bytes(),
+                    arg(old.to_text()),
+                    arg(new.to_text()),
+                    arg(owner),
+                    arg(self.names.channel()),
                 ],
             )?;
             let reply = self
@@ -282,7 +282,7 @@ impl RedisStore {
     ) -> Result<(), Error> {
         let owner = record.owner.as_deref().unwrap_or("");
         let mut own = vec![self.names.record(key)];
-        let mut tail = vec![key.to_text().into_bytes(), owner.as_bytes().to_vec()];
+        let mut tail = vec![arg(key.to_text()), arg(owner)];
         let (operation, script) = match token {
             Some(t) => {
                 own.push(self.names.lock(key));
@@ -345,11 +345,7 @@ impl RedisStore {
                 "rotate",
                 &scripts::MARK_MOVING,
                 std::slice::from_ref(&old_key),
-                &[
-                    arg(now.as_millis()),
-                    arg(expected),
-                    token.clone().into_bytes(),
-                ],
+                &[arg(now.as_millis()), arg(expected), arg(token.as_str())],
             )
             .await?;
         match w {
@@ -365,7 +361,7 @@ impl RedisStore {
                     "rotate",
                     &scripts::UNMARK_MOVING,
                     &[old_key],
-                    &[arg(expected), token.into_bytes()],
+                    &[arg(expected), arg(token.as_str())],
                 )
                 .await;
             return Err(e);

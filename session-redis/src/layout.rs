@@ -49,11 +49,10 @@ pub(crate) fn ttl_ms(now: Timestamp, expires_at: Timestamp) -> i64 {
 /// Field `r` for `record`, with the two header fields on their own.
 pub(crate) fn encode_r(record: &Record) -> Result<(Vec<u8>, TimeField, TimeField), Error> {
     let (e, l) = (ms_field(record.expires_at), ms_field(record.last_seen));
-    let body = record.encode()?;
-    let mut r = Vec::with_capacity(HEADER + body.len());
+    let mut r = Vec::with_capacity(HEADER + 64 + record.approximate_size());
     r.extend_from_slice(&e);
     r.extend_from_slice(&l);
-    r.extend_from_slice(&body);
+    record.encode_into(&mut r)?;
     Ok((r, e, l))
 }
 

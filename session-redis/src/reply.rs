@@ -69,16 +69,31 @@ pub(crate) enum Reply {
 impl Reply {
     /// The reply to `operation`, or an error naming it for a shape no script produces.
     pub(crate) fn parse(operation: &'static str, v: Value) -> Result<Reply, Error> {
+        // A bare status, the usual reply, is matched without building any strings.
+        let bare: Option<&[u8]> = match &v {
+            Value::BulkString(b) => Some(b),
+            Value::SimpleString(s) => Some(s.as_bytes()),
+            Value::Okay => Some(b"ok"),
+            _ => None,
+        };
+        if let Some(status) = bare {
+            return Self::status(operation, status, Words(Vec::new()));
+        }
         let w = words(v);
-        Ok(match w.first().map(String::as_str) {
-            Some("ok") => Reply::Ok(Words(w)),
-            Some("deleted") => Reply::Deleted(Words(w)),
-            Some("skipped") => Reply::Skipped,
-            Some("gone") => Reply::Gone,
-            Some("conflict") => Reply::Conflict,
-            Some("collision") => Reply::Collision,
-            Some("held") => Reply::Held(Words(w)),
-            Some("lock_lost") => Reply::LockLost,
+        let status = w.first().cloned().unwrap_or_default();
+        Self::status(operation, status.as_bytes(), Words(w))
+    }
+
+    fn status(operation: &'static str, status: &[u8], w: Words) -> Result<Reply, Error> {
+        Ok(match status {
+            b"ok" => Reply::Ok(w),
+            b"deleted" => Reply::Deleted(w),
+            b"skipped" => Reply::Skipped,
+            b"gone" => Reply::Gone,
+            b"conflict" => Reply::Conflict,
+            b"collision" => Reply::Collision,
+            b"held" => Reply::Held(w),
+            b"lock_lost" => Reply::LockLost,
             _ => return Err(unexpected(operation)),
         })
     }
@@ -99,10 +114,13 @@ mod tests {
             Reply::parse("t", Value::Array(vec![bulk("ok"), bulk("alice"), bulk("")])).unwrap();
         let Reply::Ok(w) = ok else { panic!("{ok:?}") };
         assert_eq!((w.at(1), w.at(2), w.at(9)), ("alice", "", ""));
-        assert_eq!(
-            Reply::parse("t", Value::Okay).unwrap(),
-            Reply::Ok(Words(vec!["ok".into()]))
-        );
+        // A bare status carries no further words: each reads as empty.
+        for bare in [Value::Okay, bulk("ok"), Value::SimpleString("ok".into())] {
+            let Reply::Ok(w) = Reply::parse("t", bare).unwrap() else {
+                panic!("not ok")
+            };
+            assert_eq!((w.at(0), w.at(1), w.at(2)), ("", "", ""));
+        }
         for (v, want) in [
             (bulk("gone"), Reply::Gone),
             (Value::Array(vec![bulk("conflict")]), Reply::Conflict),

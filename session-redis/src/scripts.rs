@@ -111,18 +111,22 @@ end
 redis.call('HSET', rec, 'r', ARGV[3], 'e', ARGV[4], 'l', ARGV[5], 'v', ARGV[6])
 if lock then redis.call('DEL', lock) end
 if old_x ~= '' and old_owner ~= ARGV[9] then redis.call('ZREM', old_x, ARGV[8]) end
-redis.call('HDEL', rec, 'o', 'x')
-if ARGV[9] ~= '' then redis.call('HSET', rec, 'o', ARGV[9]) end
-if idx then
-  redis.call('HSET', rec, 'x', idx)
-  idx_add(idx, ARGV[8], ARGV[4], ARGV[7], now)
+if old_owner ~= ARGV[9] or old_x ~= (idx or '') then
+  redis.call('HDEL', rec, 'o', 'x')
+  if ARGV[9] ~= '' then redis.call('HSET', rec, 'o', ARGV[9]) end
+  if idx then redis.call('HSET', rec, 'x', idx) end
 end
+if idx then idx_add(idx, ARGV[8], ARGV[4], ARGV[7], now) end
 redis.call('PEXPIRE', rec, ARGV[7])
+if old_owner == '' then return 'ok' end
 return {'ok', old_owner, old_x}
 "#;
 
 /// KEYS: rec, [idx of the new owner]. ARGV: now, expected, r, e, l, v, ttl, member, owner.
-/// Returns {status, old owner, old index}.
+/// Returns {status, old owner, old index}, or a bare `ok` when there was no owner (the
+/// anonymous session's save: nothing for the client to follow up, and a one-word reply
+/// is the cheapest to parse). The owner and index fields are rewritten only when they
+/// change, so an anonymous save is three commands: `HMGET`, `HSET`, `PEXPIRE`.
 pub(crate) static SAVE: LazyLock<Script> = LazyLock::new(|| {
     script(&format!(
         "local rec, idx, lock = KEYS[1], KEYS[2], nil\n{SAVE_READ}{SAVE_CAS}{SAVE_WRITE}"

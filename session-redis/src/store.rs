@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use zeroize::Zeroizing;
 
-use redis::{RedisError, Script, Value};
+use redis::{ErrorKind, RedisError, RedisWrite, Script, ServerErrorKind, ToRedisArgs, Value};
 use session_core::{Envelope, Error, Record, SharedClock, StoreKey, SystemClock, Timestamp};
 
 use crate::connection::{self, Conn, Connector, bounded};
@@ -293,23 +293,29 @@ impl RedisStore {
         bounded(self.deadline, operation, f(&mut conn)).await
     }
 
+    /// Runs `script` with `keys` and `args` as one `EVALSHA`, built straight into one
+    /// command buffer (redis-rs's `ScriptInvocation` copies every argument into a vector
+    /// of its own first, then again into the command); on `NOSCRIPT` (a restarted server,
+    /// a failover, a `SCRIPT FLUSH`) it loads the script and sends the same command again.
     pub(crate) async fn invoke(
         &self,
         operation: &'static str,
         script: &Script,
         keys: &[String],
-        args: &[Vec<u8>],
+        args: &[Arg<'_>],
     ) -> Result<Reply, Error> {
+        let mut cmd = redis::cmd("EVALSHA");
+        cmd.arg(script.get_hash())
+            .arg(keys.len())
+            .arg(keys)
+            .arg(args);
         let v = self
-            .exec(operation, async |con| {
-                let mut inv = script.prepare_invoke();
-                for k in keys {
-                    inv.key(k);
+            .exec(operation, async |con| match cmd.query_async(con).await {
+                Err(e) if e.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
+                    script.load_async(con).await?;
+                    cmd.query_async(con).await
                 }
-                for a in args {
-                    inv.arg(a.as_slice());
-                }
-                inv.invoke_async(con).await
+                other => other,
             })
             .await?;
         Reply::parse(operation, v)
@@ -337,7 +343,7 @@ impl RedisStore {
             &[self.names.index(owner)],
             &[
                 arg(now.as_millis()),
-                key.to_text().into_bytes(),
+                arg(key.to_text()),
                 arg(expires_at.as_millis()),
                 arg(ttl_ms(now, expires_at)),
             ],
@@ -374,18 +380,19 @@ impl RedisStore {
 
     /// Script arguments: `head`, then the record's fields in the order the scripts read them
     /// (encoded record, expiry, last seen, version, TTL), then `tail`.
-    pub(crate) fn script_args(
-        head: Vec<Vec<u8>>,
+    pub(crate) fn script_args<'a>(
+        head: Vec<Arg<'a>>,
         record: &Record,
         now: Timestamp,
-        tail: Vec<Vec<u8>>,
-    ) -> Result<Vec<Vec<u8>>, Error> {
+        tail: Vec<Arg<'a>>,
+    ) -> Result<Vec<Arg<'a>>, Error> {
         let mut args = head;
         let (r, e, l) = layout::encode_r(record)?;
+        args.reserve(5 + tail.len());
         args.extend([
-            r,
-            e.to_vec(),
-            l.to_vec(),
+            Arg::Owned(r),
+            Arg::Time(e),
+            Arg::Time(l),
             arg(record.version),
             arg(ttl_ms(now, record.expires_at)),
         ]);
@@ -466,9 +473,9 @@ impl RedisStore {
                 &[self.names.record(key)],
                 &[
                     arg(now.as_millis()),
-                    key.to_text().into_bytes(),
-                    owner.unwrap_or("").as_bytes().to_vec(),
-                    self.names.channel().into_bytes(),
+                    arg(key.to_text()),
+                    arg(owner.unwrap_or("")),
+                    arg(self.names.channel()),
                 ],
             )
             .await?;
@@ -486,6 +493,65 @@ impl RedisStore {
     }
 }
 
-pub(crate) fn arg(v: impl ToString) -> Vec<u8> {
-    v.to_string().into_bytes()
+/// One script argument, written into the command as it is: a number as its digits
+/// without a heap string of its own, bytes without a copy of their own.
+#[derive(Debug, Clone)]
+pub(crate) enum Arg<'a> {
+    /// A signed number (times in milliseconds, TTLs).
+    Int(i64),
+    /// An unsigned number (versions, tokens).
+    UInt(u64),
+    /// A fixed-width time field (see `layout`).
+    Time(layout::TimeField),
+    /// Borrowed bytes.
+    Bytes(&'a [u8]),
+    /// Owned bytes (an encoded record, a key's text).
+    Owned(Vec<u8>),
+}
+
+impl From<i64> for Arg<'_> {
+    fn from(v: i64) -> Self {
+        Arg::Int(v)
+    }
+}
+
+impl From<u64> for Arg<'_> {
+    fn from(v: u64) -> Self {
+        Arg::UInt(v)
+    }
+}
+
+impl From<Vec<u8>> for Arg<'_> {
+    fn from(v: Vec<u8>) -> Self {
+        Arg::Owned(v)
+    }
+}
+
+impl From<String> for Arg<'_> {
+    fn from(v: String) -> Self {
+        Arg::Owned(v.into_bytes())
+    }
+}
+
+impl<'a> From<&'a str> for Arg<'a> {
+    fn from(v: &'a str) -> Self {
+        Arg::Bytes(v.as_bytes())
+    }
+}
+
+impl ToRedisArgs for Arg<'_> {
+    fn write_redis_args<W: ?Sized + RedisWrite>(&self, out: &mut W) {
+        match self {
+            Arg::Int(v) => v.write_redis_args(out),
+            Arg::UInt(v) => v.write_redis_args(out),
+            Arg::Time(t) => out.write_arg(t),
+            Arg::Bytes(b) => out.write_arg(b),
+            Arg::Owned(b) => out.write_arg(b),
+        }
+    }
+}
+
+/// A number as a script argument.
+pub(crate) fn arg<'a>(v: impl Into<Arg<'a>>) -> Arg<'a> {
+    v.into()
 }
