@@ -8,7 +8,8 @@
 //!
 //! The second run counts the setup (sessions created, raw entries filled); subtract it and
 //! divide by the iterations for instructions per operation. Operations: `read`, `write`
-//! (the typical request), `raw-read`, `raw-write`. `URL` defaults to `memory`. A tracing
+//! (the typical request), `create-delete` (a new session holding the payload, then its
+//! end, as `peer-bench` does), `raw-read`, `raw-write`. `URL` defaults to `memory`. A tracing
 //! subscriber at `info` is installed, as in a deployed service, so disabled `debug` spans
 //! cost what they cost there.
 
@@ -32,6 +33,7 @@ fn main() {
         let t = open(&url).await;
         let body = payload(200);
         let s = Arc::new(Sessions::create(&t.store, 1000, &body).await);
+        let config = Arc::new(session_core::SessionConfig::default());
         t.raw.fill(1000, &body).await;
         for i in 0..n {
             match op.as_str() {
@@ -39,6 +41,12 @@ fn main() {
                 "raw-write" => t.raw.write(i, &body).await,
                 "write" => s.write(&t.store, i, &body).await,
                 "read" => drop(s.read(&t.store, i).await),
+                "create-delete" => {
+                    let h = session_core::Session::new(t.store.clone(), config.clone(), None);
+                    h.insert_raw("cart", body.clone()).expect("insert");
+                    h.save().await.expect("create");
+                    h.destroy().await.expect("delete");
+                }
                 other => panic!("unknown operation {other}"),
             }
         }
