@@ -1,7 +1,8 @@
 //! The library's metrics: one place for every name, label and unit, recorded through the
 //! [`metrics`](https://docs.rs/metrics) facade so that the application picks the exporter
 //! (Prometheus, StatsD, OpenTelemetry) or none. With no recorder installed, recording is a
-//! no-op: a store call's key is built once per thread and kept, and the rarer counters build their short label list as they count.
+//! no-op: a store call's key is built once per thread and kept, and the rarer counters
+//! build their short label list as they count.
 //!
 //! Names follow Prometheus' conventions: `session_` prefix, base units (`_seconds`), and
 //! `_total` on counters. Label values are fixed, short vocabularies (a backend, an

@@ -226,12 +226,12 @@ impl Record {
     }
 
     /// [`Record::encode`], appended to `out`: for a backend that stores the body behind a
-    /// header of its own, without a second buffer and copy.
+    /// header of its own, without a second buffer and copy. The caller sizes `out`
+    /// (`64 + approximate_size()` beyond its header holds a typical body).
     ///
     /// # Errors
     /// As [`Record::encode`].
     pub fn encode_into(&self, out: &mut Vec<u8>) -> Result<(), Error> {
-        out.reserve(64 + self.approximate_size());
         out.push(FORMAT_V3);
         let body = BodyRef {
             data: &self.data,

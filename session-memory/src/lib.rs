@@ -117,10 +117,7 @@ impl MemoryStore {
 
     /// Keys in the owner index, summed over owners (to check it does not grow unbounded).
     pub fn owner_index_len(&self) -> usize {
-        lock(&self.inner.table.owners)
-            .values()
-            .map(HashSet::len)
-            .sum()
+        lock(self.owners()).values().map(HashSet::len).sum()
     }
 
     fn now(&self) -> Timestamp {
@@ -182,10 +179,7 @@ impl MemoryStore {
             self.inner.table.remove(shard, key);
             return;
         }
-        let old = self
-            .inner
-            .table
-            .put(shard, Table::shard_of(key), key, stored(), now);
+        let old = self.inner.table.put(shard, key, stored(), now);
         if owner_changed {
             if let Some(o) = old.as_ref().and_then(|r| r.owner.as_deref()) {
                 unindex(self.owners(), o, key);
@@ -201,13 +195,9 @@ impl MemoryStore {
     fn insert_new(&self, shard: &mut Shard, key: &StoreKey, record: &Record, now: Timestamp) {
         // An expired leftover under the key is replaced, and leaves the index with it.
         self.inner.table.remove(shard, key);
-        self.inner.table.put(
-            shard,
-            Table::shard_of(key),
-            key,
-            Arc::new(record.clone()),
-            now,
-        );
+        self.inner
+            .table
+            .put(shard, key, Arc::new(record.clone()), now);
         if let Some(owner) = &record.owner {
             self.index(owner, *key);
         }
@@ -327,20 +317,14 @@ impl SessionStore for MemoryStore {
                 if current.version != expected {
                     return Err(Error::Conflict);
                 }
-                match new_shard {
-                    Some(shard) => {
-                        if shard.live(new, now).is_some() {
-                            return Err(Error::Collision);
-                        }
-                        self.insert_new(shard, new, record, now);
-                    }
-                    None => {
-                        if old_shard.live(new, now).is_some() {
-                            return Err(Error::Collision);
-                        }
-                        self.insert_new(old_shard, new, record, now);
-                    }
+                let target = match new_shard {
+                    Some(shard) => shard,
+                    None => &mut *old_shard,
+                };
+                if target.live(new, now).is_some() {
+                    return Err(Error::Collision);
                 }
+                self.insert_new(target, new, record, now);
                 self.inner.table.remove(old_shard, old);
                 Ok(())
             },

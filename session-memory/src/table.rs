@@ -140,14 +140,13 @@ impl Table {
             .max(self.min_weight)
     }
 
-    /// Stores `record` under `key` in `shard` (shard number `i`, locked by the caller),
+    /// Stores `record` under `key` in `shard` (the key's shard, locked by the caller),
     /// returning what it replaced, then keeps the shard swept and the budget kept. The
     /// caller keeps the owner index in step for the replaced record; evicted and swept
     /// entries leave it here.
     pub(crate) fn put(
         &self,
         shard: &mut Shard,
-        i: usize,
         key: &StoreKey,
         record: Arc<Record>,
         now: Timestamp,
@@ -163,7 +162,7 @@ impl Table {
             self.sweep(shard, now);
         }
         if self.over_budget() {
-            self.evict(shard, i, key);
+            self.evict(shard, key);
         }
         old.map(|e| e.record)
     }
@@ -204,9 +203,10 @@ impl Table {
         self.bytes.load(Ordering::Relaxed) > self.max_bytes
     }
 
-    /// Evicts from `shard` (number `i`) until under budget, sparing `keep`; when the shard
+    /// Evicts from `shard` (`keep`'s) until under budget, sparing `keep`; when the shard
     /// has nothing else to give, from the first other shard that is free.
-    fn evict(&self, shard: &mut Shard, i: usize, keep: &StoreKey) {
+    fn evict(&self, shard: &mut Shard, keep: &StoreKey) {
+        let i = Self::shard_of(keep);
         while self.over_budget() {
             if !self.evict_one(shard, Some(keep)) {
                 break;

@@ -521,12 +521,6 @@ impl From<u64> for Arg<'_> {
     }
 }
 
-impl From<Vec<u8>> for Arg<'_> {
-    fn from(v: Vec<u8>) -> Self {
-        Arg::Owned(v)
-    }
-}
-
 impl From<String> for Arg<'_> {
     fn from(v: String) -> Self {
         Arg::Owned(v.into_bytes())
@@ -551,7 +545,7 @@ impl ToRedisArgs for Arg<'_> {
     }
 }
 
-/// A number as a script argument.
+/// A script argument from a number, a string or a borrowed string.
 pub(crate) fn arg<'a>(v: impl Into<Arg<'a>>) -> Arg<'a> {
     v.into()
 }
