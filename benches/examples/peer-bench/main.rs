@@ -1,230 +1,47 @@
-//! Ours against tower-sessions 0.14 (memory, moka and Redis-on-fred stores) and
-//! actix-session 0.11 (Redis), side by side in one process, on the same Redis, with
-//! interleaved rounds, each as a ratio to the same backend's raw client (moka; GET+SET).
+//! Ours against tower-sessions 0.14 (memory, moka, Redis-on-fred and sqlx stores) and
+//! actix-session 0.11 (Redis), side by side in one process, on the same servers, with
+//! interleaved rounds, each as a ratio to the same backend's raw client (moka; GET+SET;
+//! a select and an update by primary key in sqlx).
 //!
 //! Two workloads: `request` (load a session, change one key, save) and `create-delete`
-//! (make a session holding the payload, then end it). Ours goes through the `Session`
-//! handle exactly as an application drives it; the peers go through their public store
-//! APIs, each turning the payload into its own data model (a `serde_json::Value` for
-//! tower-sessions, a JSON string for actix-session).
+//! (make a session holding the payload, then end it; memory and Redis only). Ours goes
+//! through the `Session` handle exactly as an application drives it; the peers go through
+//! their public store APIs, each turning the payload into its own data model (a
+//! `serde_json::Value` for tower-sessions, a JSON string for actix-session).
+//!
+//! tower-sessions' sqlx store is on sqlx 0.8 and ours on 0.9, so the SQL rows also run a
+//! raw sqlx 0.8 client on the same table shape; it is listed, never the best peer.
 //!
 //! Run with:
 //! `cargo run --release -p session-benches --example peer-bench -- [--redis URL]
+//!  [--postgres URL] [--mysql URL] [--sqlite URL]
 //!  [--concurrency 1,16,64] [--payload 211,4096] [--duration 1s] [--rounds 3] [--sessions 1000]
-//!  [--backend memory,redis] [--workload request,create-delete]`
+//!  [--backend memory,redis,sqlite,postgres,mysql] [--workload request,create-delete]`
 //!
 //! Each cell is the median of the rounds; within a round every contender runs once, in
 //! turn, so that a slow moment of the machine falls on all of them alike.
+
+mod contender;
+mod kv;
+mod sql;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use actix_session::storage::{SessionKey, SessionStore as _};
+use actix_session::storage::SessionStore as _;
 use session_benches::{Sessions, payload};
-use session_core::{Bytes, Session, SessionConfig, SessionId, SessionStore, async_trait};
-use tower_sessions::session::{Id, Record};
+use session_core::{Bytes, SessionConfig, SessionId, SessionStore};
 
-/// One side of the comparison, prepared with its sessions.
-#[async_trait]
-trait Contender: Send + Sync {
-    fn name(&self) -> &'static str;
-    /// Load session `i`, change one key, save.
-    async fn request(&self, i: usize);
-    /// Make a session holding the payload, then end it.
-    async fn create_delete(&self);
-}
-
-struct Ours {
-    name: &'static str,
-    store: Arc<dyn SessionStore>,
-    sessions: Sessions,
-    config: Arc<SessionConfig>,
-    body: Bytes,
-}
-
-#[async_trait]
-impl Contender for Ours {
-    fn name(&self) -> &'static str {
-        self.name
-    }
-    async fn request(&self, i: usize) {
-        self.sessions.write(&self.store, i, &self.body).await;
-    }
-    async fn create_delete(&self) {
-        let s = Session::new(self.store.clone(), self.config.clone(), None);
-        s.insert_raw("cart", self.body.clone()).expect("insert");
-        s.save().await.expect("create");
-        s.destroy().await.expect("delete");
-    }
-}
-
-struct RawMoka {
-    cache: moka::sync::Cache<[u8; 34], Bytes>,
-    keys: Vec<[u8; 34]>,
-    next: AtomicU64,
-    body: Bytes,
-}
-
-#[async_trait]
-impl Contender for RawMoka {
-    fn name(&self) -> &'static str {
-        "raw moka"
-    }
-    async fn request(&self, i: usize) {
-        let k = self.keys[i % self.keys.len()];
-        let _ = self.cache.get(&k);
-        self.cache.insert(k, self.body.clone());
-    }
-    async fn create_delete(&self) {
-        let mut k = [0u8; 34];
-        k[..8].copy_from_slice(&self.next.fetch_add(1, Ordering::Relaxed).to_le_bytes());
-        self.cache.insert(k, self.body.clone());
-        self.cache.invalidate(&k);
-    }
-}
-
-struct RawRedis {
-    conn: redis::aio::ConnectionManager,
-    prefix: String,
-    next: AtomicU64,
-    body: Bytes,
-}
-
-#[async_trait]
-impl Contender for RawRedis {
-    fn name(&self) -> &'static str {
-        "raw redis"
-    }
-    async fn request(&self, i: usize) {
-        let key = format!("{}:{}", self.prefix, i % 1_000_000);
-        let mut c = self.conn.clone();
-        let _: Option<Vec<u8>> = redis::cmd("GET")
-            .arg(&key)
-            .query_async(&mut c)
-            .await
-            .expect("GET");
-        let _: () = redis::cmd("SET")
-            .arg(&key)
-            .arg(self.body.as_ref())
-            .arg("PX")
-            .arg(3_600_000)
-            .query_async(&mut c)
-            .await
-            .expect("SET");
-    }
-    async fn create_delete(&self) {
-        let key = format!(
-            "{}:n{}",
-            self.prefix,
-            self.next.fetch_add(1, Ordering::Relaxed)
-        );
-        let mut c = self.conn.clone();
-        let _: () = redis::cmd("SET")
-            .arg(&key)
-            .arg(self.body.as_ref())
-            .arg("PX")
-            .arg(3_600_000)
-            .query_async(&mut c)
-            .await
-            .expect("SET");
-        let _: i64 = redis::cmd("DEL")
-            .arg(&key)
-            .query_async(&mut c)
-            .await
-            .expect("DEL");
-    }
-}
-
-/// A tower-sessions store: records of `{"cart": <payload as a JSON value>}`.
-struct TowerSessions<S> {
-    name: &'static str,
-    store: S,
-    ids: Vec<Id>,
-    value: serde_json::Value,
-}
-
-fn expiry() -> time::OffsetDateTime {
-    time::OffsetDateTime::now_utc() + time::Duration::hours(1)
-}
-
-impl<S: tower_sessions::SessionStore> TowerSessions<S> {
-    async fn new(name: &'static str, store: S, n: usize, body: &Bytes) -> Self {
-        let value: serde_json::Value = serde_json::from_slice(body).expect("a JSON payload");
-        let mut ids = Vec::with_capacity(n);
-        for _ in 0..n {
-            let mut r = Record {
-                id: Id::default(),
-                data: HashMap::from([("cart".to_owned(), value.clone())]),
-                expiry_date: expiry(),
-            };
-            store.create(&mut r).await.expect("create");
-            ids.push(r.id);
-        }
-        Self {
-            name,
-            store,
-            ids,
-            value,
-        }
-    }
-}
-
-#[async_trait]
-impl<S: tower_sessions::SessionStore> Contender for TowerSessions<S> {
-    fn name(&self) -> &'static str {
-        self.name
-    }
-    async fn request(&self, i: usize) {
-        let id = self.ids[i % self.ids.len()];
-        let mut r = self.store.load(&id).await.expect("load").expect("present");
-        r.data.insert("cart".to_owned(), self.value.clone());
-        r.expiry_date = expiry();
-        self.store.save(&r).await.expect("save");
-    }
-    async fn create_delete(&self) {
-        let mut r = Record {
-            id: Id::default(),
-            data: HashMap::from([("cart".to_owned(), self.value.clone())]),
-            expiry_date: expiry(),
-        };
-        self.store.create(&mut r).await.expect("create");
-        self.store.delete(&r.id).await.expect("delete");
-    }
-}
-
-/// actix-session's Redis store: states of `{"cart": <payload as a JSON string>}`.
-struct Actix {
-    store: actix_session::storage::RedisSessionStore,
-    keys: Vec<String>,
-    value: String,
-}
-
-fn ttl() -> time::Duration {
-    time::Duration::hours(1)
-}
-
-#[async_trait]
-impl Contender for Actix {
-    fn name(&self) -> &'static str {
-        "actix redis"
-    }
-    async fn request(&self, i: usize) {
-        let key = SessionKey::try_from(self.keys[i % self.keys.len()].clone()).expect("key");
-        let mut state = self.store.load(&key).await.expect("load").expect("present");
-        state.insert("cart".to_owned(), self.value.clone());
-        self.store.update(key, state, &ttl()).await.expect("update");
-    }
-    async fn create_delete(&self) {
-        let state = HashMap::from([("cart".to_owned(), self.value.clone())]);
-        let key = self.store.save(state, &ttl()).await.expect("save");
-        self.store.delete(&key).await.expect("delete");
-    }
-}
+use contender::{Contender, Ours, TowerSessions};
+use kv::{Actix, RawMoka, RawRedis, ttl};
 
 struct Options {
     redis: String,
+    postgres: String,
+    mysql: String,
+    sqlite: String,
     concurrency: Vec<usize>,
     payloads: Vec<usize>,
     duration: Duration,
@@ -237,12 +54,17 @@ struct Options {
 fn parse_args() -> Options {
     let mut o = Options {
         redis: "redis://127.0.0.1:6379".to_owned(),
+        postgres: "postgres://postgres@127.0.0.1:5432/test".to_owned(),
+        mysql: "mysql://root@127.0.0.1:3306/test".to_owned(),
+        sqlite: "sqlite:///tmp/peer-bench.db".to_owned(),
         concurrency: vec![1, 16, 64],
         payloads: vec![211, 4096],
         duration: Duration::from_secs(1),
         rounds: 3,
         sessions: 1000,
-        backends: vec!["memory".to_owned(), "redis".to_owned()],
+        backends: ["memory", "redis", "sqlite", "postgres", "mysql"]
+            .map(str::to_owned)
+            .to_vec(),
         workloads: vec!["request".to_owned(), "create-delete".to_owned()],
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -256,6 +78,9 @@ fn parse_args() -> Options {
         let (flag, v) = (pair[0].as_str(), pair.get(1).map_or("", String::as_str));
         match flag {
             "--redis" => o.redis = v.to_owned(),
+            "--postgres" => o.postgres = v.to_owned(),
+            "--mysql" => o.mysql = v.to_owned(),
+            "--sqlite" => o.sqlite = v.to_owned(),
             "--concurrency" => o.concurrency = list(v),
             "--payload" => o.payloads = list(v),
             "--duration" => {
@@ -437,8 +262,13 @@ async fn contenders(backend: &str, o: &Options, body: &Bytes) -> Vec<Arc<dyn Con
                 }),
             ]
         }
+        "postgres" => sql::contenders(&o.postgres, n, body).await,
+        "mysql" => sql::contenders(&o.mysql, n, body).await,
+        "sqlite" => sql::contenders(&o.sqlite, n, body).await,
         other => {
-            eprintln!("peer-bench: unknown backend {other} (memory, redis)");
+            eprintln!(
+                "peer-bench: unknown backend {other} (memory, redis, sqlite, postgres, mysql)"
+            );
             std::process::exit(2);
         }
     }
@@ -460,7 +290,11 @@ async fn main() {
         for &size in &o.payloads {
             let body = payload(size);
             let all = contenders(backend, &o, &body).await;
+            let in_process_or_redis = matches!(backend.as_str(), "memory" | "redis");
             for workload in &o.workloads {
+                if workload == "create-delete" && !in_process_or_redis {
+                    continue;
+                }
                 for &c in &o.concurrency {
                     let mut runs: Vec<Vec<f64>> = vec![Vec::new(); all.len()];
                     for _ in 0..o.rounds {
@@ -476,6 +310,7 @@ async fn main() {
                     let (best, best_ops) = all[2..]
                         .iter()
                         .zip(&ops[2..])
+                        .filter(|(c, _)| c.is_peer())
                         .max_by(|a, b| a.1.total_cmp(b.1))
                         .map(|(c, o)| (c.name(), *o))
                         .expect("peers");
@@ -492,6 +327,9 @@ async fn main() {
                         peers.join(", ")
                     );
                 }
+            }
+            for contender in &all {
+                contender.clean().await;
             }
         }
     }
