@@ -34,6 +34,7 @@ pub(crate) struct Statements {
     pub(crate) delete_owner: Arc<str>,
     pub(crate) delete_owner_except: Arc<str>,
     pub(crate) sweep_batch: Arc<str>,
+    pub(crate) sweep_rearm: Arc<str>,
     pub(crate) schema_table: Arc<str>,
     pub(crate) schema_version: Arc<str>,
     pub(crate) schema_record: Arc<str>,
@@ -62,7 +63,8 @@ impl From<String> for Step {
 
 use std::sync::Arc;
 
-const COLUMNS: &str = "skey, record, version, expires_at, owner_id, created_at, last_seen";
+const COLUMNS: &str =
+    "skey, record, version, expires_at, owner_id, created_at, last_seen, sweep_after";
 
 impl Dialect {
     fn sql(self, template: &str) -> String {
@@ -90,15 +92,32 @@ impl Dialect {
         };
         // Bounded deletes: PostgreSQL skips rows another sweeper holds, so several nodes
         // can sweep at once without waiting on each other; MySQL has DELETE … LIMIT;
-        // SQLite has one writer at a time anyway.
-        let sweep = match self {
-            Dialect::Postgres => format!(
-                "DELETE FROM {t} WHERE skey IN (SELECT skey FROM {t} WHERE expires_at <= ? \
-                 LIMIT ? FOR UPDATE SKIP LOCKED)"
+        // SQLite has one writer at a time anyway. Candidates come from the index on
+        // `sweep_after`, a lower bound of the row's expiry (migration 4): only those whose
+        // real expiry has passed are deleted; the others are re-armed with their expiry.
+        let due = "sweep_after <= ? AND expires_at <= ?";
+        let rearm_due = "sweep_after <= ? AND expires_at > ?";
+        let (sweep, rearm) = match self {
+            Dialect::Postgres => (
+                format!(
+                    "DELETE FROM {t} WHERE skey IN (SELECT skey FROM {t} WHERE {due} \
+                     LIMIT ? FOR UPDATE SKIP LOCKED)"
+                ),
+                format!(
+                    "UPDATE {t} SET sweep_after = expires_at WHERE skey IN (SELECT skey FROM {t} \
+                     WHERE {rearm_due} LIMIT ? FOR UPDATE SKIP LOCKED)"
+                ),
             ),
-            Dialect::MySql => format!("DELETE FROM {t} WHERE expires_at <= ? LIMIT ?"),
-            Dialect::Sqlite => format!(
-                "DELETE FROM {t} WHERE skey IN (SELECT skey FROM {t} WHERE expires_at <= ? LIMIT ?)"
+            Dialect::MySql => (
+                format!("DELETE FROM {t} WHERE {due} LIMIT ?"),
+                format!("UPDATE {t} SET sweep_after = expires_at WHERE {rearm_due} LIMIT ?"),
+            ),
+            Dialect::Sqlite => (
+                format!("DELETE FROM {t} WHERE skey IN (SELECT skey FROM {t} WHERE {due} LIMIT ?)"),
+                format!(
+                    "UPDATE {t} SET sweep_after = expires_at WHERE skey IN \
+                     (SELECT skey FROM {t} WHERE {rearm_due} LIMIT ?)"
+                ),
             ),
         };
         let schema_record = match self {
@@ -109,7 +128,7 @@ impl Dialect {
         };
         Statements {
             create: self.sql(&format!(
-                "INSERT INTO {t} ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                "INSERT INTO {t} ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
             )).into(),
             load: self.sql(&format!(
                 "SELECT record, expires_at, last_seen FROM {t} WHERE skey = ? AND expires_at > ?"
@@ -148,6 +167,7 @@ impl Dialect {
                 "DELETE FROM {t} WHERE owner_id = ? AND expires_at > ? AND skey <> ?"
             )).into(),
             sweep_batch: self.sql(&sweep).into(),
+            sweep_rearm: self.sql(&rearm).into(),
             schema_table: format!(
                 "CREATE TABLE IF NOT EXISTS {t}_schema (version BIGINT NOT NULL PRIMARY KEY)"
             ).into(),
@@ -249,7 +269,54 @@ impl Dialect {
             (1, v1.into_iter().map(Step::from).collect()),
             (2, v2),
             (3, v3),
+            (4, self.sweep_index(t)),
         ]
+    }
+}
+
+impl Dialect {
+    /// Version 4: the sweeper finds its rows through `sweep_after` instead of `expires_at`.
+    ///
+    /// Every save moves `expires_at` (idle expiry slides), and with an index on it every
+    /// save also rewrote an index entry: PostgreSQL could not make the update heap-only,
+    /// and SQLite and InnoDB wrote a second B-tree. `sweep_after` is set at create and
+    /// never by a save; it is a lower bound of the expiry, so the sweeper's index scan sees
+    /// every expired row, deletes those whose `expires_at` has passed and re-arms the
+    /// others (`sweep_after = expires_at`): one index write per session per sweep period
+    /// at most, instead of one per save. Rows from before this migration get 0, so the
+    /// first sweep re-arms or deletes them in its bounded batches, with no table rewrite.
+    fn sweep_index(self, t: &str) -> Vec<Step> {
+        let add = Step {
+            sql: format!("ALTER TABLE {t} ADD COLUMN sweep_after BIGINT NOT NULL DEFAULT 0"),
+            done_if: Some(format!("SELECT sweep_after FROM {t} WHERE 1 = 0")),
+        };
+        match self {
+            Dialect::Postgres | Dialect::Sqlite => vec![
+                add,
+                format!("CREATE INDEX IF NOT EXISTS {t}_sweep_idx ON {t} (sweep_after)").into(),
+                format!("DROP INDEX IF EXISTS {t}_expires_idx").into(),
+            ],
+            // MySQL 8 has neither CREATE INDEX IF NOT EXISTS nor DROP INDEX IF EXISTS, so
+            // each step says how to see it was made: FORCE INDEX fails on a missing index,
+            // and a scalar subquery fails when it finds two rows (the index still there).
+            Dialect::MySql => vec![
+                add,
+                Step {
+                    sql: format!("CREATE INDEX {t}_sweep_idx ON {t} (sweep_after)"),
+                    done_if: Some(format!(
+                        "SELECT sweep_after FROM {t} FORCE INDEX ({t}_sweep_idx) WHERE 1 = 0"
+                    )),
+                },
+                Step {
+                    sql: format!("DROP INDEX {t}_expires_idx ON {t}"),
+                    done_if: Some(format!(
+                        "SELECT (SELECT 1 UNION ALL SELECT 1 FROM information_schema.statistics \
+                         WHERE table_schema = DATABASE() AND table_name = '{t}' \
+                         AND index_name = '{t}_expires_idx' LIMIT 1)"
+                    )),
+                },
+            ],
+        }
     }
 }
 

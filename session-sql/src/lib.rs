@@ -13,10 +13,12 @@
 //!
 //! One row per session: `skey` (the 34-byte store key, a hash of the session id: the
 //! database never holds a usable id) as primary key, `record` (the versioned binary record;
-//! `LONGBLOB` on MySQL, no cap below 16 MiB), `version`, `expires_at` (ms, indexed),
+//! `LONGBLOB` on MySQL, no cap below 16 MiB), `version`, `expires_at` (ms),
 //! `owner_id` (indexed, for "your devices" and "log out everywhere"), `created_at`,
-//! `last_seen`, and the per-session lock's lease, `lock_token` and `lock_until` (migration
-//! 2). The table name is configurable; [`PgStore::migrate`] and friends create
+//! `last_seen`, the per-session lock's lease, `lock_token` and `lock_until` (migration
+//! 2), and `sweep_after` (indexed, migration 4): a lower bound of `expires_at` that only
+//! the create and the sweeper write, so that a save, which moves `expires_at`, writes no
+//! index entry (PostgreSQL can keep it a heap-only update). The table name is configurable; [`PgStore::migrate`] and friends create
 //! or upgrade it from embedded, versioned migrations recorded in `{table}_schema`.
 //!
 //! # Contract, in SQL
@@ -26,7 +28,8 @@
 //! save can neither lose a concurrent update nor resurrect a deleted session; rotation
 //! updates the primary key under the same guard, atomically in one statement; touch updates
 //! only `expires_at` and `last_seen`. Loads filter on `expires_at`, so expired rows are never
-//! returned; the [sweeper](spawn_sweeper) deletes them in bounded batches.
+//! returned; the [sweeper](spawn_sweeper) finds them through `sweep_after` and deletes
+//! them in bounded batches, re-arming the live rows it met with their current expiry.
 //!
 //! # Live connections
 //!

@@ -224,6 +224,8 @@ where
             .bind(owner)
             .bind(created_at.as_millis())
             .bind(envelope.last_seen.as_millis())
+            // The sweeper's lower bound of the expiry (migration 4); saves leave it.
+            .bind(envelope.expires_at.as_millis())
             .execute(&self.pool)
             .await
             .map(drop)
@@ -300,32 +302,52 @@ where
     }
 
     /// Deletes expired rows in bounded batches until none are left; returns the number of
-    /// rows and of batches. Safe to run on several nodes at once.
+    /// rows and of delete batches. Then re-arms, in bounded batches too, the live rows the
+    /// sweeper's index put among the candidates (their expiry moved on since they were
+    /// armed). Safe to run on several nodes at once.
     ///
     /// # Errors
     /// Database errors (rows deleted by earlier batches stay deleted).
     pub async fn sweep(&self) -> Result<crate::SweepReport, Error> {
         let mut report = crate::SweepReport::default();
-        loop {
-            // Two sweepers can pick the same rows and deadlock (InnoDB): the batch is one
-            // statement, rolled back whole, so it is retried like any other write.
-            let res = retrying(|| {
-                Self::q(&self.sql.sweep_batch)
-                    .bind(self.clock.now().as_millis())
-                    .bind(self.sweep_batch)
-                    .execute(&self.pool)
-            })
-            .await;
-            let n = DB::rows_affected(&res.map_err(|e| map("sweep", e))?);
+        let now = self.clock.now().as_millis();
+        while self
+            .sweep_step(&self.sql.sweep_batch, now, &mut report.rows)
+            .await?
+        {
             report.batches += 1;
-            report.rows += n;
-            // Only a full batch says more may be left.
-            if n < self.sweep_batch.unsigned_abs() {
-                return Ok(report);
-            }
+        }
+        report.batches += 1;
+        let mut rearmed = 0;
+        while self
+            .sweep_step(&self.sql.sweep_rearm, now, &mut rearmed)
+            .await?
+        {}
+        Ok(report)
+    }
+
+    /// Runs one batch of `sql` (a sweep or a re-arm, bound to `now` twice and the batch
+    /// size), adds its rows to `rows`, and says whether a full batch leaves more to do.
+    async fn sweep_step(&self, sql: &Arc<str>, now: i64, rows: &mut u64) -> Result<bool, Error> {
+        // Two sweepers can pick the same rows and deadlock (InnoDB): the batch is one
+        // statement, rolled back whole, so it is retried like any other write.
+        let res = retrying(|| {
+            Self::q(sql)
+                .bind(now)
+                .bind(now)
+                .bind(self.sweep_batch)
+                .execute(&self.pool)
+        })
+        .await;
+        let n = DB::rows_affected(&res.map_err(|e| map("sweep", e))?);
+        *rows += n;
+        // Only a full batch says more may be left.
+        let more = n >= self.sweep_batch.unsigned_abs();
+        if more {
             // Let other statements in between batches.
             tokio::task::yield_now().await;
         }
+        Ok(more)
     }
 
     pub(crate) fn q(sql: &Arc<str>) -> Q<DB> {

@@ -59,13 +59,13 @@ async fn migrate_finishes_an_upgrade_another_node_began() {
         .unwrap();
     s.migrate()
         .await
-        .expect("the lease columns (and the trigger) exist already: the steps are done");
+        .expect("the lease columns, the trigger and the sweep index exist already: the steps are done");
     let version = format!("SELECT MAX(version) FROM {}_schema", s.table());
     let (v,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(version))
         .fetch_one(s.pool())
         .await
         .unwrap();
-    assert_eq!(v, 3, "the latest version recorded");
+    assert_eq!(v, 4, "the latest version recorded");
 }
 
 /// `Debug` names the backend and the table, nothing else.
@@ -282,4 +282,87 @@ async fn migrate_upgrades_a_version_1_table() {
             .unwrap(),
         LockAttempt::Taken(1)
     ));
+}
+
+/// Which database `Store` is on, from its type's name, for the few statements written
+/// here by hand.
+fn on(db: &str) -> bool {
+    std::any::type_name::<Store>().contains(db)
+}
+
+/// The sweep index's column and its expiry, as stored for `k`.
+async fn sweep_columns(s: &Store, k: &StoreKey) -> (i64, i64) {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT sweep_after, expires_at FROM {} WHERE skey = {}",
+        s.table(),
+        if on("Postgres") { "$1" } else { "?" }
+    )))
+    .bind(k.to_bytes().to_vec())
+    .fetch_one(s.pool())
+    .await
+    .unwrap()
+}
+
+/// A save or touch moves the expiry but not `sweep_after`, so the sweeper meets a live
+/// session among its candidates: it keeps it, re-arms it with its expiry, and deletes it
+/// once that has passed.
+#[tokio::test]
+async fn sweep_rearms_a_session_whose_expiry_moved_on() {
+    let clock = ManualClock::new();
+    let s = store(clock.clone()).await;
+    let now = clock.now();
+    let k = SessionId::generate().unwrap().store_key();
+    s.create(&k, &record(now, Duration::from_secs(60))).await.unwrap();
+    let later = now.plus(Duration::from_secs(600));
+    s.touch(&k, later, now).await.unwrap();
+    let (armed, expires) = sweep_columns(&s, &k).await;
+    assert_eq!(armed, now.plus(Duration::from_secs(60)).as_millis(), "set at create only");
+    assert_eq!(expires, later.as_millis());
+    clock.advance(Duration::from_secs(120));
+    assert_eq!(s.sweep().await.unwrap().rows, 0, "the session is live");
+    assert!(s.load(&k).await.unwrap().is_some());
+    assert_eq!(sweep_columns(&s, &k).await, (later.as_millis(), later.as_millis()), "re-armed");
+    clock.advance(Duration::from_secs(600));
+    assert_eq!(s.sweep().await.unwrap().rows, 1);
+    assert!(s.load(&k).await.unwrap().is_none());
+}
+
+/// A table from before migration 4 (the sweep read `expires_at`'s index) gains
+/// `sweep_after` on the next `migrate`; its rows get 0, so the first sweep deletes the
+/// expired ones and re-arms the live ones, which stay loadable.
+#[tokio::test]
+async fn migrate_moves_the_sweep_to_its_own_index() {
+    assert!(on("Postgres") || on("MySql") || on("Sqlite"), "{}", std::any::type_name::<Store>());
+    let clock = ManualClock::new();
+    let s = store(clock.clone()).await;
+    let live = fill(&s, clock.now(), 3, 2).await;
+    let t = s.table().to_owned();
+    let drop_index = if on("MySql") {
+        format!("DROP INDEX {t}_sweep_idx ON {t}")
+    } else {
+        format!("DROP INDEX {t}_sweep_idx")
+    };
+    for sql in [
+        drop_index,
+        format!("ALTER TABLE {t} DROP COLUMN sweep_after"),
+        format!("CREATE INDEX {t}_expires_idx ON {t} (expires_at)"),
+        format!("DELETE FROM {t}_schema WHERE version >= 4"),
+    ] {
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(s.pool())
+            .await
+            .unwrap();
+    }
+    s.migrate().await.unwrap();
+    for k in &live {
+        assert_eq!(sweep_columns(&s, k).await.0, 0, "not armed before the first sweep");
+    }
+    clock.advance(Duration::from_secs(120));
+    assert_eq!(s.sweep().await.unwrap().rows, 3, "the expired rows");
+    for k in &live {
+        assert!(s.load(k).await.unwrap().is_some(), "a live session was swept");
+        let (armed, expires) = sweep_columns(&s, k).await;
+        assert_eq!(armed, expires, "re-armed by the first sweep");
+    }
+    assert_eq!(count_rows(&s).await, 2);
 }
