@@ -312,7 +312,7 @@ impl Dialect {
                     done_if: Some(format!(
                         "SELECT (SELECT 1 UNION ALL SELECT 1 FROM information_schema.statistics \
                          WHERE table_schema = DATABASE() AND table_name = '{t}' \
-                         AND index_name = '{t}_expires_idx' LIMIT 1)"
+                         AND index_name = '{t}_expires_idx')"
                     )),
                 },
             ],
