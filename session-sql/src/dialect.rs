@@ -95,31 +95,24 @@ impl Dialect {
         // SQLite has one writer at a time anyway. Candidates come from the index on
         // `sweep_after`, a lower bound of the row's expiry (migration 4): only those whose
         // real expiry has passed are deleted; the others are re-armed with their expiry.
-        let due = "sweep_after <= ? AND expires_at <= ?";
-        let rearm_due = "sweep_after <= ? AND expires_at > ?";
-        let (sweep, rearm) = match self {
-            Dialect::Postgres => (
-                format!(
-                    "DELETE FROM {t} WHERE skey IN (SELECT skey FROM {t} WHERE {due} \
-                     LIMIT ? FOR UPDATE SKIP LOCKED)"
-                ),
-                format!(
-                    "UPDATE {t} SET sweep_after = expires_at WHERE skey IN (SELECT skey FROM {t} \
-                     WHERE {rearm_due} LIMIT ? FOR UPDATE SKIP LOCKED)"
-                ),
+        let bounded = |head: &str, cond: &str| match self {
+            Dialect::Postgres => format!(
+                "{head} WHERE skey IN (SELECT skey FROM {t} WHERE {cond} \
+                 LIMIT ? FOR UPDATE SKIP LOCKED)"
             ),
-            Dialect::MySql => (
-                format!("DELETE FROM {t} WHERE {due} LIMIT ?"),
-                format!("UPDATE {t} SET sweep_after = expires_at WHERE {rearm_due} LIMIT ?"),
-            ),
-            Dialect::Sqlite => (
-                format!("DELETE FROM {t} WHERE skey IN (SELECT skey FROM {t} WHERE {due} LIMIT ?)"),
-                format!(
-                    "UPDATE {t} SET sweep_after = expires_at WHERE skey IN \
-                     (SELECT skey FROM {t} WHERE {rearm_due} LIMIT ?)"
-                ),
-            ),
+            Dialect::MySql => format!("{head} WHERE {cond} LIMIT ?"),
+            Dialect::Sqlite => {
+                format!("{head} WHERE skey IN (SELECT skey FROM {t} WHERE {cond} LIMIT ?)")
+            }
         };
+        let sweep = bounded(
+            &format!("DELETE FROM {t}"),
+            "sweep_after <= ? AND expires_at <= ?",
+        );
+        let rearm = bounded(
+            &format!("UPDATE {t} SET sweep_after = expires_at"),
+            "sweep_after <= ? AND expires_at > ?",
+        );
         let schema_record = match self {
             Dialect::MySql => format!("INSERT IGNORE INTO {t}_schema (version) VALUES (?)"),
             Dialect::Postgres | Dialect::Sqlite => format!(

@@ -18,8 +18,9 @@
 //! `last_seen`, the per-session lock's lease, `lock_token` and `lock_until` (migration
 //! 2), and `sweep_after` (indexed, migration 4): a lower bound of `expires_at` that only
 //! the create and the sweeper write, so that a save, which moves `expires_at`, writes no
-//! index entry (PostgreSQL can keep it a heap-only update). The table name is configurable; [`PgStore::migrate`] and friends create
-//! or upgrade it from embedded, versioned migrations recorded in `{table}_schema`.
+//! index entry (PostgreSQL can keep it a heap-only update). The table name is
+//! configurable; [`PgStore::migrate`] and friends create or upgrade it from embedded,
+//! versioned migrations recorded in `{table}_schema`.
 //!
 //! # Contract, in SQL
 //!

@@ -311,24 +311,24 @@ where
     pub async fn sweep(&self) -> Result<crate::SweepReport, Error> {
         let mut report = crate::SweepReport::default();
         let now = self.clock.now().as_millis();
-        while self
-            .sweep_step(&self.sql.sweep_batch, now, &mut report.rows)
-            .await?
-        {
+        loop {
+            let n = self.sweep_step(&self.sql.sweep_batch, now).await?;
             report.batches += 1;
+            report.rows += n;
+            if !self.more_after(n).await {
+                break;
+            }
         }
-        report.batches += 1;
-        let mut rearmed = 0;
         while self
-            .sweep_step(&self.sql.sweep_rearm, now, &mut rearmed)
-            .await?
+            .more_after(self.sweep_step(&self.sql.sweep_rearm, now).await?)
+            .await
         {}
         Ok(report)
     }
 
     /// Runs one batch of `sql` (a sweep or a re-arm, bound to `now` twice and the batch
-    /// size), adds its rows to `rows`, and says whether a full batch leaves more to do.
-    async fn sweep_step(&self, sql: &Arc<str>, now: i64, rows: &mut u64) -> Result<bool, Error> {
+    /// size) and returns the rows it changed.
+    async fn sweep_step(&self, sql: &Arc<str>, now: i64) -> Result<u64, Error> {
         // Two sweepers can pick the same rows and deadlock (InnoDB): the batch is one
         // statement, rolled back whole, so it is retried like any other write.
         let res = retrying(|| {
@@ -339,15 +339,17 @@ where
                 .execute(&self.pool)
         })
         .await;
-        let n = DB::rows_affected(&res.map_err(|e| map("sweep", e))?);
-        *rows += n;
-        // Only a full batch says more may be left.
+        Ok(DB::rows_affected(&res.map_err(|e| map("sweep", e))?))
+    }
+
+    /// Whether a batch that changed `n` rows may have left more: only a full one does.
+    /// Before the next, other statements get their turn.
+    async fn more_after(&self, n: u64) -> bool {
         let more = n >= self.sweep_batch.unsigned_abs();
         if more {
-            // Let other statements in between batches.
             tokio::task::yield_now().await;
         }
-        Ok(more)
+        more
     }
 
     pub(crate) fn q(sql: &Arc<str>) -> Q<DB> {
