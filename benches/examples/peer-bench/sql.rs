@@ -45,6 +45,9 @@ macro_rules! raw08 {
         struct $name {
             pool: $pool,
             table: String,
+            /// tower-sessions' table on the same pool, which the peer cannot drop itself:
+            /// `clean` drops it with this one's.
+            peer_table: String,
             body: Bytes,
             /// Stamped into each written value, as session-bench's raw client does: SQLite
             /// and InnoDB skip an update that changes nothing.
@@ -52,7 +55,7 @@ macro_rules! raw08 {
         }
 
         impl $name {
-            async fn new(pool: $pool, n: usize, body: &Bytes) -> Self {
+            async fn new(pool: $pool, peer_table: String, n: usize, body: &Bytes) -> Self {
                 let table = format!("raw08_{}", std::process::id());
                 for sql in [
                     format!("DROP TABLE IF EXISTS {table}"),
@@ -72,6 +75,7 @@ macro_rules! raw08 {
                 Self {
                     pool,
                     table,
+                    peer_table,
                     body: body.clone(),
                     writes: AtomicU64::new(0),
                 }
@@ -109,8 +113,10 @@ macro_rules! raw08 {
                 unreachable!("SQL backends run the request workload only")
             }
             async fn clean(&self) {
-                let sql = format!("DROP TABLE IF EXISTS {}", self.table);
-                sqlx08::query(&sql).execute(&self.pool).await.expect("drop");
+                for t in [&self.table, &self.peer_table] {
+                    let sql = format!("DROP TABLE IF EXISTS {t}");
+                    sqlx08::query(&sql).execute(&self.pool).await.expect("drop");
+                }
             }
         }
     };
@@ -141,42 +147,6 @@ raw08!(
     "INSERT INTO {} (k, v) VALUES (?, ?)"
 );
 
-/// A tower-sessions sqlx store on its own table, dropped by `clean`.
-struct TsSql<S> {
-    inner: TowerSessions<S>,
-    drop_sql: String,
-    run: Box<dyn Fn(String) -> futures_util::future::BoxFuture<'static, ()> + Send + Sync>,
-}
-
-#[async_trait]
-impl<S: tower_sessions::SessionStore> Contender for TsSql<S> {
-    fn name(&self) -> &'static str {
-        self.inner.name()
-    }
-    async fn request(&self, i: usize) {
-        self.inner.request(i).await;
-    }
-    async fn create_delete(&self) {
-        unreachable!("SQL backends run the request workload only")
-    }
-    async fn clean(&self) {
-        (self.run)(self.drop_sql.clone()).await;
-    }
-}
-
-/// `sql` run on `pool`, boxed so that one [`TsSql`] serves every database.
-macro_rules! runner {
-    ($pool:expr) => {{
-        let pool = $pool.clone();
-        Box::new(move |sql: String| {
-            let pool = pool.clone();
-            Box::pin(async move {
-                sqlx08::query(&sql).execute(&pool).await.expect("drop");
-            }) as futures_util::future::BoxFuture<'static, ()>
-        })
-    }};
-}
-
 /// Every side on the database at `url` (`postgres://…`, `mysql://…` or `sqlite://FILE`),
 /// with `n` sessions holding `body` each.
 pub(crate) async fn contenders(url: &str, n: usize, body: &Bytes) -> Vec<Arc<dyn Contender>> {
@@ -205,12 +175,8 @@ pub(crate) async fn contenders(url: &str, n: usize, body: &Bytes) -> Vec<Arc<dyn
             .expect("table name");
         store.migrate().await.expect("tower-sessions migrate");
         (
-            Arc::new(TsSql {
-                inner: TowerSessions::new("ts postgres", store, n, body).await,
-                drop_sql: format!("DROP TABLE IF EXISTS \"tower_sessions\".\"{table}\""),
-                run: runner!(pool),
-            }),
-            Arc::new(RawPg08::new(pool, n, body).await),
+            Arc::new(TowerSessions::new("ts postgres", store, n, body).await),
+            Arc::new(RawPg08::new(pool, format!("\"tower_sessions\".\"{table}\""), n, body).await),
         )
     } else if url.starts_with("mysql") {
         let pool = sqlx08::mysql::MySqlPoolOptions::new()
@@ -223,12 +189,8 @@ pub(crate) async fn contenders(url: &str, n: usize, body: &Bytes) -> Vec<Arc<dyn
             .expect("table name");
         store.migrate().await.expect("tower-sessions migrate");
         (
-            Arc::new(TsSql {
-                inner: TowerSessions::new("ts mysql", store, n, body).await,
-                drop_sql: format!("DROP TABLE IF EXISTS `tower_sessions`.`{table}`"),
-                run: runner!(pool),
-            }),
-            Arc::new(RawMy08::new(pool, n, body).await),
+            Arc::new(TowerSessions::new("ts mysql", store, n, body).await),
+            Arc::new(RawMy08::new(pool, format!("`tower_sessions`.`{table}`"), n, body).await),
         )
     } else {
         let options = sqlx08::sqlite::SqliteConnectOptions::from_str(url)
@@ -246,12 +208,8 @@ pub(crate) async fn contenders(url: &str, n: usize, body: &Bytes) -> Vec<Arc<dyn
             .expect("table name");
         store.migrate().await.expect("tower-sessions migrate");
         (
-            Arc::new(TsSql {
-                inner: TowerSessions::new("ts sqlite", store, n, body).await,
-                drop_sql: format!("DROP TABLE IF EXISTS \"{table}\""),
-                run: runner!(pool),
-            }),
-            Arc::new(RawLite08::new(pool, n, body).await),
+            Arc::new(TowerSessions::new("ts sqlite", store, n, body).await),
+            Arc::new(RawLite08::new(pool, format!("\"{table}\""), n, body).await),
         )
     };
     vec![raw, ours, peer, raw08]
