@@ -67,6 +67,7 @@
 
 mod connection;
 mod contract;
+mod delete;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;

@@ -69,12 +69,19 @@ fn script(body: &str) -> Script {
 }
 
 /// KEYS: rec, [idx]. ARGV: now, r, e, l, v, ttl, member, owner.
+///
+/// A dead record still under the key (expired by the store's clock before Redis's TTL
+/// removed it) is deleted first, so that none of its fields outlives it. Whether one is
+/// there is read from field `e` alone: every write of ours sets `e` with the record, so a
+/// key without it is not ours to find (an `EXISTS` for that case was a fourth command,
+/// about 1 µs of the script's 6.5 µs on the server).
 pub(crate) static CREATE: LazyLock<Script> = LazyLock::new(|| {
     script(
         r#"
 local now = tonumber(ARGV[1])
-if live(redis.call('HGET', KEYS[1], 'e'), now) then return 'collision' end
-if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('DEL', KEYS[1]) end
+local e = redis.call('HGET', KEYS[1], 'e')
+if live(e, now) then return 'collision' end
+if e then redis.call('DEL', KEYS[1]) end
 redis.call('HSET', KEYS[1], 'r', ARGV[2], 'e', ARGV[3], 'l', ARGV[4], 'v', ARGV[5])
 if ARGV[8] ~= '' then redis.call('HSET', KEYS[1], 'o', ARGV[8]) end
 if KEYS[2] then
@@ -199,6 +206,8 @@ return {'ok', cur[3] or '', cur[4] or ''}
 /// KEYS: rec. ARGV: now, member, required owner ('' for any), the end-notice channel.
 /// Returns {status, owner, index, was live (1/0)}. Publishes the member on the channel, in
 /// the same atomic step, so that live connections on any node learn of it (`notices`).
+/// A plain delete on a standalone server is a transaction instead (`delete`); this script
+/// serves the owner-restricted delete and Cluster.
 pub(crate) static DELETE: LazyLock<Script> = LazyLock::new(|| {
     script(
         r#"

@@ -304,8 +304,14 @@ impl RedisStore {
         keys: &[String],
         args: &[Arg<'_>],
     ) -> Result<Reply, Error> {
-        let mut cmd = redis::cmd("EVALSHA");
-        cmd.arg(script.get_hash())
+        // Sized up front: grown argument by argument, the buffer was reallocated about five
+        // times per script (callgrind: some 2,000 instructions of a 53,000 request).
+        let data = EVALSHA_FIXED
+            + keys.iter().map(String::len).sum::<usize>()
+            + args.iter().map(Arg::size_hint).sum::<usize>();
+        let mut cmd = redis::Cmd::with_capacity(3 + keys.len() + args.len(), data);
+        cmd.arg("EVALSHA")
+            .arg(script.get_hash())
             .arg(keys.len())
             .arg(keys)
             .arg(args);
@@ -408,8 +414,9 @@ impl RedisStore {
         // returned, even if the reply took a while (read after it, a clock that moved on
         // meanwhile would call a record expired that a write had just renewed).
         let now = self.clock.now();
-        let mut cmd = redis::cmd("HGET");
-        cmd.arg(self.names.record(key)).arg("r");
+        let name = self.names.record(key);
+        let mut cmd = redis::Cmd::with_capacity(3, "HGETr".len() + name.len());
+        cmd.arg("HGET").arg(name).arg("r");
         let bytes = match self.command("load", cmd).await? {
             Value::BulkString(b) => b,
             Value::Nil => return Ok(None),
@@ -457,41 +464,11 @@ impl RedisStore {
         };
         Ok(if moved { None } else { Some(record) })
     }
-
-    /// Deletes `key` if it belongs to `owner` (any owner when `None`); returns whether a
-    /// live record was deleted.
-    pub(crate) async fn delete_inner(
-        &self,
-        key: &StoreKey,
-        owner: Option<&str>,
-    ) -> Result<bool, Error> {
-        let now = self.clock.now();
-        let w = self
-            .invoke(
-                "delete",
-                &scripts::DELETE,
-                &[self.names.record(key)],
-                &[
-                    arg(now.as_millis()),
-                    arg(key.to_text()),
-                    arg(owner.unwrap_or("")),
-                    arg(self.names.channel()),
-                ],
-            )
-            .await?;
-        match w {
-            Reply::Ok(w) => {
-                let (o, x) = (w.at(1), w.at(2));
-                if !o.is_empty() && x.is_empty() {
-                    self.index_remove(o, key).await?;
-                }
-                Ok(w.at(3) == "1")
-            }
-            Reply::Skipped => Ok(false),
-            _ => Err(unexpected("delete")),
-        }
-    }
 }
+
+/// The bytes of an `EVALSHA` command before its keys and arguments: the word, the
+/// script's 40-digit hash and the key count.
+const EVALSHA_FIXED: usize = "EVALSHA".len() + 40 + 20;
 
 /// One script argument, written into the command as it is: a number as its digits
 /// without a heap string of its own, bytes without a copy of their own.
@@ -507,6 +484,18 @@ pub(crate) enum Arg<'a> {
     Bytes(&'a [u8]),
     /// Owned bytes (an encoded record, a key's text).
     Owned(Vec<u8>),
+}
+
+impl Arg<'_> {
+    /// At least the bytes this argument writes (a number at its widest).
+    fn size_hint(&self) -> usize {
+        match self {
+            Arg::Int(_) | Arg::UInt(_) => 20,
+            Arg::Time(t) => t.len(),
+            Arg::Bytes(b) => b.len(),
+            Arg::Owned(b) => b.len(),
+        }
+    }
 }
 
 impl From<i64> for Arg<'_> {
