@@ -20,7 +20,8 @@
 //! | operation | round trips |
 //! |---|---|
 //! | load | 1 (`HGET` of one field) |
-//! | create, save, touch, delete | 1 (one script; the index update happens inside it) |
+//! | create, save, touch | 1 (one script; the index update happens inside it) |
+//! | delete | 1 (standalone: one `MULTI`/`EXEC`, then a `ZREM` for a logged-in session; Cluster, or restricted to an owner: one script) |
 //! | rotate within a slot | 1 (one script) |
 //! | rotate across slots (Cluster login out of an anonymous session) | 3: mark the old record moving, create the new one, delete the old one |
 //! | list an owner's sessions | 1 + one `HGET` per listed session |
