@@ -23,6 +23,7 @@
 
 mod contender;
 mod kv;
+mod shape;
 mod sql;
 
 use std::collections::HashMap;

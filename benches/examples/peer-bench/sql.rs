@@ -1,7 +1,9 @@
 //! The SQL sides, on one database: ours, and raw sqlx 0.9 in ours' pool (session-bench's
 //! baseline: a select and an update by primary key); tower-sessions' sqlx store, which is
 //! on sqlx 0.8, and raw sqlx 0.8 doing the same select + update, so that each side can be
-//! put against the raw client of its own sqlx as well.
+//! put against the raw client of its own sqlx as well; and raw sqlx 0.9 running our own
+//! statements (`shape`), which splits ours ÷ raw into the statements' share and the
+//! library's.
 //!
 //! Pools are sized alike: 16 connections on PostgreSQL and MySQL, 8 on a SQLite file in
 //! WAL mode with a 5 s busy timeout, as session-sql opens them.
@@ -212,5 +214,6 @@ pub(crate) async fn contenders(url: &str, n: usize, body: &Bytes) -> Vec<Arc<dyn
             Arc::new(RawLite08::new(pool, format!("\"{table}\""), n, body).await),
         )
     };
-    vec![raw, ours, peer, raw08]
+    let shape = crate::shape::contender(url, n, body).await;
+    vec![raw, ours, peer, raw08, shape]
 }
