@@ -123,6 +123,18 @@ impl Sessions {
     }
 }
 
+/// `payload` with the next number of `writes` stamped over its first bytes: what the raw
+/// SQL clients write, since SQLite and InnoDB skip an update that changes nothing.
+pub fn stamped(payload: &Bytes, writes: &std::sync::atomic::AtomicU64) -> Vec<u8> {
+    let n = writes
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        .to_le_bytes();
+    let mut value = payload.to_vec();
+    let m = value.len().min(n.len());
+    value[..m].copy_from_slice(&n[..m]);
+    value
+}
+
 /// A payload of `n` bytes that is a JSON cart (valid JSON, so that a peer that parses
 /// values into its own data model can).
 pub fn payload(n: usize) -> Bytes {

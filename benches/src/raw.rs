@@ -184,13 +184,7 @@ macro_rules! sql_raw {
             }
             async fn write(&self, i: usize, payload: &Bytes) {
                 let _ = self.read(i).await;
-                let n = self
-                    .writes
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-                    .to_le_bytes();
-                let mut value = payload.to_vec();
-                let m = value.len().min(n.len());
-                value[..m].copy_from_slice(&n[..m]);
+                let value = crate::stamped(payload, &self.writes);
                 sqlx::query(sqlx::AssertSqlSafe(format!($update, self.table)))
                     .bind(value)
                     .bind(i as i64)

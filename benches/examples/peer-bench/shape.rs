@@ -12,7 +12,7 @@
 //! to decode; the table has session-sql's columns and owner index.
 
 use std::str::FromStr as _;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use session_core::{Bytes, async_trait};
@@ -26,6 +26,14 @@ fn now_ms() -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
+/// session-sql's statements in the `?` dialects (MySQL and SQLite); `{t}` is the table.
+const INSERT: &str = "INSERT INTO {t} (skey, record, version, expires_at, owner_id, created_at, \
+                      last_seen, sweep_after) VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
+const LOAD: &str =
+    "SELECT record, expires_at, last_seen, version FROM {t} WHERE skey = ? AND expires_at > ?";
+const SAVE: &str = "UPDATE {t} SET record = ?, version = ?, expires_at = ?, owner_id = ?, \
+                    last_seen = ? WHERE skey = ? AND version = ? AND expires_at > ?";
+
 /// A 34-byte primary key, as long as a store key's bytes.
 fn skey(i: usize) -> Vec<u8> {
     let mut k = vec![0u8; 34];
@@ -38,8 +46,8 @@ const TTL_MS: i64 = 3_600_000;
 
 macro_rules! shape {
     (
-        $name:ident, $pool:ty, $create:literal, [$($index:literal),*], $insert:literal,
-        $load:literal, $save:literal
+        $name:ident, $pool:ty, $create:literal, [$($index:literal),*], $insert:expr,
+        $load:expr, $save:expr
     ) => {
         pub(crate) struct $name {
             pool: $pool,
@@ -64,7 +72,7 @@ macro_rules! shape {
                 }
                 let now = now_ms();
                 for i in 0..n {
-                    sqlx::query(sqlx::AssertSqlSafe(format!($insert, table)))
+                    sqlx::query(sqlx::AssertSqlSafe($insert.replace("{t}", &table)))
                         .bind(skey(i))
                         .bind(body.to_vec())
                         .bind(1_i64)
@@ -99,7 +107,7 @@ macro_rules! shape {
                 let key = skey(i % self.n);
                 let now = now_ms();
                 let row: Option<(Vec<u8>, i64, i64, i64)> =
-                    sqlx::query_as(sqlx::AssertSqlSafe(format!($load, self.table)))
+                    sqlx::query_as(sqlx::AssertSqlSafe($load.replace("{t}", &self.table)))
                         .bind(key.clone())
                         .bind(now)
                         .fetch_optional(&self.pool)
@@ -108,15 +116,10 @@ macro_rules! shape {
                 let Some((_, _, _, version)) = row else {
                     return;
                 };
-                // Stamped, as the other raw clients do: SQLite and InnoDB skip an update
-                // that changes nothing.
-                let n = self.writes.fetch_add(1, Ordering::Relaxed).to_le_bytes();
-                let mut value = self.body.to_vec();
-                let m = value.len().min(n.len());
-                value[..m].copy_from_slice(&n[..m]);
+                let value = session_benches::stamped(&self.body, &self.writes);
                 // A lost compare-and-swap (two users on one row) updates nothing, as ours
                 // would report a conflict; either way the statement ran.
-                sqlx::query(sqlx::AssertSqlSafe(format!($save, self.table)))
+                sqlx::query(sqlx::AssertSqlSafe($save.replace("{t}", &self.table)))
                     .bind(value)
                     .bind(version + 1)
                     .bind(now + TTL_MS)
@@ -154,10 +157,10 @@ shape!(
         "CREATE INDEX ON {} (owner_id)",
         "CREATE INDEX ON {} (sweep_after)"
     ],
-    "INSERT INTO {} (skey, record, version, expires_at, owner_id, created_at, last_seen, \
+    "INSERT INTO {t} (skey, record, version, expires_at, owner_id, created_at, last_seen, \
      sweep_after) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    "SELECT record, expires_at, last_seen, version FROM {} WHERE skey = $1 AND expires_at > $2",
-    "UPDATE {} SET record = $1, version = $2, expires_at = $3, owner_id = $4, last_seen = $5 \
+    "SELECT record, expires_at, last_seen, version FROM {t} WHERE skey = $1 AND expires_at > $2",
+    "UPDATE {t} SET record = $1, version = $2, expires_at = $3, owner_id = $4, last_seen = $5 \
      WHERE skey = $6 AND version = $7 AND expires_at > $8"
 );
 shape!(
@@ -170,11 +173,9 @@ shape!(
      sweep_after BIGINT NOT NULL DEFAULT 0, INDEX owner_idx (owner_id), \
      INDEX sweep_idx (sweep_after)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
     [],
-    "INSERT INTO {} (skey, record, version, expires_at, owner_id, created_at, last_seen, \
-     sweep_after) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-    "SELECT record, expires_at, last_seen, version FROM {} WHERE skey = ? AND expires_at > ?",
-    "UPDATE {} SET record = ?, version = ?, expires_at = ?, owner_id = ?, last_seen = ? \
-     WHERE skey = ? AND version = ? AND expires_at > ?"
+    INSERT,
+    LOAD,
+    SAVE
 );
 shape!(
     LiteShape,
@@ -187,11 +188,9 @@ shape!(
         "CREATE INDEX IF NOT EXISTS shape_owner_idx ON {} (owner_id)",
         "CREATE INDEX IF NOT EXISTS shape_sweep_idx ON {} (sweep_after)"
     ],
-    "INSERT INTO {} (skey, record, version, expires_at, owner_id, created_at, last_seen, \
-     sweep_after) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-    "SELECT record, expires_at, last_seen, version FROM {} WHERE skey = ? AND expires_at > ?",
-    "UPDATE {} SET record = ?, version = ?, expires_at = ?, owner_id = ?, last_seen = ? \
-     WHERE skey = ? AND version = ? AND expires_at > ?"
+    INSERT,
+    LOAD,
+    SAVE
 );
 
 /// This side on the database at `url`, pooled as session-sql pools (16 connections on

@@ -10,7 +10,7 @@
 
 use std::str::FromStr as _;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use session_benches::{Raw, Sessions};
@@ -99,10 +99,7 @@ macro_rules! raw08 {
                     .fetch_one(&self.pool)
                     .await
                     .expect("select");
-                let n = self.writes.fetch_add(1, Ordering::Relaxed).to_le_bytes();
-                let mut value = self.body.to_vec();
-                let m = value.len().min(n.len());
-                value[..m].copy_from_slice(&n[..m]);
+                let value = session_benches::stamped(&self.body, &self.writes);
                 let update = format!($update, self.table);
                 sqlx08::query(&update)
                     .bind(value)
