@@ -37,8 +37,10 @@ fn main() {
         t.raw.fill(1000, &body).await;
         for i in 0..n {
             match op.as_str() {
-                "raw-read" => drop(t.raw.read(i).await),
-                "raw-write" => t.raw.write(i, &body).await,
+                // The raw side holds 1,000 entries, as the sessions are 1,000: wrap as
+                // `Sessions` does (a SQL raw read of a missing row would fail).
+                "raw-read" => drop(t.raw.read(i % 1000).await),
+                "raw-write" => t.raw.write(i % 1000, &body).await,
                 "write" => s.write(&t.store, i, &body).await,
                 "read" => drop(s.read(&t.store, i).await),
                 "create-delete" => {
