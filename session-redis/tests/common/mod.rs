@@ -109,7 +109,7 @@ async fn keys_on(url: &str, prefix: &str) -> (redis::aio::MultiplexedConnection,
 }
 
 /// Deletes every key under `prefixes` from each of `urls`.
-async fn remove_keys(urls: Vec<String>, prefixes: Vec<String>) {
+pub(crate) async fn remove_keys(urls: Vec<String>, prefixes: Vec<String>) {
     for url in &urls {
         for prefix in &prefixes {
             let (mut con, keys) = keys_on(url, prefix).await;
