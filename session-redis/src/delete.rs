@@ -12,8 +12,11 @@
 //! and the script keeps one path for every node.
 //!
 //! Either way the index entry of a logged-in session goes after the record, by a second
-//! command when the transaction could not reach it: until then a listing meets a member
-//! whose record is gone, which it already treats as dead (and prunes).
+//! command when the transaction could not reach it (the index's name is in the record,
+//! which the transaction reads in the same step that deletes it): a logout on a standalone
+//! server is two round trips where the script was one, an anonymous session's end one.
+//! Until the second lands, a listing meets a member whose record is gone, which it
+//! already treats as dead (and prunes).
 
 use redis::Value;
 use session_core::{Error, StoreKey, Timestamp};

@@ -21,7 +21,7 @@
 //! |---|---|
 //! | load | 1 (`HGET` of one field) |
 //! | create, save, touch | 1 (one script; the index update happens inside it) |
-//! | delete | 1 (standalone: one `MULTI`/`EXEC`, then a `ZREM` for a logged-in session; Cluster, or restricted to an owner: one script) |
+//! | delete | standalone: 1 (one `MULTI`/`EXEC`), 2 for a logged-in session (then a `ZREM` of its index entry); Cluster, or restricted to an owner: 1 (one script) |
 //! | rotate within a slot | 1 (one script) |
 //! | rotate across slots (Cluster login out of an anonymous session) | 3: mark the old record moving, create the new one, delete the old one |
 //! | list an owner's sessions | 1 + one `HGET` per listed session |
