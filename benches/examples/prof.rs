@@ -19,6 +19,9 @@ use std::sync::Arc;
 
 use session_benches::{Sessions, open, payload};
 
+/// Sessions, and raw entries beside them.
+const ENTRIES: usize = 1000;
+
 fn main() {
     tracing_subscriber::fmt().with_env_filter("info").init();
     let mut args = std::env::args().skip(1);
@@ -32,15 +35,14 @@ fn main() {
     rt.block_on(async {
         let t = open(&url).await;
         let body = payload(200);
-        let s = Arc::new(Sessions::create(&t.store, 1000, &body).await);
+        let s = Arc::new(Sessions::create(&t.store, ENTRIES, &body).await);
         let config = Arc::new(session_core::SessionConfig::default());
-        t.raw.fill(1000, &body).await;
+        t.raw.fill(ENTRIES, &body).await;
         for i in 0..n {
             match op.as_str() {
-                // The raw side holds 1,000 entries, as the sessions are 1,000: wrap as
-                // `Sessions` does (a SQL raw read of a missing row would fail).
-                "raw-read" => drop(t.raw.read(i % 1000).await),
-                "raw-write" => t.raw.write(i % 1000, &body).await,
+                // Wrap as `Sessions` does: a SQL raw read of a missing row would fail.
+                "raw-read" => drop(t.raw.read(i % ENTRIES).await),
+                "raw-write" => t.raw.write(i % ENTRIES, &body).await,
                 "write" => s.write(&t.store, i, &body).await,
                 "read" => drop(s.read(&t.store, i).await),
                 "create-delete" => {

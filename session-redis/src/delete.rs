@@ -94,9 +94,7 @@ impl RedisStore {
                 // The index was in another slot: neither step could reach it.
                 self.index_remove(&ended.owner, key).await?;
             } else if !index_done {
-                let mut cmd = redis::cmd("ZREM");
-                cmd.arg(&ended.index).arg(key.to_text());
-                self.command("index", cmd).await?;
+                self.index_remove_at(&ended.index, key).await?;
             }
         }
         Ok(ended.was_live)

@@ -359,8 +359,13 @@ impl RedisStore {
     }
 
     pub(crate) async fn index_remove(&self, owner: &str, key: &StoreKey) -> Result<(), Error> {
+        self.index_remove_at(&self.names.index(owner), key).await
+    }
+
+    /// Removes `key` from the index named `idx` (as a record's field `x` names it).
+    pub(crate) async fn index_remove_at(&self, idx: &str, key: &StoreKey) -> Result<(), Error> {
         let mut cmd = redis::cmd("ZREM");
-        cmd.arg(self.names.index(owner)).arg(key.to_text());
+        cmd.arg(idx).arg(key.to_text());
         self.command("index", cmd).await.map(drop)
     }
 

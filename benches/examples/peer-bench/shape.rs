@@ -13,17 +13,15 @@
 
 use std::str::FromStr as _;
 use std::sync::atomic::AtomicU64;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use session_core::{Bytes, async_trait};
+use session_core::{Bytes, Clock as _, SystemClock, async_trait};
 
 use crate::contender::Contender;
 
+/// Milliseconds since the epoch, from the clock the stores use.
 fn now_ms() -> i64 {
-    let d = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+    SystemClock.now().as_millis()
 }
 
 /// session-sql's statements in the `?` dialects (MySQL and SQLite); `{t}` is the table.
