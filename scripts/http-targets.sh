@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The HTTP target of issue 19: what the session layer costs a request whose handler never
-# touches its session, against the same handler without the layer, and against a layer
-# that does nothing (the floor any tower middleware pays).
+# touches its session, against the same handler without the layer, a layer that does
+# nothing (the floor any tower middleware pays), a layer that only hands each request a
+# value of its own (the floor any session layer pays) and tower-sessions' layer.
 #
 # The server (`http-targets`, sessions in memory) is pinned to core 0 and wrk to core 1;
 # each round runs wrk once against every port in turn, so a slow moment of the machine
@@ -40,22 +41,23 @@ cookie="$(sed -n 's/^cookie: //p' "$out")"
 [ -n "$cookie" ] || { echo "http-targets.sh: the server printed no cookie" >&2; exit 1; }
 
 # port offset -> name, as http-targets serves them
-names=(plain untouched read noop)
+names=(plain untouched read noop handed tower-sessions-untouched)
 declare -A runs
 for r in $(seq "$rounds"); do
-  for i in 0 3 1 2; do
+  for i in 0 3 4 1 5 2; do
     rps=$(taskset -c 1 wrk -t1 -c64 -d"${seconds}s" -H "cookie: $cookie" \
       "http://127.0.0.1:$((base + i))/" | awk '/^Requests\/sec:/ {print $2}')
     runs[$i]="${runs[$i]:-} $rps"
   done
-  echo "round $r: plain ${runs[0]##* } noop ${runs[3]##* } untouched ${runs[1]##* } read ${runs[2]##* }" >&2
+  echo "round $r: plain ${runs[0]##* } noop ${runs[3]##* } handed ${runs[4]##* }" \
+    "untouched ${runs[1]##* } tower-sessions ${runs[5]##* } read ${runs[2]##* }" >&2
 done
 
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 plain=$(echo "${runs[0]}" | median)
 echo "| handler | requests/s (median of $rounds) | ÷ without the layer | slower by |"
 echo "|---|---:|---:|---:|"
-for i in 0 3 1 2; do
+for i in 0 3 4 1 5 2; do
   m=$(echo "${runs[$i]}" | median)
   awk -v n="${names[$i]}" -v m="$m" -v p="$plain" \
     'BEGIN {printf "| %s | %.0f | %.3f | %+.1f%% |\n", n, m, m/p, (1-m/p)*100}'

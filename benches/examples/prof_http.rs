@@ -5,9 +5,10 @@
 //! valgrind --tool=callgrind ./target/release/examples/prof_http untouched 20000
 //! ```
 //!
-//! Routes: `plain` (no session layer), `noop` (a layer that does nothing), `untouched`
-//! (layer, handler ignores the session), `read` (handler reads one key). Each request
-//! carries a valid session cookie.
+//! Routes: `plain` (no session layer), `noop` (a layer that does nothing), `handed` (a
+//! layer that only hands each request a value of its own), `untouched` (layer, handler
+//! ignores the session), `read` (handler reads one key), `peer-untouched` (tower-sessions'
+//! layer, handler ignores the session). Each request carries a valid session cookie.
 
 #![allow(missing_docs)]
 
@@ -30,10 +31,15 @@ fn main() {
         let app = match route.as_str() {
             "plain" => apps.plain,
             "noop" => apps.noop,
+            "handed" => apps.handed,
+            "peer-untouched" => apps.peer_untouched,
             "untouched" => apps.untouched,
             "read" => apps.read,
             other => panic!("unknown route {other}"),
-        };
+        }
+        // As `axum::serve` does once per connection: a router not given its state turns
+        // its handlers into routes (applying every layer again) on each call.
+        .with_state(());
         for _ in 0..n {
             let req = Request::get("/")
                 .header("cookie", &apps.cookie)

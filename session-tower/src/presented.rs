@@ -46,6 +46,16 @@ impl Presented {
             user_agent: headers.get(http::header::USER_AGENT).cloned(),
         }
     }
+
+    /// The bytes of all `Cookie` fields together: what the layer's limit is measured on.
+    /// Counted on the values kept here, so the request's headers are searched once.
+    pub(crate) fn cookie_bytes(&self) -> usize {
+        self.cookie
+            .iter()
+            .chain(&self.more_cookies)
+            .map(|v| v.as_bytes().len())
+            .sum()
+    }
 }
 
 /// The id the request presents (if exactly one valid one), where it came from, and
@@ -67,7 +77,7 @@ pub(crate) fn presented_id(
             &joined
         }
     };
-    // An oversized header was refused before the handler ran (`cookie_bytes`).
+    // An oversized header was refused before the handler ran (`Presented::cookie_bytes`).
     let values = cookie::values(fields, &c.name, c.max_header_bytes).unwrap_or_default();
     let mut valid: Vec<SessionId> = Vec::new();
     let mut stale = false;
@@ -124,13 +134,4 @@ pub(crate) fn presented_id(
         }
     }
     (None, Source::None, false)
-}
-
-/// The bytes of all `Cookie` fields together: what the layer's limit is measured on.
-pub(crate) fn cookie_bytes(headers: &http::HeaderMap) -> usize {
-    headers
-        .get_all(http::header::COOKIE)
-        .iter()
-        .map(|v| v.as_bytes().len())
-        .sum()
 }

@@ -348,7 +348,8 @@ where
     fn call(&mut self, req: Request<B>) -> Self::Future {
         let settings = &self.settings;
         let (mut parts, body) = req.into_parts();
-        let bytes = crate::presented::cookie_bytes(&parts.headers);
+        let presented = Presented::from_headers(&parts.headers, settings.header_id.as_ref());
+        let bytes = presented.cookie_bytes();
         if bytes > settings.cookie.max_header_bytes {
             session_core::metric::cookie_rejection("header_too_large");
             tracing::warn!(
@@ -364,7 +365,6 @@ where
             };
         }
         let body = Body::new(body);
-        let presented = Presented::from_headers(&parts.headers, settings.header_id.as_ref());
         // The session holds the only per-request reference to the settings.
         let session = Session::new(settings.clone(), presented);
 
