@@ -9,7 +9,7 @@ python3 - "$lua" <<'PY'
 import re, sys
 s = open('session-redis/src/scripts.rs').read()
 raw = lambda n: re.search(r'const ' + n + r': &str = r#"(.*?)"#;', s, re.S).group(1)
-open(sys.argv[1], 'w').write(raw('PRELUDE') + "local rec, idx, lock = KEYS[1], KEYS[2], nil\n"
+open(sys.argv[1], 'w').write(raw('LIVE_FN') + raw('IDX_ADD_FN') + "local rec, idx, lock = KEYS[1], KEYS[2], nil\n"
                              + raw('SAVE_READ') + raw('SAVE_CAS') + raw('SAVE_WRITE'))
 PY
 sha=$(redis-cli SCRIPT LOAD "$(cat "$lua")")
