@@ -6,12 +6,20 @@
 # session-redis/src/scripts.rs, so the numbers follow the code. The README's "Against
 # the peers" quotes them. Needs redis-server, redis-cli and python3; uses the local Redis
 # (or REDIS_PORT) and the key prefix `bench-cost:`.
+#
+# The rows marked "string layout" are a prototype, not the store's code: a session as one
+# string (expiry and version in a fixed-width header, then the record) instead of a hash,
+# which lets a create be a plain `SET NX PX` and a delete `GETDEL` + `PUBLISH`, at the price
+# of the save script reading the whole record into Lua. They measure what that redesign
+# would change on the server before anyone builds it.
+#
+#   scripts/server-cost.sh [record bytes, default 250: a 211-byte session's record]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-exec python3 - "${REDIS_PORT:-6379}" <<'PY'
+exec python3 - "${REDIS_PORT:-6379}" "${1:-250}" <<'PY'
 import re, statistics, subprocess, sys, tempfile, time
 
-port = sys.argv[1]
+port, size = sys.argv[1], int(sys.argv[2])
 cli = ["redis-cli", "-p", port]
 src = open("session-redis/src/scripts.rs").read()
 raw = lambda n: re.search(r"const " + n + r': &str = r#"(.*?)"#;', src, re.S).group(1)
@@ -33,14 +41,22 @@ if cur[2] ~= ARGV[2] then return 'conflict' end
 redis.call('HSET', KEYS[1], 'r', ARGV[3], 'e', ARGV[4], 'v', ARGV[5])
 redis.call('PEXPIRE', KEYS[1], ARGV[6])
 return 'ok'""",
+    # Prototype: the compare-and-swap save on the string layout.
+    "string_save": """local cur = redis.call('GET', KEYS[1])
+if not cur or tonumber(string.sub(cur, 1, 20)) <= tonumber(ARGV[1]) then return 'gone' end
+if string.sub(cur, 21, 40) ~= ARGV[2] then return 'conflict' end
+redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[4])
+return 'ok'""",
 }
 sha = {k: subprocess.check_output(cli + ["SCRIPT", "LOAD", v], text=True).strip()
        for k, v in scripts.items()}
 
-N, SESSIONS = 100_000, 1000
+N, SESSIONS = (100_000 if size < 1000 else 30_000), 1000
 now = int(time.time() * 1000)
 e, l = b"%020d" % (now + 3_600_000), b"%020d" % now
-r = e + l + b"x" * 250  # the header and a record of a 211-byte session
+r = e + l + b"x" * size  # the header and the record (250 bytes for a 211-byte session)
+v20 = b"%020d" % 7
+string_value = e + v20 + b"x" * size  # the prototype's: expiry, version, record
 
 
 def resp(*args):
@@ -57,6 +73,10 @@ def key(i):
 
 def save_args(i):
     return [1, key(i), now, 7, r, e, l, 7, 3_600_000, key(i), ""]
+
+
+def setup_strings():
+    return b"".join(resp("SET", key(i), string_value) for i in range(SESSIONS))
 
 
 def setup_hashes():
@@ -92,6 +112,12 @@ rows = {
         + resp("PUBLISH", "bench-cost:ended", key(i)) + resp("EXEC")),
     "HSET + DEL": (
         b"", lambda i: resp("HSET", key(i), "r", r, "e", e, "l", l, "v", 1) + resp("DEL", key(i))),
+    "string layout: save script (GET, SET PX)": (
+        setup_strings(), lambda i: resp("EVALSHA", sha["string_save"], 1, key(i % SESSIONS), now,
+                                        v20, string_value, 3_600_000)),
+    "string layout: create and delete (SET NX PX, GETDEL, PUBLISH)": (
+        b"", lambda i: resp("SET", key(i), string_value, "NX", "PX", 3_600_000)
+        + resp("GETDEL", key(i)) + resp("PUBLISH", "bench-cost:ended", key(i))),
 }
 
 
@@ -121,6 +147,7 @@ for _ in range(3):
         pipe(data[name])
         times[name].append((time.perf_counter() - start) / N * 1e6)
 clean()
+print(f"record of {size} bytes")
 print("| operation | µs per operation on the server (median of 3) | rounds |")
 print("|---|---:|---|")
 for name, t in times.items():

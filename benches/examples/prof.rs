@@ -9,7 +9,9 @@
 //! The second run counts the setup (sessions created, raw entries filled); subtract it and
 //! divide by the iterations for instructions per operation. Operations: `read`, `write`
 //! (the typical request), `create-delete` (a new session holding the payload, then its
-//! end, as `peer-bench` does), `raw-read`, `raw-write`. `URL` defaults to `memory`. A tracing
+//! end, as `peer-bench` does), `raw-read`, `raw-write`, and on Redis `actix-write` and
+//! `actix-create-delete` (actix-session's Redis store doing the same, as `peer-bench`
+//! drives it: the client's count for the best peer). `URL` defaults to `memory`. A tracing
 //! subscriber at `info` is installed, as in a deployed service, so disabled `debug` spans
 //! cost what they cost there.
 
@@ -17,6 +19,9 @@
 
 use std::sync::Arc;
 
+use std::collections::HashMap;
+
+use actix_session::storage::{RedisSessionStore, SessionKey, SessionStore as _};
 use session_benches::{Sessions, open, payload};
 
 /// Sessions, and raw entries beside them.
@@ -38,6 +43,11 @@ fn main() {
         let s = Arc::new(Sessions::create(&t.store, ENTRIES, &body).await);
         let config = Arc::new(session_core::SessionConfig::default());
         t.raw.fill(ENTRIES, &body).await;
+        let actix = if op.starts_with("actix") {
+            Some(Actix::new(&url, &body).await)
+        } else {
+            None
+        };
         for i in 0..n {
             match op.as_str() {
                 // Wrap as `Sessions` does: a SQL raw read of a missing row would fail.
@@ -51,9 +61,51 @@ fn main() {
                     h.save().await.expect("create");
                     h.destroy().await.expect("delete");
                 }
+                "actix-write" => actix.as_ref().expect("actix").request(i).await,
+                "actix-create-delete" => actix.as_ref().expect("actix").create_delete().await,
                 other => panic!("unknown operation {other}"),
             }
         }
         t.raw.clean().await;
     });
+}
+
+/// actix-session's Redis store with [`ENTRIES`] sessions of `{"cart": <payload>}`.
+struct Actix {
+    store: RedisSessionStore,
+    keys: Vec<String>,
+    value: String,
+}
+
+impl Actix {
+    async fn new(url: &str, body: &[u8]) -> Self {
+        let store = RedisSessionStore::new(url)
+            .await
+            .expect("actix-session connects");
+        let value = String::from_utf8(body.to_vec()).expect("a UTF-8 payload");
+        let mut keys = Vec::with_capacity(ENTRIES);
+        for _ in 0..ENTRIES {
+            let state = HashMap::from([("cart".to_owned(), value.clone())]);
+            let key = store.save(state, &ttl()).await.expect("save");
+            keys.push(key.as_ref().to_owned());
+        }
+        Self { store, keys, value }
+    }
+
+    async fn request(&self, i: usize) {
+        let key = SessionKey::try_from(self.keys[i % ENTRIES].clone()).expect("key");
+        let mut state = self.store.load(&key).await.expect("load").expect("present");
+        state.insert("cart".to_owned(), self.value.clone());
+        self.store.update(key, state, &ttl()).await.expect("update");
+    }
+
+    async fn create_delete(&self) {
+        let state = HashMap::from([("cart".to_owned(), self.value.clone())]);
+        let key = self.store.save(state, &ttl()).await.expect("save");
+        self.store.delete(&key).await.expect("delete");
+    }
+}
+
+fn ttl() -> time::Duration {
+    time::Duration::hours(1)
 }
