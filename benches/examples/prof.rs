@@ -19,10 +19,11 @@
 
 use std::sync::Arc;
 
-use std::collections::HashMap;
-
-use actix_session::storage::{RedisSessionStore, SessionKey, SessionStore as _};
 use session_benches::{Sessions, open, payload};
+
+#[path = "peer-bench/actix.rs"]
+mod actix;
+use actix::Actix;
 
 /// Sessions, and raw entries beside them.
 const ENTRIES: usize = 1000;
@@ -44,7 +45,7 @@ fn main() {
         let config = Arc::new(session_core::SessionConfig::default());
         t.raw.fill(ENTRIES, &body).await;
         let actix = if op.starts_with("actix") {
-            Some(Actix::new(&url, &body).await)
+            Some(Actix::new(&url, ENTRIES, &body).await)
         } else {
             None
         };
@@ -68,44 +69,4 @@ fn main() {
         }
         t.raw.clean().await;
     });
-}
-
-/// actix-session's Redis store with [`ENTRIES`] sessions of `{"cart": <payload>}`.
-struct Actix {
-    store: RedisSessionStore,
-    keys: Vec<String>,
-    value: String,
-}
-
-impl Actix {
-    async fn new(url: &str, body: &[u8]) -> Self {
-        let store = RedisSessionStore::new(url)
-            .await
-            .expect("actix-session connects");
-        let value = String::from_utf8(body.to_vec()).expect("a UTF-8 payload");
-        let mut keys = Vec::with_capacity(ENTRIES);
-        for _ in 0..ENTRIES {
-            let state = HashMap::from([("cart".to_owned(), value.clone())]);
-            let key = store.save(state, &ttl()).await.expect("save");
-            keys.push(key.as_ref().to_owned());
-        }
-        Self { store, keys, value }
-    }
-
-    async fn request(&self, i: usize) {
-        let key = SessionKey::try_from(self.keys[i % ENTRIES].clone()).expect("key");
-        let mut state = self.store.load(&key).await.expect("load").expect("present");
-        state.insert("cart".to_owned(), self.value.clone());
-        self.store.update(key, state, &ttl()).await.expect("update");
-    }
-
-    async fn create_delete(&self) {
-        let state = HashMap::from([("cart".to_owned(), self.value.clone())]);
-        let key = self.store.save(state, &ttl()).await.expect("save");
-        self.store.delete(&key).await.expect("delete");
-    }
-}
-
-fn ttl() -> time::Duration {
-    time::Duration::hours(1)
 }

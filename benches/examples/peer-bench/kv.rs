@@ -1,11 +1,10 @@
 //! The in-process and Redis sides: raw moka, raw Redis (GET + SET PX) and actix-session.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use actix_session::storage::{SessionKey, SessionStore as _};
 use session_core::{Bytes, async_trait};
 
+use crate::actix::Actix;
 use crate::contender::Contender;
 
 pub(crate) struct RawMoka {
@@ -85,31 +84,15 @@ impl Contender for RawRedis {
     }
 }
 
-/// actix-session's Redis store: states of `{"cart": <payload as a JSON string>}`.
-pub(crate) struct Actix {
-    pub(crate) store: actix_session::storage::RedisSessionStore,
-    pub(crate) keys: Vec<String>,
-    pub(crate) value: String,
-}
-
-pub(crate) fn ttl() -> time::Duration {
-    time::Duration::hours(1)
-}
-
 #[async_trait]
 impl Contender for Actix {
     fn name(&self) -> &'static str {
         "actix redis"
     }
     async fn request(&self, i: usize) {
-        let key = SessionKey::try_from(self.keys[i % self.keys.len()].clone()).expect("key");
-        let mut state = self.store.load(&key).await.expect("load").expect("present");
-        state.insert("cart".to_owned(), self.value.clone());
-        self.store.update(key, state, &ttl()).await.expect("update");
+        Actix::request(self, i).await;
     }
     async fn create_delete(&self) {
-        let state = HashMap::from([("cart".to_owned(), self.value.clone())]);
-        let key = self.store.save(state, &ttl()).await.expect("save");
-        self.store.delete(&key).await.expect("delete");
+        Actix::create_delete(self).await;
     }
 }

@@ -21,22 +21,22 @@
 //! Each cell is the median of the rounds; within a round every contender runs once, in
 //! turn, so that a slow moment of the machine falls on all of them alike.
 
+mod actix;
 mod contender;
 mod kv;
 mod shape;
 mod sql;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use actix_session::storage::SessionStore as _;
 use session_benches::{Sessions, payload};
 use session_core::{Bytes, SessionConfig, SessionId, SessionStore};
 
+use actix::Actix;
 use contender::{Contender, Ours, TowerSessions};
-use kv::{Actix, RawMoka, RawRedis, ttl};
+use kv::{RawMoka, RawRedis};
 
 struct Options {
     redis: String,
@@ -236,16 +236,7 @@ async fn contenders(backend: &str, o: &Options, body: &Bytes) -> Vec<Arc<dyn Con
                 body,
             )
             .await;
-            let actix_store = actix_session::storage::RedisSessionStore::new(o.redis.clone())
-                .await
-                .expect("actix-session connects");
-            let value = String::from_utf8(body.to_vec()).expect("a UTF-8 payload");
-            let mut keys = Vec::with_capacity(n);
-            for _ in 0..n {
-                let state = HashMap::from([("cart".to_owned(), value.clone())]);
-                let key = actix_store.save(state, &ttl()).await.expect("save");
-                keys.push(key.as_ref().to_owned());
-            }
+            let actix = Actix::new(&o.redis, n, body).await;
             vec![
                 Arc::new(raw),
                 Arc::new(Ours {
@@ -256,11 +247,7 @@ async fn contenders(backend: &str, o: &Options, body: &Bytes) -> Vec<Arc<dyn Con
                     body: body.clone(),
                 }),
                 Arc::new(ts),
-                Arc::new(Actix {
-                    store: actix_store,
-                    keys,
-                    value,
-                }),
+                Arc::new(actix),
             ]
         }
         "postgres" => sql::contenders(&o.postgres, n, body).await,
