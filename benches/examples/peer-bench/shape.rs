@@ -9,11 +9,11 @@
 //!
 //! The statements are session-sql's `load` and `save` (`session-sql/src/dialect.rs`), with
 //! `version` read by the select so that the compare-and-swap can be stated without a record
-//! to decode; the table has session-sql's columns and owner index.
+//! to decode. The table and the pool are session-sql's own: a store opened on a table of
+//! this side's and migrated, so the columns, indexes and pool sizes are the library's
+//! rather than a copy of them.
 
-use std::str::FromStr as _;
 use std::sync::atomic::AtomicU64;
-use std::time::Duration;
 
 use session_core::{Bytes, Clock as _, SystemClock, async_trait};
 
@@ -43,10 +43,7 @@ fn skey(i: usize) -> Vec<u8> {
 const TTL_MS: i64 = 3_600_000;
 
 macro_rules! shape {
-    (
-        $name:ident, $pool:ty, $create:literal, [$($index:literal),*], $insert:expr,
-        $load:expr, $save:expr
-    ) => {
+    ($name:ident, $store:ty, $pool:ty, $kind:literal, $insert:expr, $load:expr, $save:expr) => {
         pub(crate) struct $name {
             pool: $pool,
             table: String,
@@ -56,18 +53,21 @@ macro_rules! shape {
         }
 
         impl $name {
-            async fn new(pool: $pool, n: usize, body: &Bytes) -> Self {
+            /// session-sql's table `shape_<pid>` at `url`, migrated and emptied, holding
+            /// `n` rows of `body`; its store's pool.
+            async fn new(url: &str, n: usize, body: &Bytes) -> Self {
                 let table = format!("shape_{}", std::process::id());
-                // MySQL declares its indexes inside the CREATE: no pushes there.
-                #[allow(unused_mut)]
-                let mut ddl = vec![format!("DROP TABLE IF EXISTS {table}"), format!($create, table)];
-                $(ddl.push(format!($index, table));)*
-                for sql in ddl {
-                    sqlx::query(sqlx::AssertSqlSafe(sql))
-                        .execute(&pool)
-                        .await
-                        .expect("shape table");
-                }
+                let store = <$store>::connect(url)
+                    .await
+                    .expect($kind)
+                    .with_table(&table)
+                    .expect("table");
+                store.migrate().await.expect("migrate");
+                let pool = store.pool().clone();
+                sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table}")))
+                    .execute(&pool)
+                    .await
+                    .expect("empty the table");
                 let now = now_ms();
                 for i in 0..n {
                     sqlx::query(sqlx::AssertSqlSafe($insert.replace("{t}", &table)))
@@ -134,11 +134,12 @@ macro_rules! shape {
                 unreachable!("SQL backends run the request workload only")
             }
             async fn clean(&self) {
-                let sql = format!("DROP TABLE IF EXISTS {}", self.table);
-                sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .execute(&self.pool)
-                    .await
-                    .expect("drop");
+                for t in [self.table.clone(), format!("{}_schema", self.table)] {
+                    sqlx::query(sqlx::AssertSqlSafe(format!("DROP TABLE IF EXISTS {t}")))
+                        .execute(&self.pool)
+                        .await
+                        .expect("drop");
+                }
             }
         }
     };
@@ -146,15 +147,9 @@ macro_rules! shape {
 
 shape!(
     PgShape,
+    session_sql::PgStore,
     sqlx::PgPool,
-    "CREATE TABLE {} (skey BYTEA PRIMARY KEY, record BYTEA NOT NULL, version BIGINT NOT NULL, \
-     expires_at BIGINT NOT NULL, owner_id TEXT, created_at BIGINT NOT NULL, \
-     last_seen BIGINT NOT NULL, lock_token BIGINT NOT NULL DEFAULT 0, \
-     lock_until BIGINT NOT NULL DEFAULT 0, sweep_after BIGINT NOT NULL DEFAULT 0)",
-    [
-        "CREATE INDEX ON {} (owner_id)",
-        "CREATE INDEX ON {} (sweep_after)"
-    ],
+    "postgres",
     "INSERT INTO {t} (skey, record, version, expires_at, owner_id, created_at, last_seen, \
      sweep_after) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     "SELECT record, expires_at, last_seen, version FROM {t} WHERE skey = $1 AND expires_at > $2",
@@ -163,62 +158,30 @@ shape!(
 );
 shape!(
     MyShape,
+    session_sql::MySqlStore,
     sqlx::MySqlPool,
-    "CREATE TABLE {} (skey VARBINARY(34) NOT NULL PRIMARY KEY, record LONGBLOB NOT NULL, \
-     version BIGINT NOT NULL, expires_at BIGINT NOT NULL, owner_id VARCHAR(255) NULL, \
-     created_at BIGINT NOT NULL, last_seen BIGINT NOT NULL, \
-     lock_token BIGINT NOT NULL DEFAULT 0, lock_until BIGINT NOT NULL DEFAULT 0, \
-     sweep_after BIGINT NOT NULL DEFAULT 0, INDEX owner_idx (owner_id), \
-     INDEX sweep_idx (sweep_after)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
-    [],
+    "mysql",
     INSERT,
     LOAD,
     SAVE
 );
 shape!(
     LiteShape,
+    session_sql::SqliteStore,
     sqlx::SqlitePool,
-    "CREATE TABLE {} (skey BLOB PRIMARY KEY, record BLOB NOT NULL, version INTEGER NOT NULL, \
-     expires_at INTEGER NOT NULL, owner_id TEXT, created_at INTEGER NOT NULL, \
-     last_seen INTEGER NOT NULL, lock_token INTEGER NOT NULL DEFAULT 0, \
-     lock_until INTEGER NOT NULL DEFAULT 0, sweep_after INTEGER NOT NULL DEFAULT 0)",
-    [
-        "CREATE INDEX IF NOT EXISTS shape_owner_idx ON {} (owner_id)",
-        "CREATE INDEX IF NOT EXISTS shape_sweep_idx ON {} (sweep_after)"
-    ],
+    "sqlite",
     INSERT,
     LOAD,
     SAVE
 );
 
-/// This side on the database at `url`, pooled as session-sql pools (16 connections on
-/// PostgreSQL and MySQL; 8 on a SQLite file in WAL mode with a 5 s busy timeout).
+/// This side on the database at `url`, on session-sql's table and pool.
 pub(crate) async fn contender(url: &str, n: usize, body: &Bytes) -> std::sync::Arc<dyn Contender> {
     if url.starts_with("postgres") {
-        let pool = sqlx::postgres::PgPoolOptions::new()
-            .max_connections(16)
-            .connect(url)
-            .await
-            .expect("postgres");
-        std::sync::Arc::new(PgShape::new(pool, n, body).await)
+        std::sync::Arc::new(PgShape::new(url, n, body).await)
     } else if url.starts_with("mysql") {
-        let pool = sqlx::mysql::MySqlPoolOptions::new()
-            .max_connections(16)
-            .connect(url)
-            .await
-            .expect("mysql");
-        std::sync::Arc::new(MyShape::new(pool, n, body).await)
+        std::sync::Arc::new(MyShape::new(url, n, body).await)
     } else {
-        let options = sqlx::sqlite::SqliteConnectOptions::from_str(url)
-            .expect("sqlite url")
-            .create_if_missing(true)
-            .busy_timeout(Duration::from_secs(5))
-            .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal);
-        let pool = sqlx::sqlite::SqlitePoolOptions::new()
-            .max_connections(8)
-            .connect_with(options)
-            .await
-            .expect("sqlite");
-        std::sync::Arc::new(LiteShape::new(pool, n, body).await)
+        std::sync::Arc::new(LiteShape::new(url, n, body).await)
     }
 }
