@@ -12,7 +12,7 @@
 //! | `record` | an envelope and a record body | a record that decodes re-encodes to bytes that decode to the same record |
 //! | `csrf_token` | a token, `Origin`, `Sec-Fetch-Site`, `Host` | a matching token matches one secret only; cross-site and null origins are refused unless trusted |
 //! | `form` | a urlencoded body | the CSRF field is found exactly when it occurs once; twice is `duplicate_token` |
-//! | `redis_reply` | RESP bytes from a server | a reply is a known status or an outage; a stored field `r` round-trips |
+//! | `redis_reply` | RESP bytes from a server | a reply is a known status or an outage; a stored session (header, names, record) round-trips |
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

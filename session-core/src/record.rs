@@ -5,9 +5,9 @@
 //!
 //! | part of a [`Record`] | fields | where a backend keeps it |
 //! |---|---|---|
-//! | the [`Envelope`] | `expires_at`, `last_seen` | in its own native fields, and only there: Redis in the 40-byte header of hash field `r`, SQL in the `expires_at` and `last_seen` columns, the memory store in the record itself. A touch moves them without rewriting anything else. |
+//! | the [`Envelope`] | `expires_at`, `last_seen` | in its own native fields, and only there: Redis in the first 40 bytes of the header of the session's string, SQL in the `expires_at` and `last_seen` columns, the memory store in the record itself. A touch moves them without rewriting anything else. |
 //! | the body | every other field: `data`, `created_at`, `absolute_deadline`, `owner`, `version`, `user_agent`, `lease`, `remember`, `authenticated_at` | the bytes of [`Record::encode`], identical in every backend |
-//! | copies for queries | `version`, `owner` | SQL columns and Redis hash fields `v` and `o`, written from the record at every write so that a compare-and-swap or an owner index can use them; never read back into a record |
+//! | copies for queries | `version`, `owner` | SQL columns, and in Redis the version and owner in the session string's header, written from the record at every write so that a compare-and-swap or an owner index can use them; never read back into a record |
 //!
 //! [`Record::decode`] takes the bytes and the envelope together, so a backend cannot forget
 //! one or the other, and a body written by one backend decodes the same through every other

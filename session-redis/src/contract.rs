@@ -24,12 +24,43 @@ impl SessionStore for RedisStore {
             let keys = self
                 .names
                 .script_keys(vec![self.names.record(key)], key, owner);
-            let args = Self::script_args(
-                vec![arg(now.as_millis())],
-                record,
-                now,
-                vec![arg(key.to_text()), arg(owner)],
-            )?;
+            let index = keys.get(1).map_or("", String::as_str);
+            let value = layout::encode(record, index)?;
+            let ttl = layout::ttl_ms(now, record.expires_at);
+            // Without an index to keep in the same step, a create is one plain command; a
+            // key already taken (a live session, or one dead by the store's clock that
+            // Redis has not dropped yet) goes to the script, which tells them apart.
+            if keys.len() == 1 {
+                let mut cmd = redis::Cmd::with_capacity(6, value.len() + keys[0].len() + 32);
+                cmd.arg("SET")
+                    .arg(&keys[0])
+                    .arg(&value)
+                    .arg("NX")
+                    .arg("PX")
+                    .arg(ttl);
+                match self.command("create", cmd).await? {
+                    redis::Value::Okay => {
+                        return self
+                            .follow_up_index(
+                                key,
+                                "",
+                                "",
+                                record.owner.as_deref(),
+                                record.expires_at,
+                            )
+                            .await;
+                    }
+                    redis::Value::Nil => {}
+                    _ => return Err(unexpected("create")),
+                }
+            }
+            let args = [
+                arg(now.as_millis()),
+                Arg::Bytes(&value),
+                arg(record.expires_at.as_millis()),
+                arg(ttl),
+                arg(key.to_text()),
+            ];
             let reply = self
                 .invoke("create", &scripts::CREATE, &keys, &args)
                 .await?;
@@ -127,14 +158,15 @@ impl SessionStore for RedisStore {
                 new,
                 owner,
             );
+            let index = keys.get(2).map_or("", String::as_str);
             let args = Self::script_args(
-                vec![arg(now.as_millis()), arg(expected)],
+                vec![arg(now.as_millis()), Arg::Time(layout::num_field(expected))],
                 record,
+                index,
                 now,
                 vec![
                     arg(old.to_text()),
                     arg(new.to_text()),
-                    arg(owner),
                     arg(self.names.channel()),
                 ],
             )?;
@@ -291,8 +323,16 @@ impl RedisStore {
             }
             None => ("save", &scripts::SAVE),
         };
+        let own_keys = own.len();
         let keys = self.names.script_keys(own, key, owner);
-        let args = Self::script_args(vec![arg(now.as_millis()), arg(expected)], record, now, tail)?;
+        let index = keys.get(own_keys).map_or("", String::as_str);
+        let args = Self::script_args(
+            vec![arg(now.as_millis()), Arg::Time(layout::num_field(expected))],
+            record,
+            index,
+            now,
+            tail,
+        )?;
         let reply = self.invoke(operation, script, &keys, &args).await?;
         self.after_save(operation, key, record, now, reply).await
     }
@@ -337,15 +377,20 @@ impl RedisStore {
         expected: u64,
     ) -> Result<(), Error> {
         let now = self.clock.now();
-        let old_key = self.names.record(old);
+        let old_keys = [self.names.record(old), self.names.moving(old)];
+        let expected = layout::num_field(expected);
         // The mark names the new key, so that a reader can tell whether the move is done.
         let token = new.to_text();
         let w = self
             .invoke(
                 "rotate",
                 &scripts::MARK_MOVING,
-                std::slice::from_ref(&old_key),
-                &[arg(now.as_millis()), arg(expected), arg(token.as_str())],
+                &old_keys,
+                &[
+                    arg(now.as_millis()),
+                    Arg::Time(expected),
+                    arg(token.as_str()),
+                ],
             )
             .await?;
         match w {
@@ -360,12 +405,18 @@ impl RedisStore {
                 .invoke(
                     "rotate",
                     &scripts::UNMARK_MOVING,
-                    &[old_key],
-                    &[arg(expected), arg(token.as_str())],
+                    &old_keys,
+                    &[Arg::Time(expected), arg(token.as_str())],
                 )
                 .await;
             return Err(e);
         }
-        self.delete_inner(old, None).await.map(drop)
+        self.delete_inner(old, None).await?;
+        // The mark's target is read only while the old record is marked; with the old
+        // record gone it would otherwise wait for its TTL.
+        let [_, moving] = old_keys;
+        let mut cmd = redis::cmd("DEL");
+        cmd.arg(moving);
+        self.command("rotate", cmd).await.map(drop)
     }
 }

@@ -1,12 +1,12 @@
 //! Ending one session: the record deleted and its end notice published in one atomic
 //! step, then the owner index told.
 //!
-//! A plain delete on a standalone server is one `MULTI`/`EXEC` transaction (`HMGET` of
-//! expiry, owner and index; `DEL`; `PUBLISH`), not a script: it needs no decision on the
-//! server, and Redis runs the three queued commands for about a third of what the
-//! `DELETE` script costs it (2.5 against 6.5 µs of server time per delete, measured with
-//! `redis-cli --pipe` over 100,000 deletes; most of a script's cost is the Lua call
-//! around each command). The script stays for what must decide on the server: a delete
+//! A plain delete on a standalone server is one `MULTI`/`EXEC` transaction (`GETDEL` of
+//! the record, whose header and names say its expiry, owner and index; `PUBLISH`), not a
+//! script: it needs no decision on the server, and Redis runs queued commands for a
+//! fraction of what a script costs it (with a hash per session, 2.5 against 6.5 µs of
+//! server time per delete, measured with `redis-cli --pipe` over 100,000 deletes; most of
+//! a script's cost is the Lua call around each command). The script stays for what must decide on the server: a delete
 //! restricted to one owner (`delete_owner`, which must not end a session that changed
 //! hands meanwhile), and Cluster, where a transaction's routing is the client's business
 //! and the script keeps one path for every node.
@@ -17,6 +17,10 @@
 //! server is two round trips where the script was one, an anonymous session's end one.
 //! Until the second lands, a listing meets a member whose record is gone, which it
 //! already treats as dead (and prunes).
+//!
+//! A delete that finds nothing looks for a session of version 0.1's layout under the key
+//! (`scripts::CONVERT_HASH`) and, when there is one, converts and deletes it: a logout
+//! or "log out everywhere" right after an upgrade ends the sessions made before it.
 
 use redis::Value;
 use session_core::{Error, StoreKey, Timestamp};
@@ -33,42 +37,43 @@ pub(crate) struct Ended {
     pub(crate) was_live: bool,
     /// The record's owner, or empty.
     pub(crate) owner: String,
-    /// The owner index the record named (field `x`), or empty.
+    /// The owner index the record named, or empty.
     pub(crate) index: String,
+    /// Whether there was a record at all.
+    pub(crate) found: bool,
 }
 
 impl Ended {
-    /// The transaction's reply: the one kept result, `HMGET`'s `[e, o, x]` (the `DEL` and
-    /// `PUBLISH` replies are ignored by the pipeline). A plain function, so the unit tests
-    /// below call it without a server.
+    /// The transaction's reply: the one kept result, `GETDEL`'s value (the `PUBLISH`
+    /// reply is ignored by the pipeline). A plain function, so the unit tests below call
+    /// it without a server.
     pub(crate) fn from_transaction(v: Value, now: Timestamp) -> Result<Ended, Error> {
-        let fields = match v {
-            Value::Array(mut kept) if kept.len() == 1 => match kept.pop() {
-                Some(Value::Array(f)) => f,
-                _ => return Err(unexpected("delete")),
-            },
-            _ => return Err(unexpected("delete")),
+        let value = match v {
+            Value::Array(mut kept) if kept.len() == 1 => kept.pop(),
+            _ => None,
         };
-        let Ok([e, o, x]) = <[Value; 3]>::try_from(fields) else {
-            return Err(unexpected("delete"));
-        };
-        let text = |v: Value| match v {
-            Value::BulkString(b) => String::from_utf8(b).map_err(|_| unexpected("delete")),
-            Value::Nil => Ok(String::new()),
+        match value {
+            Some(Value::BulkString(b)) => Ok(Ended::of(&b, now)),
+            Some(Value::Nil) => Ok(Ended::default()),
             _ => Err(unexpected("delete")),
-        };
-        let was_live = match e {
-            // An expiry that does not parse is not a live record (the scripts' `live`
-            // would fail on it; here the delete still goes through).
-            Value::BulkString(b) => layout::parse_field(&b).is_some_and(|at| at > now),
-            Value::Nil => false,
-            _ => return Err(unexpected("delete")),
-        };
-        Ok(Ended {
-            was_live,
-            owner: text(o)?,
-            index: text(x)?,
-        })
+        }
+    }
+
+    /// What a deleted value held. A header that does not parse is no live record (the
+    /// delete still went through).
+    fn of(value: &[u8], now: Timestamp) -> Ended {
+        match layout::split(value) {
+            Some(s) => Ended {
+                was_live: now < s.envelope.expires_at,
+                owner: s.owner.to_owned(),
+                index: s.index.to_owned(),
+                found: true,
+            },
+            None => Ended {
+                found: true,
+                ..Ended::default()
+            },
+        }
     }
 }
 
@@ -81,12 +86,28 @@ impl RedisStore {
         owner: Option<&str>,
     ) -> Result<bool, Error> {
         let now = self.clock.now();
+        match self.delete_once(key, owner, now).await? {
+            Some(ended) if !ended.found && self.convert_hash(key, now).await?.is_some() => Ok(self
+                .delete_once(key, owner, now)
+                .await?
+                .is_some_and(|e| e.was_live)),
+            ended => Ok(ended.is_some_and(|e| e.was_live)),
+        }
+    }
+
+    /// One delete and its index upkeep; `None` when it skipped another owner's session.
+    async fn delete_once(
+        &self,
+        key: &StoreKey,
+        owner: Option<&str>,
+        now: Timestamp,
+    ) -> Result<Option<Ended>, Error> {
         // Whether the step removed a same-slot index entry itself (the script does).
         let (ended, index_done) = match owner {
             None if !self.names.cluster => (self.delete_transaction(key, now).await?, false),
             _ => match self.delete_script(key, owner, now).await? {
                 Some(ended) => (ended, true),
-                None => return Ok(false),
+                None => return Ok(None),
             },
         };
         if !ended.owner.is_empty() {
@@ -97,22 +118,16 @@ impl RedisStore {
                 self.index_remove_at(&ended.index, key).await?;
             }
         }
-        Ok(ended.was_live)
+        Ok(Some(ended))
     }
 
-    /// `HMGET`, `DEL` and `PUBLISH` in one `MULTI`/`EXEC`.
+    /// `GETDEL` and `PUBLISH` in one `MULTI`/`EXEC`.
     async fn delete_transaction(&self, key: &StoreKey, now: Timestamp) -> Result<Ended, Error> {
         let name = self.names.record(key);
         let mut pipe = redis::pipe();
         pipe.atomic()
-            .cmd("HMGET")
+            .cmd("GETDEL")
             .arg(&name)
-            .arg("e")
-            .arg("o")
-            .arg("x")
-            .cmd("DEL")
-            .arg(&name)
-            .ignore()
             .cmd("PUBLISH")
             .arg(self.names.channel())
             .arg(key.to_text())
@@ -148,7 +163,10 @@ impl RedisStore {
                 was_live: w.at(3) == "1",
                 owner: w.at(1).to_owned(),
                 index: w.at(2).to_owned(),
+                found: w.at(4) == "1",
             })),
+            // Nothing under the key, for a delete restricted to an owner.
+            Reply::Gone => Ok(Some(Ended::default())),
             Reply::Skipped => Ok(None),
             _ => Err(unexpected("delete")),
         }
@@ -163,36 +181,41 @@ mod tests {
         Value::BulkString(s.as_bytes().to_vec())
     }
 
-    fn reply(e: Value, o: Value, x: Value) -> Value {
-        Value::Array(vec![Value::Array(vec![e, o, x])])
+    fn reply(value: Value) -> Value {
+        Value::Array(vec![value])
+    }
+
+    fn stored(expires_ms: i64, owner: Option<&str>, index: &str) -> Value {
+        let mut r = session_core::Record::new(
+            Timestamp::from_millis(0),
+            Timestamp::from_millis(expires_ms),
+        );
+        r.owner = owner.map(str::to_owned);
+        Value::BulkString(layout::encode(&r, index).unwrap())
     }
 
     #[test]
     fn a_transaction_reply_says_what_was_there() {
         let now = Timestamp::from_millis(1_000);
-        let live = layout::ms_field(Timestamp::from_millis(1_001));
-        let dead = layout::ms_field(now);
-        let live = std::str::from_utf8(&live).unwrap();
-        let dead = std::str::from_utf8(&dead).unwrap();
-
-        let got = Ended::from_transaction(reply(bulk(live), bulk("alice"), bulk("idx")), now);
+        let got = Ended::from_transaction(reply(stored(1_001, Some("alice"), "idx")), now);
         assert_eq!(
             got.unwrap(),
             Ended {
                 was_live: true,
                 owner: "alice".into(),
-                index: "idx".into()
+                index: "idx".into(),
+                found: true,
             }
         );
         // Expired at `now` exactly, as a load would call it.
-        let got = Ended::from_transaction(reply(bulk(dead), Value::Nil, Value::Nil), now);
-        assert_eq!(got.unwrap(), Ended::default());
+        let got = Ended::from_transaction(reply(stored(1_000, None, "")), now).unwrap();
+        assert_eq!((got.was_live, got.found), (false, true));
         // Nothing there.
-        let got = Ended::from_transaction(reply(Value::Nil, Value::Nil, Value::Nil), now);
+        let got = Ended::from_transaction(reply(Value::Nil), now);
         assert_eq!(got.unwrap(), Ended::default());
-        // An expiry that is not 20 digits is not live, and not an error.
-        let got = Ended::from_transaction(reply(bulk("soon"), Value::Nil, Value::Nil), now);
-        assert!(!got.unwrap().was_live);
+        // A value whose header is not ours is not live, and not an error.
+        let got = Ended::from_transaction(reply(bulk("soon")), now).unwrap();
+        assert_eq!((got.was_live, got.found), (false, true));
     }
 
     #[test]
@@ -201,10 +224,9 @@ mod tests {
         for v in [
             Value::Nil,
             Value::Array(vec![]),
-            Value::Array(vec![Value::Nil]),
-            Value::Array(vec![Value::Array(vec![Value::Nil, Value::Nil])]),
-            reply(Value::Int(5), Value::Nil, Value::Nil),
-            reply(Value::Nil, Value::Int(1), Value::Nil),
+            Value::Array(vec![Value::Nil, Value::Nil]),
+            reply(Value::Int(5)),
+            reply(Value::Array(vec![])),
         ] {
             let err = Ended::from_transaction(v.clone(), now).expect_err(&format!("{v:?}"));
             assert_eq!(err.kind(), session_core::ErrorKind::Unavailable, "{v:?}");

@@ -7,16 +7,16 @@
 use redis::Value;
 use session_core::Timestamp;
 
-use crate::layout::{decode_r, encode_r, split_r};
+use crate::layout::{decode, encode_parts, split};
 use crate::reply::Reply;
 
 /// A Redis reply on the wire (RESP, as a server or a proxy in between could send it),
 /// read as our scripts' replies are: parsed by redis-rs, then by `Reply::parse`, and a
-/// bulk string also as field `r` of a stored record.
+/// bulk string also as a stored session (`layout`).
 ///
 /// Properties: no panic; a reply is a known status or the "unexpected reply" error; a
-/// field `r` that decodes re-encodes to bytes that decode to the same record, with the
-/// envelope its header gave.
+/// stored session that decodes re-encodes to bytes that decode to the same record, with
+/// the envelope, owner and index name its header gave.
 pub fn reply(data: &[u8]) {
     let Ok(value) = redis::parse_redis_value(data) else {
         return;
@@ -41,33 +41,45 @@ pub fn reply(data: &[u8]) {
     }
 }
 
-/// Field `r` of a stored record (the header, then the encoded record).
+/// A stored session (the header, the owner and index names, then the encoded record).
 pub fn stored_record(bytes: &[u8]) {
     let now = Timestamp::from_millis(0);
-    let Ok(Some(record)) = decode_r(bytes, now) else {
+    let Ok(Some(record)) = decode(bytes, now) else {
         return;
     };
-    let envelope = split_r(bytes).map(|(_, e)| e);
+    let Some(stored) = split(bytes) else {
+        panic!("a value that decodes does not split")
+    };
     assert_eq!(
-        Some(record.envelope()),
-        envelope,
+        record.envelope(),
+        stored.envelope,
         "the envelope is not the header's"
     );
-    let again = match encode_r(&record) {
-        Ok((r, _, _)) => r,
+    let again = encode_parts(
+        stored.envelope,
+        stored.version.unwrap_or(0),
+        stored.owner,
+        stored.index,
+        0,
+        |out| record.encode_into(out),
+    );
+    let again = match again {
+        Ok(v) => v,
         Err(e) => panic!("a decoded record does not encode: {e}"),
     };
-    match decode_r(&again, now) {
+    let names = split(&again).map(|s| (s.owner, s.index));
+    assert_eq!(names, Some((stored.owner, stored.index)), "names changed");
+    match decode(&again, now) {
         Ok(Some(r2)) => assert!(r2 == record, "re-encoding changed the record"),
         other => panic!("a re-encoded record does not decode: {other:?}"),
     }
 }
 
-/// True when `data` is a RESP bulk string holding a field `r` that decodes (for the
+/// True when `data` is a RESP bulk string holding a stored session that decodes (for the
 /// corpus test that a seed reaches the accepting path).
 pub fn is_stored_record_reply(data: &[u8]) -> bool {
     matches!(
         redis::parse_redis_value(data),
-        Ok(Value::BulkString(b)) if matches!(decode_r(&b, Timestamp::from_millis(0)), Ok(Some(_)))
+        Ok(Value::BulkString(b)) if matches!(decode(&b, Timestamp::from_millis(0)), Ok(Some(_)))
     )
 }

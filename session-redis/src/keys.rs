@@ -4,8 +4,10 @@
 //!
 //! | key | holds |
 //! |---|---|
-//! | `<prefix>:{<tag>}:s:<hash>` | one session (a hash: `r`, `e`, `l`, `v`, `o`) |
+//! | `<prefix>:{<tag>}:r:<hash>` | one session (a string: header, owner, index name, record; see `layout`) |
 //! | `<prefix>:{<tag>}:k:<hash>` | the session's lock, while held (`token:until`, with a TTL) |
+//! | `<prefix>:{<tag>}:m:<hash>` | during a cross-slot rotation on Cluster, the new key's text |
+//! | `<prefix>:{<tag>}:s:<hash>` | version 0.1's hash per session, converted when a load finds nothing under `r` |
 //! | `<prefix>:{<tag of owner>}:o:<owner>` | the owner's index (a sorted set scored by expiry) |
 //!
 //! And one pub/sub channel, `<prefix>:ended`, on which deletes and rotations publish the
@@ -70,7 +72,17 @@ impl std::fmt::Debug for KeyNames {
 impl KeyNames {
     /// The key of a session.
     pub(crate) fn record(&self, key: &StoreKey) -> String {
+        self.session_key(key, "}:r:")
+    }
+
+    /// The key under which version 0.1 kept a session (a hash), read once to convert it.
+    pub(crate) fn hash_record(&self, key: &StoreKey) -> String {
         self.session_key(key, "}:s:")
+    }
+
+    /// The key naming where a session marked moving goes (Cluster, across slots).
+    pub(crate) fn moving(&self, key: &StoreKey) -> String {
+        self.session_key(key, "}:m:")
     }
 
     /// The channel of end notices (classic pub/sub: on Cluster every node relays it).
@@ -190,7 +202,15 @@ mod tests {
         let key = StoreKey::from_bytes(&[&[0x1a, 0x0f][..], &[0xab; 32]].concat()).unwrap();
         assert_eq!(
             names.record(&key),
+            format!("p:{{AJ@O}}:r:{}", "ab".repeat(32))
+        );
+        assert_eq!(
+            names.hash_record(&key),
             format!("p:{{AJ@O}}:s:{}", "ab".repeat(32))
+        );
+        assert_eq!(
+            names.moving(&key),
+            format!("p:{{AJ@O}}:m:{}", "ab".repeat(32))
         );
         assert_eq!(
             names.lock(&key),

@@ -1,43 +1,72 @@
-//! How a record sits in Redis: the hash field `r` holds a 40-byte header (expires-at and
-//! last-seen, 20 decimal digits each, so that the touch script rewrites them without
-//! parsing the record) followed by the encoded record; fields `e`, `l`, `v` and `o` copy
-//! expiry, last-seen, version and owner for the scripts' checks. On load the header's two
-//! times are the record's [`Envelope`], kept nowhere else (see `session_core::record`).
+//! How a session sits in Redis: one string per session, a fixed 90-byte header, the owner
+//! and index names, then the encoded record.
+//!
+//! | bytes | holds |
+//! |---|---|
+//! | 0-19 | expires-at, ms since the epoch, 20 digits: the truth for expiry |
+//! | 20-39 | last seen, ms, 20 digits |
+//! | 40-59 | version, 20 digits, or [`MOVING`] during a cross-slot rotation |
+//! | 60-79 | the per-session lock's last fencing token, 20 digits |
+//! | 80-84 | length of the owner, 5 digits (0 without one) |
+//! | 85-89 | length of the owner index's key name when it shares this key's slot, 5 digits |
+//! | 90- | the owner, the index's name, then the record's body ([`Record::encode_into`]) |
+//!
+//! A string rather than a hash because the server's work is what limits us at 16 and 64
+//! users: a write is one `SET … PX` that replaces value and TTL at once, a script reads
+//! the header alone with `GETRANGE 0 89` whatever the record's size, a touch rewrites the
+//! two times in place with one `SETRANGE`, and a create with no owner is a bare
+//! `SET … NX PX`. Fixed widths let a script compare and rewrite fields without parsing the
+//! record. On load the header's two times are the record's [`Envelope`], kept nowhere
+//! else (see `session_core::record`).
 
 use session_core::{DecodeProblem, Envelope, Error, Record, Timestamp};
 
-/// Length of the header in field `r`: expires-at and last-seen, 20 digits each.
-pub(crate) const HEADER: usize = 40;
+/// Length of the fixed header.
+pub(crate) const HEADER: usize = 90;
 
-/// One of the header's two times.
-pub(crate) type TimeField = [u8; HEADER / 2];
+/// Width of one number in the header.
+const NUM: usize = 20;
 
-/// A time as the scripts store it: milliseconds since the epoch in 20 zero-padded digits
-/// (fixed width so a script can replace the header of `r` without parsing the record;
-/// times before the epoch are stored as 0).
-pub(crate) fn ms_field(t: Timestamp) -> [u8; HEADER / 2] {
-    let mut out = [b'0'; HEADER / 2];
-    let mut v = t.as_millis().max(0).unsigned_abs();
+/// One 20-digit number of the header.
+pub(crate) type TimeField = [u8; NUM];
+
+/// The version field of a record being moved to another slot: never a version, so a save
+/// that expects one conflicts.
+pub(crate) const MOVING: TimeField = *b"mmmmmmmmmmmmmmmmmmmm";
+
+/// The longest owner or index name the 5-digit lengths can give.
+const MAX_NAME: usize = 99_999;
+
+/// `v` as 20 zero-padded digits (`u64::MAX` has 20).
+pub(crate) fn num_field(mut v: u64) -> TimeField {
+    let mut out = [b'0'; NUM];
     for d in out.iter_mut().rev() {
-        // i64::MAX has 19 digits, so 20 always suffice.
         *d = b'0' + (v % 10) as u8;
         v /= 10;
     }
     out
 }
 
-/// Reads a field written by [`ms_field`]; `None` for anything else.
-pub(crate) fn parse_field(b: &[u8]) -> Option<Timestamp> {
-    if b.len() != HEADER / 2 {
+/// A time as the scripts store it: milliseconds since the epoch in 20 zero-padded digits
+/// (times before the epoch are stored as 0).
+pub(crate) fn ms_field(t: Timestamp) -> TimeField {
+    num_field(t.as_millis().max(0).unsigned_abs())
+}
+
+/// Reads a 20-digit number; `None` for anything else.
+fn parse_num(b: &[u8]) -> Option<u64> {
+    if b.len() != NUM {
         return None;
     }
-    let mut v: i64 = 0;
-    for &c in b {
-        if !c.is_ascii_digit() {
-            return None;
-        }
-        v = v.checked_mul(10)?.checked_add(i64::from(c - b'0'))?;
-    }
+    b.iter().try_fold(0u64, |v, &c| {
+        c.is_ascii_digit().then_some(())?;
+        v.checked_mul(10)?.checked_add(u64::from(c - b'0'))
+    })
+}
+
+/// Reads a time written by [`ms_field`]; `None` for anything else.
+pub(crate) fn parse_field(b: &[u8]) -> Option<Timestamp> {
+    let v = i64::try_from(parse_num(b)?).ok()?;
     Some(Timestamp::from_millis(v))
 }
 
@@ -46,48 +75,126 @@ pub(crate) fn ttl_ms(now: Timestamp, expires_at: Timestamp) -> i64 {
     (expires_at.as_millis() - now.as_millis()).max(1)
 }
 
-/// Field `r` for `record`, with the two header fields on their own.
-pub(crate) fn encode_r(record: &Record) -> Result<(Vec<u8>, TimeField, TimeField), Error> {
-    let (e, l) = (ms_field(record.expires_at), ms_field(record.last_seen));
-    let mut r = Vec::with_capacity(HEADER + 64 + record.approximate_size());
-    r.extend_from_slice(&e);
-    r.extend_from_slice(&l);
-    record.encode_into(&mut r)?;
-    Ok((r, e, l))
+fn len_field(n: usize) -> Result<[u8; 5], Error> {
+    if n > MAX_NAME {
+        return Err(Error::TooLarge {
+            size: n,
+            limit: MAX_NAME,
+        });
+    }
+    let mut out = [b'0'; 5];
+    let mut v = n;
+    for d in out.iter_mut().rev() {
+        *d = b'0' + (v % 10) as u8;
+        v /= 10;
+    }
+    Ok(out)
 }
 
-/// Field `r` whose header is not two fixed-width times.
+/// The stored value for `record`, naming `index` (empty when the owner's index is in
+/// another slot, or there is no owner) and a lock counter of zero (the scripts keep the
+/// stored one).
+pub(crate) fn encode(record: &Record, index: &str) -> Result<Vec<u8>, Error> {
+    let owner = record.owner.as_deref().unwrap_or("");
+    encode_parts(
+        record.envelope(),
+        record.version,
+        owner,
+        index,
+        record.approximate_size(),
+        |out| record.encode_into(out),
+    )
+}
+
+/// The stored value from its parts, the body written by `body` (a record's own encoding,
+/// or the raw bytes being imported), `size` bytes or so.
+pub(crate) fn encode_parts(
+    envelope: Envelope,
+    version: u64,
+    owner: &str,
+    index: &str,
+    size: usize,
+    body: impl FnOnce(&mut Vec<u8>) -> Result<(), Error>,
+) -> Result<Vec<u8>, Error> {
+    let mut out = Vec::with_capacity(HEADER + owner.len() + index.len() + 64 + size);
+    out.extend_from_slice(&ms_field(envelope.expires_at));
+    out.extend_from_slice(&ms_field(envelope.last_seen));
+    out.extend_from_slice(&num_field(version));
+    out.extend_from_slice(&num_field(0));
+    out.extend_from_slice(&len_field(owner.len())?);
+    out.extend_from_slice(&len_field(index.len())?);
+    out.extend_from_slice(owner.as_bytes());
+    out.extend_from_slice(index.as_bytes());
+    body(&mut out)?;
+    Ok(out)
+}
+
+/// A stored value's parts, read without decoding the record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Stored<'a> {
+    /// Expiry and last seen, from the header.
+    pub(crate) envelope: Envelope,
+    /// The version, or `None` while the record is marked [`MOVING`].
+    pub(crate) version: Option<u64>,
+    /// The owner, or empty.
+    pub(crate) owner: &'a str,
+    /// The owner index's key name when it shares the record's slot, or empty.
+    pub(crate) index: &'a str,
+    /// The encoded record.
+    pub(crate) body: &'a [u8],
+}
+
+/// A value whose header is not ours.
 pub(crate) const BAD_HEADER: Error = Error::Decode {
-    reason: DecodeProblem::Inconsistent("record header is not two 20-digit times"),
+    reason: DecodeProblem::Inconsistent("stored session header is malformed"),
 };
 
-/// The live record in field `r`, or `None` once it has expired at `now`.
-pub(crate) fn decode_r(bytes: &[u8], now: Timestamp) -> Result<Option<Record>, Error> {
-    let (body, envelope) = split_r(bytes).ok_or(BAD_HEADER)?;
-    if now >= envelope.expires_at {
-        return Ok(None);
-    }
-    Record::decode(body, envelope).map(Some)
+/// Splits a stored value into its parts; `None` when the header is not one we write.
+pub(crate) fn split(bytes: &[u8]) -> Option<Stored<'_>> {
+    let (header, rest) = bytes.split_at_checked(HEADER)?;
+    let field = |i: usize| &header[i * NUM..(i + 1) * NUM];
+    let envelope = Envelope {
+        expires_at: parse_field(field(0))?,
+        last_seen: parse_field(field(1))?,
+    };
+    let version = match field(2) {
+        v if v == MOVING => None,
+        v => Some(parse_num(v)?),
+    };
+    parse_num(field(3))?;
+    let len = |b: &[u8]| -> Option<usize> {
+        b.iter().try_fold(0usize, |v, &c| {
+            c.is_ascii_digit().then(|| v * 10 + usize::from(c - b'0'))
+        })
+    };
+    let (olen, xlen) = (len(&header[80..85])?, len(&header[85..90])?);
+    let (owner, rest) = rest.split_at_checked(olen)?;
+    let (index, body) = rest.split_at_checked(xlen)?;
+    Some(Stored {
+        envelope,
+        version,
+        owner: std::str::from_utf8(owner).ok()?,
+        index: std::str::from_utf8(index).ok()?,
+        body,
+    })
 }
 
-/// Field `r` split into the record's body and its envelope, without decoding the body.
-pub(crate) fn split_r(bytes: &[u8]) -> Option<(&[u8], Envelope)> {
-    let (header, body) = bytes.split_at_checked(HEADER)?;
-    let (e, l) = header.split_at(HEADER / 2);
-    Some((
-        body,
-        Envelope {
-            expires_at: parse_field(e)?,
-            last_seen: parse_field(l)?,
-        },
-    ))
+/// The live record in a stored value, or `None` once it has expired at `now` (the
+/// store's load does the same in steps, with the moving mark between).
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) fn decode(bytes: &[u8], now: Timestamp) -> Result<Option<Record>, Error> {
+    let stored = split(bytes).ok_or(BAD_HEADER)?;
+    if now >= stored.envelope.expires_at {
+        return Ok(None);
+    }
+    Record::decode(stored.body, stored.envelope).map(Some)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// The header fields are fixed width and round-trip every time a store can meet,
+    /// The header's numbers are fixed width and round-trip every time a store can meet,
     /// including the saturated far future; anything else is refused, never misread.
     #[test]
     fn header_fields_round_trip_and_reject_junk() {
@@ -100,6 +207,7 @@ mod tests {
             parse_field(&ms_field(Timestamp::from_millis(-5))),
             Some(Timestamp::from_millis(0))
         );
+        assert_eq!(parse_num(&num_field(u64::MAX)), Some(u64::MAX));
         for bad in [
             &b""[..],
             b"123",
@@ -111,26 +219,65 @@ mod tests {
         }
     }
 
-    /// Field `r` round-trips, and its header is the record's envelope.
-    #[test]
-    fn field_r_round_trips() {
+    fn record() -> Record {
         let mut r = Record::new(Timestamp::from_millis(5), Timestamp::from_millis(1_000));
         r.data
             .insert("k".into(), session_core::Bytes::from_static(b"v"));
-        let (mut bytes, _, _) = encode_r(&r).unwrap();
+        r
+    }
+
+    /// A stored value round-trips, and its header is the record's envelope.
+    #[test]
+    fn a_stored_value_round_trips() {
+        let mut r = record();
+        r.owner = Some("ada".into());
+        r.version = 7;
+        let mut bytes = encode(&r, "p:{ab12}:o:ada").unwrap();
+        let s = split(&bytes).unwrap();
         assert_eq!(
-            decode_r(&bytes, Timestamp::from_millis(6)).unwrap(),
+            (s.version, s.owner, s.index),
+            (Some(7), "ada", "p:{ab12}:o:ada")
+        );
+        assert_eq!(s.envelope, r.envelope());
+        assert_eq!(
+            decode(&bytes, Timestamp::from_millis(6)).unwrap(),
             Some(r.clone())
         );
-        assert_eq!(
-            decode_r(&bytes, Timestamp::from_millis(1_000)).unwrap(),
-            None
-        );
-        bytes[..HEADER / 2].copy_from_slice(&ms_field(Timestamp::from_millis(9_000)));
-        let touched = decode_r(&bytes, Timestamp::from_millis(2_000))
+        assert_eq!(decode(&bytes, Timestamp::from_millis(1_000)).unwrap(), None);
+
+        // A touch rewrites the first 40 bytes in place.
+        bytes[..20].copy_from_slice(&ms_field(Timestamp::from_millis(9_000)));
+        let touched = decode(&bytes, Timestamp::from_millis(2_000))
             .unwrap()
             .unwrap();
         assert_eq!(touched.expires_at, Timestamp::from_millis(9_000));
-        assert!(decode_r(&bytes[..10], Timestamp::from_millis(0)).is_err());
+
+        // A record being moved reads as moving, and still decodes.
+        bytes[40..60].copy_from_slice(&MOVING);
+        assert_eq!(split(&bytes).unwrap().version, None);
+    }
+
+    /// Lengths that run past the value, a short header and non-digits are errors.
+    #[test]
+    fn a_malformed_header_is_refused() {
+        let good = encode(&record(), "").unwrap();
+        assert!(decode(&good[..10], Timestamp::from_millis(0)).is_err());
+        let mut long_owner = good.clone();
+        long_owner[80..85].copy_from_slice(b"99999");
+        assert!(split(&long_owner).is_none());
+        let mut junk = good.clone();
+        junk[62] = b'x';
+        assert!(split(&junk).is_none());
+        let mut junk = good;
+        junk[86] = b' ';
+        assert!(split(&junk).is_none());
+    }
+
+    /// An owner longer than the header's five digits can count is refused, not truncated.
+    #[test]
+    fn an_owner_too_long_for_the_header_is_refused() {
+        let mut r = record();
+        r.owner = Some("x".repeat(MAX_NAME + 1));
+        assert!(matches!(encode(&r, ""), Err(Error::TooLarge { .. })));
     }
 }

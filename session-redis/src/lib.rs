@@ -4,8 +4,10 @@
 //!
 //! | key | type | holds |
 //! |---|---|---|
-//! | `{prefix}:{tttt}:s:{hash}` | hash | one session: the encoded record plus expiry, last-seen, version and owner fields (see [`scripts`]) |
+//! | `{prefix}:{tttt}:r:{hash}` | string | one session: a 90-byte header (expiry, last seen, version, lock counter, lengths), the owner and its index's name, then the encoded record (see [`scripts`]) |
 //! | `{prefix}:{tttt}:k:{hash}` | string | the session's lock while held: `token:until`, with a TTL |
+//! | `{prefix}:{tttt}:m:{hash}` | string | on Cluster, while a session moves to another slot: the new key |
+//! | `{prefix}:{tttt}:s:{hash}` | hash | a session stored by version 0.1, converted to the string above when a load or delete finds nothing there |
 //! | `{prefix}:{tttt}:o:{owner}` | sorted set | the owner index: store keys scored by expiry |
 //! | `{prefix}:ended` | pub/sub channel | end notices: deletes and rotations publish the store key they ended, for live connections ([`SessionStore::watch_end`](session_core::SessionStore::watch_end)) |
 //!
@@ -19,12 +21,13 @@
 //!
 //! | operation | round trips |
 //! |---|---|
-//! | load | 1 (`HGET` of one field) |
-//! | create, save, touch | 1 (one script; the index update happens inside it) |
+//! | load | 1 (`GET`); a miss, 2 (then the conversion script for a session of 0.1's layout) |
+//! | create | 1 (`SET … NX PX` without an owner, else one script) |
+//! | save, touch | 1 (one script; the index update happens inside it) |
 //! | delete | standalone: 1 (one `MULTI`/`EXEC`), 2 for a logged-in session (then a `ZREM` of its index entry); Cluster, or restricted to an owner: 1 (one script) |
 //! | rotate within a slot | 1 (one script) |
 //! | rotate across slots (Cluster login out of an anonymous session) | 3: mark the old record moving, create the new one, delete the old one |
-//! | list an owner's sessions | 1 + one `HGET` per listed session |
+//! | list an owner's sessions | 1 + one `GET` per listed session |
 //! | take, release the per-session lock; the holder's save | 1 each (one script; the save releases the lock) |
 //!
 //! Expiry is Redis's own: every write sets the key's TTL from the record's expiry, and the

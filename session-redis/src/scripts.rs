@@ -5,29 +5,18 @@
 //! atomic. `redis::Script` sends EVALSHA and reloads the script on NOSCRIPT (after a
 //! failover or a `SCRIPT FLUSH`).
 //!
-//! Record layout, a hash per session:
-//!
-//! | field | holds |
-//! |---|---|
-//! | `r` | a 40-byte header, expires-at then last-seen as 20-digit decimals, then the encoded record (whose own `expires_at`/`last_seen` may be stale) |
-//! | `e` | expires-at, ms since epoch, 20 digits: the truth for expiry, read by scripts |
-//! | `l` | last seen, ms, 20 digits |
-//! | `v` | version (decimal), or `moving:<new key>` during a cross-slot rotation (a load reads the old record as gone once the new one exists) |
-//! | `o` | owner, when there is one |
-//! | `x` | the name of the owner's index key, when it shares this key's hash slot |
-//! | `f` | the per-session lock's last fencing token (see the `ACQUIRE` script) |
-//!
-//! The header repeats `e` and `l` inside `r` so that a load is one `HGET` answered with one
-//! bulk string: parsing a three-field `HMGET` reply cost the client about 4,000 more
-//! instructions per load than a `GET` (callgrind, redis-rs 1.8), which on a two-core machine
-//! shared with the server was the largest single gap to a raw `GET`. Every script that
-//! writes `e` or `l` writes the header with them.
+//! The record layout is one string per session, a fixed header then the record (see
+//! `layout`): a script reads the header alone (`GETRANGE 0 89`: expiry, last seen,
+//! version, lock counter, the lengths of owner and index name), reads the owner and index
+//! name with a second `GETRANGE` only when there are any, and writes a whole record with
+//! one `SET … PX`. Header offsets in the scripts are Lua's (1-based): expiry 1-20, last
+//! seen 21-40, version 41-60, lock counter 61-80, lengths 81-85 and 86-90.
 //!
 //! Times come from the store's clock as arguments, never from Redis's `TIME`, so logical
 //! expiry agrees with the application (and with a test's manual clock). The key's TTL
-//! (PEXPIRE) follows `e`, so Redis removes dead sessions itself.
+//! follows the expiry, so Redis removes dead sessions itself.
 //!
-//! Scripts touch the owner index named in field `x` or in `KEYS` only when it shares the
+//! Scripts touch the owner index named in the record or in `KEYS` only when it shares the
 //! record's slot; the store does the rare cross-slot index update as a separate command.
 //!
 //! A script's first write that can grow memory must come before any other write: Redis
@@ -35,7 +24,7 @@
 //! command, and lets every later one through to keep the script atomic. An unconditional
 //! `DEL` first (even of a missing key) would let a full server keep growing with sessions
 //! (`session-redis/tests/fault.rs` fills one), so the clean-ups run only when there is
-//! something to clean up, or after the `HSET`.
+//! something to clean up, or after the `SET`.
 
 use std::sync::LazyLock;
 
@@ -51,10 +40,22 @@ local function idx_add(idx, member, score, ttl, now)
   if t < tonumber(ttl) then redis.call('PEXPIRE', idx, ttl) end
 end
 "#;
-/// Whether expiry field `e` says live at `now`.
+/// Whether expiry `e` (20 digits, or anything else read where a header should be) says
+/// live at `now`.
 const LIVE_FN: &str = r#"
 local function live(e, now)
-  return e and tonumber(e) > now
+  local t = tonumber(e)
+  return t ~= nil and t > now
+end
+"#;
+/// The owner and the same-slot index name of the record at `k` whose header is `h`: a
+/// second `GETRANGE` only when there are any.
+const META_FN: &str = r#"
+local function meta(k, h)
+  local ol, xl = tonumber(string.sub(h, 81, 85)), tonumber(string.sub(h, 86, 90))
+  if not ol or not xl or ol + xl == 0 then return '', '' end
+  local m = redis.call('GETRANGE', k, 90, 89 + ol + xl)
+  return string.sub(m, 1, ol), string.sub(m, ol + 1)
 end
 "#;
 /// The lease in a lock key: its token and its end.
@@ -75,9 +76,10 @@ end
 
 /// The helpers in the order they must be defined (`holds` calls `lease`), each with what
 /// else it needs.
-const HELPERS: [(&str, &str, &[&str]); 4] = [
+const HELPERS: [(&str, &str, &[&str]); 5] = [
     ("idx_add", IDX_ADD_FN, &[]),
     ("live", LIVE_FN, &[]),
+    ("meta", META_FN, &[]),
     ("lease", LEASE_FN, &[]),
     ("holds", HOLDS_FN, &["lease"]),
 ];
@@ -118,27 +120,19 @@ fn script(body: &str) -> Script {
     Script::new(&text(body))
 }
 
-/// KEYS: rec, [idx]. ARGV: now, r, e, l, v, ttl, member, owner.
+/// KEYS: rec, [idx]. ARGV: now, value, e, ttl, member.
 ///
-/// A dead record still under the key (expired by the store's clock before Redis's TTL
-/// removed it) is deleted first, so that none of its fields outlives it. Whether one is
-/// there is read from field `e` alone: every write of ours sets `e` with the record, so a
-/// key without it is not ours to find (an `EXISTS` for that case was a fourth command,
-/// about 1 µs of the script's 6.5 µs on the server).
+/// The create of a logged-in session whose index shares its slot, and the fallback of the
+/// plain `SET … NX PX` a create without one is (`contract`) when that found the key taken:
+/// a dead record still under the key (expired by the store's clock before Redis's TTL
+/// removed it) is replaced, a live one is a collision.
 pub(crate) static CREATE: LazyLock<Script> = LazyLock::new(|| {
     script(
         r#"
 local now = tonumber(ARGV[1])
-local e = redis.call('HGET', KEYS[1], 'e')
-if live(e, now) then return 'collision' end
-if e then redis.call('DEL', KEYS[1]) end
-redis.call('HSET', KEYS[1], 'r', ARGV[2], 'e', ARGV[3], 'l', ARGV[4], 'v', ARGV[5])
-if ARGV[8] ~= '' then redis.call('HSET', KEYS[1], 'o', ARGV[8]) end
-if KEYS[2] then
-  redis.call('HSET', KEYS[1], 'x', KEYS[2])
-  idx_add(KEYS[2], ARGV[7], ARGV[3], ARGV[6], now)
-end
-redis.call('PEXPIRE', KEYS[1], ARGV[6])
+if live(redis.call('GETRANGE', KEYS[1], 0, 19), now) then return 'collision' end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[4])
+if KEYS[2] then idx_add(KEYS[2], ARGV[5], ARGV[3], ARGV[4], now) end
 return 'ok'
 "#,
     )
@@ -150,40 +144,36 @@ return 'ok'
 /// as [`SAVE`]'s.
 const SAVE_READ: &str = r#"
 local now = tonumber(ARGV[1])
-local cur = redis.call('HMGET', rec, 'e', 'v', 'o', 'x')
-if not live(cur[1], now) then return {'gone'} end
+local h = redis.call('GETRANGE', rec, 0, 89)
+if not live(string.sub(h, 1, 20), now) then return {'gone'} end
 "#;
 const SAVE_CAS: &str = r#"
-if cur[2] ~= ARGV[2] then return {'conflict'} end
+if string.sub(h, 41, 60) ~= ARGV[2] then return {'conflict'} end
 "#;
 const SAVE_WRITE: &str = r#"
-local old_owner = cur[3] or ''
-local old_x = cur[4] or ''
+local old_owner, old_x = meta(rec, h)
 if tonumber(ARGV[4]) <= now then
   redis.call('DEL', rec)
   if lock then redis.call('DEL', lock) end
-  if old_x ~= '' then redis.call('ZREM', old_x, ARGV[8]) end
+  if old_x ~= '' then redis.call('ZREM', old_x, ARGV[6]) end
   return {'deleted', old_owner, old_x}
 end
-redis.call('HSET', rec, 'r', ARGV[3], 'e', ARGV[4], 'l', ARGV[5], 'v', ARGV[6])
+redis.call('SET', rec, ARGV[3], 'PX', ARGV[5])
+local f = string.sub(h, 61, 80)
+if f ~= '00000000000000000000' then redis.call('SETRANGE', rec, 60, f) end
 if lock then redis.call('DEL', lock) end
-if old_x ~= '' and old_owner ~= ARGV[9] then redis.call('ZREM', old_x, ARGV[8]) end
-if old_owner ~= ARGV[9] or old_x ~= (idx or '') then
-  redis.call('HDEL', rec, 'o', 'x')
-  if ARGV[9] ~= '' then redis.call('HSET', rec, 'o', ARGV[9]) end
-  if idx then redis.call('HSET', rec, 'x', idx) end
-end
-if idx then idx_add(idx, ARGV[8], ARGV[4], ARGV[7], now) end
-redis.call('PEXPIRE', rec, ARGV[7])
+if old_x ~= '' and old_owner ~= ARGV[7] then redis.call('ZREM', old_x, ARGV[6]) end
+if idx then idx_add(idx, ARGV[6], ARGV[4], ARGV[5], now) end
 if old_owner == '' then return 'ok' end
 return {'ok', old_owner, old_x}
 "#;
 
-/// KEYS: rec, [idx of the new owner]. ARGV: now, expected, r, e, l, v, ttl, member, owner.
-/// Returns {status, old owner, old index}, or a bare `ok` when there was no owner (the
-/// anonymous session's save: nothing for the client to follow up, and a one-word reply
-/// is the cheapest to parse). The owner and index fields are rewritten only when they
-/// change, so an anonymous save is three commands: `HMGET`, `HSET`, `PEXPIRE`.
+/// KEYS: rec, [idx of the new owner]. ARGV: now, expected (20 digits), value, e, ttl,
+/// member, owner. Returns {status, old owner, old index}, or a bare `ok` when there was
+/// no owner (the anonymous session's save: nothing for the client to follow up, and a
+/// one-word reply is the cheapest to parse). An anonymous save is two commands:
+/// `GETRANGE` and `SET`; the lock counter is copied back only into a session that has
+/// been locked.
 pub(crate) static SAVE: LazyLock<Script> = LazyLock::new(|| {
     script(&format!(
         "local rec, idx, lock = KEYS[1], KEYS[2], nil\n{SAVE_READ}{SAVE_CAS}{SAVE_WRITE}"
@@ -196,7 +186,7 @@ pub(crate) static SAVE: LazyLock<Script> = LazyLock::new(|| {
 pub(crate) static SAVE_FENCED: LazyLock<Script> = LazyLock::new(|| {
     script(&format!(
         "local rec, idx, lock = KEYS[1], KEYS[3], KEYS[2]\n{SAVE_READ}\
-         if not holds(KEYS[2], ARGV[10], now) then return {{'lock_lost'}} end\n\
+         if not holds(KEYS[2], ARGV[8], now) then return {{'lock_lost'}} end\n\
          {SAVE_CAS}{SAVE_WRITE}"
     ))
 });
@@ -205,18 +195,21 @@ pub(crate) static SAVE_FENCED: LazyLock<Script> = LazyLock::new(|| {
 /// `token:until` and carries a TTL (PX) so that Redis drops a dead holder's key by itself.
 /// It is set only when no lease is running; whether one runs is decided by the store's
 /// clock, as for records, so a test's manual clock drives leases too. Tokens come from the
-/// record's counter field `f`, so they grow for as long as the session lives.
+/// record's lock counter, so they grow for as long as the session lives (a save copies
+/// the counter into the record it writes).
 /// KEYS: rec, lock. ARGV: now, until, ttl. Returns {'ok', token} or {'held', until}.
 pub(crate) static ACQUIRE: LazyLock<Script> = LazyLock::new(|| {
     script(
         r#"
 local now = tonumber(ARGV[1])
-if not live(redis.call('HGET', KEYS[1], 'e'), now) then return {'gone'} end
+local h = redis.call('GETRANGE', KEYS[1], 0, 89)
+if not live(string.sub(h, 1, 20), now) then return {'gone'} end
 local _, ends = lease(KEYS[2])
 if ends and tonumber(ends) > now then return {'held', ends} end
-local t = redis.call('HINCRBY', KEYS[1], 'f', 1)
-redis.call('SET', KEYS[2], t .. ':' .. ARGV[2], 'PX', ARGV[3])
-return {'ok', tostring(t)}
+local t = (tonumber(string.sub(h, 61, 80)) or 0) + 1
+redis.call('SETRANGE', KEYS[1], 60, string.format('%020d', t))
+redis.call('SET', KEYS[2], string.format('%d', t) .. ':' .. ARGV[2], 'PX', ARGV[3])
+return {'ok', string.format('%d', t)}
 "#,
     )
 });
@@ -226,7 +219,7 @@ pub(crate) static RELEASE: LazyLock<Script> = LazyLock::new(|| {
     script(
         r#"
 local now = tonumber(ARGV[1])
-if not live(redis.call('HGET', KEYS[1], 'e'), now) then return {'gone'} end
+if not live(redis.call('GETRANGE', KEYS[1], 0, 19), now) then return {'gone'} end
 if not holds(KEYS[2], ARGV[2], now) then return {'lock_lost'} end
 redis.call('DEL', KEYS[2])
 return {'ok'}
@@ -235,26 +228,30 @@ return {'ok'}
 });
 
 /// KEYS: rec. ARGV: now, e, l (both 20 digits), ttl, member. Returns {status, owner, index}.
-/// Never revives: a missing or expired record is 'gone' and nothing is written.
+/// Never revives: a missing or expired record is 'gone' and nothing is written. The two
+/// times are rewritten in place; last seen never goes back.
 pub(crate) static TOUCH: LazyLock<Script> = LazyLock::new(|| {
     script(
         r#"
 local now = tonumber(ARGV[1])
-local cur = redis.call('HMGET', KEYS[1], 'e', 'l', 'o', 'x')
-if not live(cur[1], now) then return {'gone'} end
+local h = redis.call('GETRANGE', KEYS[1], 0, 89)
+if not live(string.sub(h, 1, 20), now) then return {'gone'} end
 local l = ARGV[3]
-if cur[2] and tonumber(cur[2]) > tonumber(l) then l = cur[2] end
-local r = redis.call('HGET', KEYS[1], 'r') or ''
-redis.call('HSET', KEYS[1], 'e', ARGV[2], 'l', l, 'r', ARGV[2] .. l .. string.sub(r, 41))
+local cl = string.sub(h, 21, 40)
+if tonumber(cl) > tonumber(l) then l = cl end
+redis.call('SETRANGE', KEYS[1], 0, ARGV[2] .. l)
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
-if cur[4] then idx_add(cur[4], ARGV[5], ARGV[2], ARGV[4], now) end
-return {'ok', cur[3] or '', cur[4] or ''}
+local o, x = meta(KEYS[1], h)
+if x ~= '' then idx_add(x, ARGV[5], ARGV[2], ARGV[4], now) end
+return {'ok', o, x}
 "#,
     )
 });
 
 /// KEYS: rec. ARGV: now, member, required owner ('' for any), the end-notice channel.
-/// Returns {status, owner, index, was live (1/0)}. Publishes the member on the channel, in
+/// Returns {status, owner, index, was live (1/0), found (1/0)}, or `gone` when a delete
+/// restricted to an owner found nothing (the store then looks for a session of 0.1's
+/// layout). Publishes the member on the channel, in
 /// the same atomic step, so that live connections on any node learn of it (`notices`).
 /// A plain delete on a standalone server is a transaction instead (`delete`); this script
 /// serves the owner-restricted delete and Cluster.
@@ -262,67 +259,75 @@ pub(crate) static DELETE: LazyLock<Script> = LazyLock::new(|| {
     script(
         r#"
 local now = tonumber(ARGV[1])
-local cur = redis.call('HMGET', KEYS[1], 'e', 'o', 'x')
-if ARGV[3] ~= '' and cur[2] ~= ARGV[3] then return {'skipped', '', '', 0} end
+local h = redis.call('GETRANGE', KEYS[1], 0, 89)
+local o, x = '', ''
+if #h == 90 then o, x = meta(KEYS[1], h) end
+if ARGV[3] ~= '' and h == '' then return {'gone'} end
+if ARGV[3] ~= '' and o ~= ARGV[3] then return {'skipped', '', '', 0} end
 redis.call('DEL', KEYS[1])
 redis.call('PUBLISH', ARGV[4], ARGV[2])
-if cur[3] then redis.call('ZREM', cur[3], ARGV[2]) end
-local was = 0
-if live(cur[1], now) then was = 1 end
-return {'ok', cur[2] or '', cur[3] or '', was}
+if x ~= '' then redis.call('ZREM', x, ARGV[2]) end
+local was, found = 0, 0
+if live(string.sub(h, 1, 20), now) then was = 1 end
+if h ~= '' then found = 1 end
+return {'ok', o, x, was, found}
 "#,
     )
 });
 
 /// Same-slot rotation. KEYS: old, new, [idx of the new owner].
-/// ARGV: now, expected, r, e, l, v, ttl, old member, new member, owner, end-notice channel.
-/// Returns {status, old owner, old index}. Publishes the old member, as [`DELETE`] does.
+/// ARGV: now, expected (20 digits), value, e, ttl, old member, new member, end-notice
+/// channel. Returns {status, old owner, old index}. Publishes the old member, as
+/// [`DELETE`] does.
 pub(crate) static ROTATE: LazyLock<Script> = LazyLock::new(|| {
     script(
         r#"
 local now = tonumber(ARGV[1])
-local cur = redis.call('HMGET', KEYS[1], 'e', 'v', 'o', 'x')
-if not live(cur[1], now) then return {'gone'} end
-if cur[2] ~= ARGV[2] then return {'conflict'} end
-if live(redis.call('HGET', KEYS[2], 'e'), now) then return {'collision'} end
-if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('DEL', KEYS[2]) end
-redis.call('HSET', KEYS[2], 'r', ARGV[3], 'e', ARGV[4], 'l', ARGV[5], 'v', ARGV[6])
-if ARGV[10] ~= '' then redis.call('HSET', KEYS[2], 'o', ARGV[10]) end
+local h = redis.call('GETRANGE', KEYS[1], 0, 89)
+if not live(string.sub(h, 1, 20), now) then return {'gone'} end
+if string.sub(h, 41, 60) ~= ARGV[2] then return {'conflict'} end
+if live(redis.call('GETRANGE', KEYS[2], 0, 19), now) then return {'collision'} end
+local o, x = meta(KEYS[1], h)
+redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[5])
 redis.call('DEL', KEYS[1])
-redis.call('PUBLISH', ARGV[11], ARGV[8])
-if cur[4] then redis.call('ZREM', cur[4], ARGV[8]) end
-if KEYS[3] then
-  redis.call('HSET', KEYS[2], 'x', KEYS[3])
-  idx_add(KEYS[3], ARGV[9], ARGV[4], ARGV[7], now)
-end
-redis.call('PEXPIRE', KEYS[2], ARGV[7])
-return {'ok', cur[3] or '', cur[4] or ''}
+redis.call('PUBLISH', ARGV[8], ARGV[6])
+if x ~= '' then redis.call('ZREM', x, ARGV[6]) end
+if KEYS[3] then idx_add(KEYS[3], ARGV[7], ARGV[4], ARGV[5], now) end
+return {'ok', o, x}
 "#,
     )
 });
 
 /// First step of a cross-slot rotation: checks the old record and marks it as moving, so
 /// that a concurrent save conflicts instead of writing data the move would then delete.
-/// KEYS: old. ARGV: now, expected, token.
+/// The mark is the version field set to `layout::MOVING`, and the new key's name in a
+/// key beside the record that lives as long as it.
+/// KEYS: old, its moving key. ARGV: now, expected (20 digits), token (the new key's text).
 pub(crate) static MARK_MOVING: LazyLock<Script> = LazyLock::new(|| {
     script(
         r#"
 local now = tonumber(ARGV[1])
-local cur = redis.call('HMGET', KEYS[1], 'e', 'v')
-if not live(cur[1], now) then return 'gone' end
-if cur[2] ~= ARGV[2] then return 'conflict' end
-redis.call('HSET', KEYS[1], 'v', 'moving:' .. ARGV[3])
+local h = redis.call('GETRANGE', KEYS[1], 0, 89)
+if not live(string.sub(h, 1, 20), now) then return 'gone' end
+if string.sub(h, 41, 60) ~= ARGV[2] then return 'conflict' end
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 1 then ttl = 1 end
+redis.call('SET', KEYS[2], ARGV[3], 'PX', ttl)
+redis.call('SETRANGE', KEYS[1], 40, 'mmmmmmmmmmmmmmmmmmmm')
 return 'ok'
 "#,
     )
 });
 
-/// Undoes [`MARK_MOVING`] when the move failed. KEYS: old. ARGV: expected, token.
+/// Undoes [`MARK_MOVING`] when the move failed. KEYS: old, its moving key.
+/// ARGV: expected (20 digits), token.
 pub(crate) static UNMARK_MOVING: LazyLock<Script> = LazyLock::new(|| {
     script(
         r#"
-if redis.call('HGET', KEYS[1], 'v') == 'moving:' .. ARGV[2] then
-  redis.call('HSET', KEYS[1], 'v', ARGV[1])
+if redis.call('GETRANGE', KEYS[1], 40, 59) == 'mmmmmmmmmmmmmmmmmmmm'
+  and redis.call('GET', KEYS[2]) == ARGV[2] then
+  redis.call('SETRANGE', KEYS[1], 40, ARGV[1])
+  redis.call('DEL', KEYS[2])
 end
 return 'ok'
 "#,
@@ -335,6 +340,36 @@ pub(crate) static INDEX_ADD: LazyLock<Script> = LazyLock::new(|| {
         r#"
 idx_add(KEYS[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[1]))
 return 'ok'
+"#,
+    )
+});
+
+/// Converts a session stored by version 0.1's layout (a hash per session, under the `s`
+/// key kind) into today's string, keeping its TTL, lock counter and index entry, and
+/// returns the new value; nil when there is no live one to convert. The store runs it
+/// when a load finds nothing, so sessions made before an upgrade stay logged in; the
+/// hash's fields were `r` (40-byte header and body), `e`, `l`, `v`, `o`, `x` and `f`.
+/// KEYS: old hash, new record. ARGV: now.
+pub(crate) static CONVERT_HASH: LazyLock<Script> = LazyLock::new(|| {
+    script(
+        r#"
+local now = tonumber(ARGV[1])
+-- Converted meanwhile by another load: its result.
+if redis.call('EXISTS', KEYS[1]) == 0 then return redis.call('GET', KEYS[2]) end
+if redis.call('TYPE', KEYS[1])['ok'] ~= 'hash' then return false end
+local h = redis.call('HMGET', KEYS[1], 'r', 'e', 'v', 'o', 'x', 'f')
+local v = tonumber(h[3])
+if not h[1] or not live(h[2], now) or not v then return false end
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 1 then return false end
+local o, x = h[4] or '', h[5] or ''
+local value = string.sub(h[1], 1, 40) .. string.format('%020d', v)
+  .. string.format('%020d', tonumber(h[6] or '0') or 0)
+  .. string.format('%05d', #o) .. string.format('%05d', #x) .. o .. x
+  .. string.sub(h[1], 41)
+redis.call('SET', KEYS[2], value, 'PX', ttl)
+redis.call('DEL', KEYS[1])
+return value
 "#,
     )
 });

@@ -12,7 +12,7 @@ use session_core::{Envelope, Error, Record, SharedClock, StoreKey, SystemClock, 
 
 use crate::connection::{self, Conn, Connector, bounded};
 use crate::keys::KeyNames;
-use crate::layout::{self, ms_field, ttl_ms};
+use crate::layout::{self, ttl_ms};
 use crate::notices::Notices;
 use crate::reply::{Reply, unexpected};
 use crate::scripts;
@@ -228,28 +228,28 @@ impl RedisStore {
         envelope: Envelope,
     ) -> Result<(), Error> {
         let now = self.clock.now();
-        // The copies the scripts check (version, owner) come from the body when it decodes,
-        // so that an imported record can be saved and listed like any other.
+        // The version and owner in the header come from the body when it decodes, so that
+        // an imported record can be saved and listed like any other.
         let decoded = Record::decode(bytes, envelope).ok();
         let version = decoded.as_ref().map_or(1, |r| r.version);
         let owner = decoded.and_then(|r| r.owner);
-        let (e, l) = (ms_field(envelope.expires_at), ms_field(envelope.last_seen));
-        let mut cmd = redis::cmd("HSET");
+        // The index is named only by records whose scripts reach it; this one's entry is
+        // added below, by name, as on a cross-slot write.
+        let value = layout::encode_parts(
+            envelope,
+            version,
+            owner.as_deref().unwrap_or(""),
+            "",
+            bytes.len(),
+            |out| {
+                out.extend_from_slice(bytes);
+                Ok(())
+            },
+        )?;
+        let mut cmd = redis::cmd("SET");
         cmd.arg(self.names.record(key))
-            .arg("r")
-            .arg([&e[..], &l[..], bytes].concat())
-            .arg("e")
-            .arg(&e[..])
-            .arg("l")
-            .arg(&l[..])
-            .arg("v")
-            .arg(version);
-        if let Some(o) = &owner {
-            cmd.arg("o").arg(o);
-        }
-        self.command("write_raw", cmd).await?;
-        let mut cmd = redis::cmd("PEXPIRE");
-        cmd.arg(self.names.record(key))
+            .arg(value)
+            .arg("PX")
             .arg(ttl_ms(now, envelope.expires_at));
         self.command("write_raw", cmd).await?;
         match owner {
@@ -262,20 +262,17 @@ impl RedisStore {
     /// [`RedisStore::write_raw_record`] takes them; `None` when there is none.
     ///
     /// # Errors
-    /// Backend errors; [`Error::Decode`] for a field `r` without a valid header.
+    /// Backend errors; [`Error::Decode`] for a value without a valid header.
     pub async fn read_raw_record(
         &self,
         key: &StoreKey,
     ) -> Result<Option<(Vec<u8>, Envelope)>, Error> {
-        let mut cmd = redis::cmd("HGET");
-        cmd.arg(self.names.record(key)).arg("r");
-        match self.command("read_raw", cmd).await? {
-            Value::BulkString(b) => {
-                let (body, envelope) = layout::split_r(&b).ok_or(layout::BAD_HEADER)?;
-                Ok(Some((body.to_vec(), envelope)))
+        match self.stored(key, self.clock.now()).await? {
+            Some(b) => {
+                let stored = layout::split(&b).ok_or(layout::BAD_HEADER)?;
+                Ok(Some((stored.body.to_vec(), stored.envelope)))
             }
-            Value::Nil => Ok(None),
-            _ => Err(unexpected("read_raw")),
+            None => Ok(None),
         }
     }
 
@@ -304,6 +301,18 @@ impl RedisStore {
         keys: &[String],
         args: &[Arg<'_>],
     ) -> Result<Reply, Error> {
+        let v = self.invoke_value(operation, script, keys, args).await?;
+        Reply::parse(operation, v)
+    }
+
+    /// [`Self::invoke`] with the script's reply as Redis gave it.
+    pub(crate) async fn invoke_value(
+        &self,
+        operation: &'static str,
+        script: &Script,
+        keys: &[String],
+        args: &[Arg<'_>],
+    ) -> Result<Value, Error> {
         // Sized up front: grown argument by argument, the buffer was reallocated about five
         // times per script (callgrind: some 2,000 instructions of a 53,000 request).
         let data = EVALSHA_FIXED
@@ -315,16 +324,14 @@ impl RedisStore {
             .arg(keys.len())
             .arg(keys)
             .arg(args);
-        let v = self
-            .exec(operation, async |con| match cmd.query_async(con).await {
-                Err(e) if e.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
-                    script.load_async(con).await?;
-                    cmd.query_async(con).await
-                }
-                other => other,
-            })
-            .await?;
-        Reply::parse(operation, v)
+        self.exec(operation, async |con| match cmd.query_async(con).await {
+            Err(e) if e.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
+                script.load_async(con).await?;
+                cmd.query_async(con).await
+            }
+            other => other,
+        })
+        .await
     }
 
     pub(crate) async fn command(
@@ -389,22 +396,20 @@ impl RedisStore {
         Ok(())
     }
 
-    /// Script arguments: `head`, then the record's fields in the order the scripts read them
-    /// (encoded record, expiry, last seen, version, TTL), then `tail`.
+    /// Script arguments: `head`, then the record's stored value (naming `index`, the
+    /// owner's index when the script reaches it), its expiry and its TTL, then `tail`.
     pub(crate) fn script_args<'a>(
         head: Vec<Arg<'a>>,
         record: &Record,
+        index: &str,
         now: Timestamp,
         tail: Vec<Arg<'a>>,
     ) -> Result<Vec<Arg<'a>>, Error> {
         let mut args = head;
-        let (r, e, l) = layout::encode_r(record)?;
-        args.reserve(5 + tail.len());
+        args.reserve(3 + tail.len());
         args.extend([
-            Arg::Owned(r),
-            Arg::Time(e),
-            Arg::Time(l),
-            arg(record.version),
+            Arg::Owned(layout::encode(record, index)?),
+            arg(record.expires_at.as_millis()),
             arg(ttl_ms(now, record.expires_at)),
         ]);
         args.extend(tail);
@@ -412,62 +417,92 @@ impl RedisStore {
     }
 
     pub(crate) async fn load_inner(&self, key: &StoreKey) -> Result<Option<Record>, Error> {
-        if self.names.cluster {
-            return self.load_on_cluster(key).await;
-        }
         // The time the question is asked, as the scripts take it: a record live then is
         // returned, even if the reply took a while (read after it, a clock that moved on
         // meanwhile would call a record expired that a write had just renewed).
         let now = self.clock.now();
-        let name = self.names.record(key);
-        let mut cmd = redis::Cmd::with_capacity(3, "HGETr".len() + name.len());
-        cmd.arg("HGET").arg(name).arg("r");
-        let bytes = match self.command("load", cmd).await? {
-            Value::BulkString(b) => b,
-            Value::Nil => return Ok(None),
-            _ => return Err(unexpected("load")),
-        };
-        layout::decode_r(&bytes, now)
-    }
-
-    /// A load on Cluster, where a rotation between slots takes three steps (mark the old
-    /// record moving, create the new one, delete the old). A record marked moving is
-    /// still the session until the new record exists, and no longer once it does: the
-    /// create is the rotation's single moment, so no reader sees both keys or neither.
-    async fn load_on_cluster(&self, key: &StoreKey) -> Result<Option<Record>, Error> {
-        let now = self.clock.now(); // before the question, as in `load_inner`
-        let mut cmd = redis::cmd("HMGET");
-        cmd.arg(self.names.record(key)).arg("r").arg("v");
-        let (bytes, v) = match self.command("load", cmd).await? {
-            Value::Array(a) => match <[Value; 2]>::try_from(a) {
-                Ok([Value::BulkString(r), v]) => (r, v),
-                Ok([Value::Nil, _]) => return Ok(None),
-                _ => return Err(unexpected("load")),
-            },
-            _ => return Err(unexpected("load")),
-        };
-        let Some(record) = layout::decode_r(&bytes, now)? else {
+        let Some(bytes) = self.stored(key, now).await? else {
             return Ok(None);
         };
-        let target = match &v {
-            Value::BulkString(v) => v.strip_prefix(b"moving:"),
-            _ => None,
+        let stored = layout::split(&bytes).ok_or(layout::BAD_HEADER)?;
+        if now >= stored.envelope.expires_at {
+            return Ok(None);
+        }
+        if stored.version.is_none() && self.moved(key, now).await? {
+            return Ok(None);
+        }
+        Record::decode(stored.body, stored.envelope).map(Some)
+    }
+
+    /// The value under `key`, or the one converted from version 0.1's hash when there is
+    /// none (`scripts::CONVERT_HASH`).
+    async fn stored(&self, key: &StoreKey, now: Timestamp) -> Result<Option<Vec<u8>>, Error> {
+        let name = self.names.record(key);
+        let mut cmd = redis::Cmd::with_capacity(2, "GET".len() + name.len());
+        cmd.arg("GET").arg(name);
+        match self.command("load", cmd).await? {
+            Value::BulkString(b) => Ok(Some(b)),
+            Value::Nil => self.convert_hash(key, now).await,
+            _ => Err(unexpected("load")),
+        }
+    }
+
+    /// Converts the session under `key` stored by version 0.1 (a hash), if there is a live
+    /// one, and returns its new value.
+    pub(crate) async fn convert_hash(
+        &self,
+        key: &StoreKey,
+        now: Timestamp,
+    ) -> Result<Option<Vec<u8>>, Error> {
+        let v = self
+            .invoke_value(
+                "load",
+                &scripts::CONVERT_HASH,
+                &[self.names.hash_record(key), self.names.record(key)],
+                &[arg(now.as_millis())],
+            )
+            .await?;
+        match v {
+            Value::BulkString(b) => Ok(Some(b)),
+            Value::Nil => Ok(None),
+            _ => Err(unexpected("load")),
+        }
+    }
+
+    /// Whether the move of a record marked moving (Cluster, a rotation across slots, which
+    /// takes three steps: mark the old record, create the new one, delete the old) is
+    /// done. The create is the rotation's single moment: a record marked moving is still
+    /// the session until the new record exists, and no longer once it does, so no reader
+    /// sees both keys or neither.
+    async fn moved(&self, key: &StoreKey, now: Timestamp) -> Result<bool, Error> {
+        let mut cmd = redis::cmd("GET");
+        cmd.arg(self.names.moving(key));
+        let target = match self.command("load", cmd).await? {
+            Value::BulkString(t) => t,
+            // The target goes right after the move's last step, the old record's delete,
+            // or with the mark when a failed move is undone: whichever it was, the old
+            // record is there only in the second case.
+            Value::Nil => {
+                let mut cmd = redis::cmd("EXISTS");
+                cmd.arg(self.names.record(key));
+                return match self.command("load", cmd).await? {
+                    Value::Int(n) => Ok(n == 0),
+                    _ => Err(unexpected("load")),
+                };
+            }
+            _ => return Err(unexpected("load")),
         };
-        let Some(target) = target else {
-            return Ok(Some(record));
-        };
-        let new = std::str::from_utf8(target)
+        let new = std::str::from_utf8(&target)
             .ok()
             .and_then(|t| StoreKey::parse_text(t).ok())
             .ok_or_else(|| unexpected("load"))?;
-        let mut cmd = redis::cmd("HGET");
-        cmd.arg(self.names.record(&new)).arg("r");
-        let moved = match self.command("load", cmd).await? {
-            Value::BulkString(b) => layout::split_r(&b).is_some_and(|(_, e)| now < e.expires_at),
-            Value::Nil => false,
-            _ => return Err(unexpected("load")),
-        };
-        Ok(if moved { None } else { Some(record) })
+        let mut cmd = redis::cmd("GETRANGE");
+        cmd.arg(self.names.record(&new)).arg(0).arg(19);
+        match self.command("load", cmd).await? {
+            Value::BulkString(e) => Ok(layout::parse_field(&e).is_some_and(|e| now < e)),
+            Value::Nil => Ok(false),
+            _ => Err(unexpected("load")),
+        }
     }
 }
 
@@ -483,7 +518,7 @@ pub(crate) enum Arg<'a> {
     Int(i64),
     /// An unsigned number (versions, tokens).
     UInt(u64),
-    /// A fixed-width time field (see `layout`).
+    /// A fixed-width number of the header (see `layout`).
     Time(layout::TimeField),
     /// Borrowed bytes.
     Bytes(&'a [u8]),

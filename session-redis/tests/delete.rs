@@ -43,13 +43,18 @@ async fn keys(urls: &[String], prefix: &str) -> BTreeSet<(String, Option<String>
             .await
             .unwrap();
         for name in names {
-            let owner: Option<String> = if name.contains("}:s:") {
-                redis::cmd("HGET")
+            let owner: Option<String> = if name.contains("}:r:") {
+                // The owner follows the 90-byte header, its length at bytes 80-84.
+                let value: Vec<u8> = redis::cmd("GET")
                     .arg(&name)
-                    .arg("o")
                     .query_async(&mut con)
                     .await
+                    .unwrap();
+                let len: usize = std::str::from_utf8(&value[80..85])
                     .unwrap()
+                    .parse()
+                    .unwrap();
+                (len > 0).then(|| String::from_utf8(value[90..90 + len].to_vec()).unwrap())
             } else {
                 None
             };
