@@ -9,8 +9,8 @@ python3 - "$lua" <<'PY'
 import re, sys
 s = open('session-redis/src/scripts.rs').read()
 raw = lambda n: re.search(r'const ' + n + r': &str = r#"(.*?)"#;', s, re.S).group(1)
-open(sys.argv[1], 'w').write(raw('LIVE_FN') + raw('META_FN') + raw('IDX_ADD_FN') + "local rec, idx, lock = KEYS[1], KEYS[2], nil\n"
-                             + raw('SAVE_READ') + raw('SAVE_CAS') + raw('SAVE_WRITE'))
+open(sys.argv[1], 'w').write("local rec, idx, lock = KEYS[1], KEYS[2], nil\n" + raw('SAVE_READ') + raw('SAVE_CAS')
+                             + raw('SAVE_WRITE').replace('IDX_ADD_HERE', raw('IDX_ADD_FN').strip()))
 PY
 sha=$(redis-cli SCRIPT LOAD "$(cat "$lua")")
 now=$(date +%s%3N); e=$(printf "%020d" $((now+3600000))); l=$(printf "%020d" "$now")

@@ -23,9 +23,8 @@ cli = ["redis-cli", "-p", port]
 src = open("session-redis/src/scripts.rs").read()
 raw = lambda n: re.search(r"const " + n + r': &str = r#"(.*?)"#;', src, re.S).group(1)
 body = lambda n: re.search(r"static " + n + r'\b.*?r#"(.*?)"#', src, re.S).group(1)
-save = raw("LIVE_FN") + raw("META_FN") + raw("IDX_ADD_FN") \
-    + "local rec, idx, lock = KEYS[1], KEYS[2], nil\n" + raw("SAVE_READ") + raw("SAVE_CAS") \
-    + raw("SAVE_WRITE")
+save = "local rec, idx, lock = KEYS[1], KEYS[2], nil\n" + raw("SAVE_READ") + raw("SAVE_CAS") \
+    + raw("SAVE_WRITE").replace("IDX_ADD_HERE", raw("IDX_ADD_FN").strip())
 scripts = {
     "save": save,
     "create": raw("IDX_ADD_FN") + raw("LIVE_FN") + body("CREATE"),
