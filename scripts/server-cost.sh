@@ -8,9 +8,9 @@
 # (or REDIS_PORT) and the key prefix `bench-cost:`.
 #
 # A session is one string (session-redis/src/layout.rs): a 90-byte header, then the
-# record. An anonymous create is `SET NX PX`, a plain delete a `GETDEL` + `PUBLISH`
-# transaction, a save the compare-and-swap script. To compare with an older build, run
-# that build's copy of this script in the same sitting (a `git worktree` of it).
+# record. An anonymous create is `SET NX PX`, a plain delete `GETDEL` then `PUBLISH`, a
+# save the compare-and-swap script. To compare with an older build, run that build's copy
+# of this script in the same sitting (a `git worktree` of it).
 #
 #   scripts/server-cost.sh [record bytes, default 250: a 211-byte session's record]
 set -euo pipefail
@@ -77,9 +77,9 @@ rows = {
     "empty script, no arguments": (b"", lambda i: resp("EVALSHA", sha["empty"], 0)),
     "SET NX PX + DEL (a peer's create and delete)": (
         b"", lambda i: resp("SET", key(i), value, "NX", "PX", 3_600_000) + resp("DEL", key(i))),
-    "our create and delete (SET NX PX; MULTI, GETDEL, PUBLISH, EXEC)": (
-        b"", lambda i: resp("SET", key(i), value, "NX", "PX", 3_600_000) + resp("MULTI")
-        + resp("GETDEL", key(i)) + resp("PUBLISH", "bench-cost:ended", key(i)) + resp("EXEC")),
+    "our create and delete (SET NX PX; GETDEL, PUBLISH)": (
+        b"", lambda i: resp("SET", key(i), value, "NX", "PX", 3_600_000)
+        + resp("GETDEL", key(i)) + resp("PUBLISH", "bench-cost:ended", key(i))),
     "create script + DEL (a logged-in create's path, without its index)": (
         b"", lambda i: resp("EVALSHA", sha["create"], 1, key(i), now, value, now + 3_600_000,
                             3_600_000, key(i)) + resp("DEL", key(i))),

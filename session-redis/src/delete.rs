@@ -1,22 +1,26 @@
-//! Ending one session: the record deleted and its end notice published in one atomic
-//! step, then the owner index told.
+//! Ending one session: the record deleted and its end notice published, then the owner
+//! index told.
 //!
-//! A plain delete on a standalone server is one `MULTI`/`EXEC` transaction (`GETDEL` of
-//! the record, whose header and names say its expiry, owner and index; `PUBLISH`), not a
-//! script: it needs no decision on the server, and Redis runs queued commands for a
-//! fraction of what a script costs it (with a hash per session, 2.5 against 6.5 µs of
-//! server time per delete, measured with `redis-cli --pipe` over 100,000 deletes; most of
-//! a script's cost is the Lua call around each command). The script stays for what must decide on the server: a delete
-//! restricted to one owner (`delete_owner`, which must not end a session that changed
-//! hands meanwhile), and Cluster, where a transaction's routing is the client's business
-//! and the script keeps one path for every node.
+//! A plain delete on a standalone server is two commands sent in one write, `GETDEL` of
+//! the record (whose header and names say its expiry, owner and index) and then
+//! `PUBLISH`, not a script: it needs no decision on the server, and queued commands cost
+//! the server a fraction of a script (`scripts/server-cost.sh`). Not a `MULTI`/`EXEC`
+//! either: the transaction's two extra commands and four extra replies cost the client
+//! 6,300 instructions of a 56,800 create and delete (callgrind, `prof create-delete`, one
+//! sitting), and what it adds is that the notice cannot be lost between the two
+//! commands, which only a connection cut between them could do. End notices are
+//! at-most-once anyway (a listener reconnecting misses them, `notices`), so every live
+//! connection also looks again periodically; a lost notice delays its close by at most
+//! that period, as a reconnect does. The `DELETE` script stays for what must decide on
+//! the server: a delete restricted to one owner (`delete_owner`, which must not end a
+//! session that changed hands meanwhile), and Cluster, where the script keeps one path
+//! for every node.
 //!
 //! Either way the index entry of a logged-in session goes after the record, by a second
-//! command when the transaction could not reach it (the index's name is in the record,
-//! which the transaction reads in the same step that deletes it): a logout on a standalone
-//! server is two round trips where the script was one, an anonymous session's end one.
-//! Until the second lands, a listing meets a member whose record is gone, which it
-//! already treats as dead (and prunes).
+//! command when the first step could not reach it (the index's name is in the record,
+//! which `GETDEL` reads in the step that deletes it): a logout on a standalone server is
+//! two round trips, an anonymous session's end one. Until the second lands, a listing
+//! meets a member whose record is gone, which it already treats as dead (and prunes).
 //!
 //! A delete that finds nothing looks for a session of version 0.1's layout under the key
 //! (`scripts::CONVERT_HASH`) and, when there is one, converts and deletes it: a logout
@@ -44,10 +48,10 @@ pub(crate) struct Ended {
 }
 
 impl Ended {
-    /// The transaction's reply: the one kept result, `GETDEL`'s value (the `PUBLISH`
-    /// reply is ignored by the pipeline). A plain function, so the unit tests below call
+    /// The pipeline's reply: the one kept result, `GETDEL`'s value (the `PUBLISH` reply
+    /// is ignored by the pipeline). A plain function, so the unit tests below call
     /// it without a server.
-    pub(crate) fn from_transaction(v: Value, now: Timestamp) -> Result<Ended, Error> {
+    pub(crate) fn from_pipeline(v: Value, now: Timestamp) -> Result<Ended, Error> {
         let value = match v {
             Value::Array(mut kept) if kept.len() == 1 => kept.pop(),
             _ => None,
@@ -104,7 +108,7 @@ impl RedisStore {
     ) -> Result<Option<Ended>, Error> {
         // Whether the step removed a same-slot index entry itself (the script does).
         let (ended, index_done) = match owner {
-            None if !self.names.cluster => (self.delete_transaction(key, now).await?, false),
+            None if !self.names.cluster => (self.delete_pipeline(key, now).await?, false),
             _ => match self.delete_script(key, owner, now).await? {
                 Some(ended) => (ended, true),
                 None => return Ok(None),
@@ -121,12 +125,11 @@ impl RedisStore {
         Ok(Some(ended))
     }
 
-    /// `GETDEL` and `PUBLISH` in one `MULTI`/`EXEC`.
-    async fn delete_transaction(&self, key: &StoreKey, now: Timestamp) -> Result<Ended, Error> {
+    /// `GETDEL`, then `PUBLISH`, in one write.
+    async fn delete_pipeline(&self, key: &StoreKey, now: Timestamp) -> Result<Ended, Error> {
         let name = self.names.record(key);
         let mut pipe = redis::pipe();
-        pipe.atomic()
-            .cmd("GETDEL")
+        pipe.cmd("GETDEL")
             .arg(&name)
             .cmd("PUBLISH")
             .arg(self.names.channel())
@@ -135,7 +138,7 @@ impl RedisStore {
         let v = self
             .exec("delete", async |con| pipe.query_async(con).await)
             .await?;
-        Ended::from_transaction(v, now)
+        Ended::from_pipeline(v, now)
     }
 
     /// The `DELETE` script; `None` when it skipped another owner's session.
@@ -195,9 +198,9 @@ mod tests {
     }
 
     #[test]
-    fn a_transaction_reply_says_what_was_there() {
+    fn a_pipeline_reply_says_what_was_there() {
         let now = Timestamp::from_millis(1_000);
-        let got = Ended::from_transaction(reply(stored(1_001, Some("alice"), "idx")), now);
+        let got = Ended::from_pipeline(reply(stored(1_001, Some("alice"), "idx")), now);
         assert_eq!(
             got.unwrap(),
             Ended {
@@ -208,18 +211,18 @@ mod tests {
             }
         );
         // Expired at `now` exactly, as a load would call it.
-        let got = Ended::from_transaction(reply(stored(1_000, None, "")), now).unwrap();
+        let got = Ended::from_pipeline(reply(stored(1_000, None, "")), now).unwrap();
         assert_eq!((got.was_live, got.found), (false, true));
         // Nothing there.
-        let got = Ended::from_transaction(reply(Value::Nil), now);
+        let got = Ended::from_pipeline(reply(Value::Nil), now);
         assert_eq!(got.unwrap(), Ended::default());
         // A value whose header is not ours is not live, and not an error.
-        let got = Ended::from_transaction(reply(bulk("soon")), now).unwrap();
+        let got = Ended::from_pipeline(reply(bulk("soon")), now).unwrap();
         assert_eq!((got.was_live, got.found), (false, true));
     }
 
     #[test]
-    fn a_transaction_reply_of_another_shape_is_an_error() {
+    fn a_pipeline_reply_of_another_shape_is_an_error() {
         let now = Timestamp::from_millis(0);
         for v in [
             Value::Nil,
@@ -228,7 +231,7 @@ mod tests {
             reply(Value::Int(5)),
             reply(Value::Array(vec![])),
         ] {
-            let err = Ended::from_transaction(v.clone(), now).expect_err(&format!("{v:?}"));
+            let err = Ended::from_pipeline(v.clone(), now).expect_err(&format!("{v:?}"));
             assert_eq!(err.kind(), session_core::ErrorKind::Unavailable, "{v:?}");
         }
     }

@@ -24,7 +24,7 @@
 //! | load | 1 (`GET`); a miss, 2 (then the conversion script for a session of 0.1's layout) |
 //! | create | 1 (`SET … NX PX` without an owner, else one script) |
 //! | save, touch | 1 (one script; the index update happens inside it) |
-//! | delete | standalone: 1 (one `MULTI`/`EXEC`), 2 for a logged-in session (then a `ZREM` of its index entry); Cluster, or restricted to an owner: 1 (one script) |
+//! | delete | standalone: 1 (`GETDEL` and `PUBLISH` in one write), 2 for a logged-in session (then a `ZREM` of its index entry); Cluster, or restricted to an owner: 1 (one script) |
 //! | rotate within a slot | 1 (one script) |
 //! | rotate across slots (Cluster login out of an anonymous session) | 3: mark the old record moving, create the new one, delete the old one |
 //! | list an owner's sessions | 1 + one `GET` per listed session |
@@ -38,8 +38,8 @@
 //! # Live connections
 //!
 //! A WebSocket waiting in `Session::ended` is told of a logout, "log out everywhere" or a
-//! rotation on any node within milliseconds: the delete and rotate scripts `PUBLISH` the
-//! ended store key in the same atomic step, and one listener task per store (started on the
+//! rotation on any node within milliseconds: deletes and the rotate script `PUBLISH` the
+//! ended store key as they end it, and one listener task per store (started on the
 //! first watch, on one extra connection) wakes the waiting connections. Classic pub/sub
 //! needs no server setting, and on Cluster reaches every node.
 //!

@@ -1,6 +1,7 @@
 //! End notices: how a live connection on one node learns that its session was ended on
-//! another. Every delete and rotation script publishes the store key it ended on the
-//! store's channel (`KeyNames::channel`) in the same atomic step; one listener task per
+//! another. Every delete and rotation publishes the store key it ended on the store's
+//! channel (`KeyNames::channel`): the scripts in the same atomic step, a plain delete on a
+//! standalone server right after its `GETDEL`, in the same write; one listener task per
 //! store subscribes to that channel and wakes the watches registered for the key.
 //!
 //! Classic pub/sub, not keyspace notifications: those need `notify-keyspace-events` set on

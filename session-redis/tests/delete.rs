@@ -1,6 +1,6 @@
 //! A delete leaves nothing of the session behind in Redis: the record, and the logged-in
 //! session's entry in its owner's index, on a standalone server (where a plain delete is a
-//! `MULTI`/`EXEC` and the index entry goes by a following `ZREM`) and on Cluster (the
+//! `GETDEL` and `PUBLISH` and the index entry goes by a following `ZREM`) and on Cluster (the
 //! `DELETE` script, or the cross-slot follow-up). The conformance suite cannot see a stale
 //! index entry: listing an owner's sessions prunes members whose record is gone, so it
 //! answers the same either way. Looking at the keys can.
