@@ -148,8 +148,8 @@ return 'ok'
 /// The save is the hot path, so it calls no helper on the way every save takes: the
 /// liveness check and the names are written out, and the index helper is defined inside
 /// the branch of a logged-in session (a definition is work on every call; with `live`,
-/// `meta` and `idx_add` defined up front a save cost the server 7.85 µs, written out 7.41,
-/// `/tmp`-only variants of `scripts/server-cost.sh`, one sitting).
+/// `meta` and `idx_add` defined up front a save cost the server 7.85 µs, written out 7.41:
+/// the two texts run as `scripts/server-cost.sh` runs its save row, one sitting).
 const SAVE_READ: &str = r#"
 local now = tonumber(ARGV[1])
 local h = redis.call('GETRANGE', rec, 0, 89)
