@@ -2,9 +2,11 @@
 //!
 //! A server's URL variable wins (`REDIS_URL`, `DATABASE_URL_POSTGRES`,
 //! `DATABASE_URL_MYSQL`). When it is unset and Docker is reachable, the server is started
-//! once per test binary as a container with testcontainers-modules' default image, reached
-//! through `127.0.0.1` and the mapped port. When neither is there, the test fails with a
-//! message naming the variable and the Docker alternative: a backend is never skipped.
+//! once per test binary as a container with testcontainers-modules' default image (for
+//! Redis, tag `7.0` instead: the default, 5.0, predates `GETDEL`, which session-redis
+//! uses), reached through `127.0.0.1` and the mapped port. When neither is there, the
+//! test fails with a message naming the variable and the Docker alternative: a backend is
+//! never skipped.
 //!
 //! Removal: the container lives as long as the test binary. Rust's test harness never runs
 //! destructors of statics, so each container gets a small watchdog process that removes it
@@ -23,6 +25,7 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::Instant;
 
+use testcontainers_modules::testcontainers::ImageExt as _;
 use testcontainers_modules::testcontainers::runners::SyncRunner;
 
 /// A server a test needs.
@@ -85,6 +88,7 @@ fn start(server: Server) -> String {
     let t = Instant::now();
     let started = match server {
         Server::Redis => testcontainers_modules::redis::Redis::default()
+            .with_tag("7.0")
             .start()
             .and_then(|c| {
                 let port = c.get_host_port_ipv4(6379)?;
