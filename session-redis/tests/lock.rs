@@ -8,34 +8,19 @@ use std::time::Duration;
 
 use redis::AsyncCommands;
 use session_core::{Clock, LockAttempt, ManualClock, Record, SessionId, SessionStore, SharedClock};
-use session_redis::RedisStore;
 
 #[tokio::test]
 async fn lock_is_a_key_with_a_ttl_beside_the_record() {
-    let prefix = common::unique_prefix();
     let clock = Arc::new(ManualClock::new());
-    let store = RedisStore::builder()
-        .prefix(prefix.clone())
-        .clock(clock.clone() as SharedClock)
-        .connect(&common::redis_url())
-        .await
-        .expect("connect to redis");
-    let client = redis::Client::open(common::redis_url()).expect("url");
-    let mut con = client
-        .get_multiplexed_async_connection()
-        .await
-        .expect("connect");
+    let (store, mut con, prefix) =
+        common::standalone_with_connection(clock.clone() as SharedClock).await;
 
     let id = SessionId::generate().expect("rng");
     let key = id.store_key();
     let now = clock.now();
     let record = Record::new(now, now.plus(Duration::from_secs(600)));
     store.create(&key, &record).await.expect("create");
-    let lock_key = format!(
-        "{prefix}:{{{}}}:k:{}",
-        session_redis::hash_tag(key.tag()),
-        key.hash_hex()
-    );
+    let lock_key = common::key_name(&prefix, "k", &key);
     let until = now.plus(Duration::from_secs(10));
 
     let LockAttempt::Taken(token) = store.acquire_lock(&key, now, until).await.expect("acquire")

@@ -22,98 +22,101 @@ struct Setup {
     prefix: String,
 }
 
-async fn setup() -> Setup {
-    let prefix = common::unique_prefix();
-    let clock = Arc::new(ManualClock::new());
-    let store = RedisStore::builder()
-        .prefix(prefix.clone())
-        .clock(clock.clone() as SharedClock)
-        .connect(&common::redis_url())
-        .await
-        .expect("connect to redis");
-    let client = redis::Client::open(common::redis_url()).expect("url");
-    let con = client
-        .get_multiplexed_async_connection()
-        .await
-        .expect("connect");
-    Setup {
-        store,
-        clock,
-        con,
-        prefix,
+impl Setup {
+    async fn new() -> Setup {
+        let clock = Arc::new(ManualClock::new());
+        let (store, con, prefix) =
+            common::standalone_with_connection(clock.clone() as SharedClock).await;
+        Setup {
+            store,
+            clock,
+            con,
+            prefix,
+        }
     }
-}
 
-fn name(prefix: &str, kind: &str, key: &StoreKey) -> String {
-    format!(
-        "{prefix}:{{{}}}:{kind}:{}",
-        session_redis::hash_tag(key.tag()),
-        key.hash_hex()
-    )
-}
-
-fn digits(ms: i64) -> String {
-    format!("{ms:020}")
-}
-
-/// Writes `record` under `key` as 0.1 did: fields `r` (expiry and last seen as 20 digits
-/// each, then the body), `e`, `l`, `v`, `o`, `x` and the lock counter `f`, and a TTL.
-async fn write_hash(s: &mut Setup, key: &StoreKey, record: &Record, index: &str, f: u64) {
-    let (e, l) = (
-        digits(record.expires_at.as_millis()),
-        digits(record.last_seen.as_millis()),
-    );
-    let r = [
-        e.as_bytes(),
-        l.as_bytes(),
-        &record.encode().expect("encode"),
-    ]
-    .concat();
-    let hash = name(&s.prefix, "s", key);
-    let mut cmd = redis::cmd("HSET");
-    cmd.arg(&hash)
-        .arg("r")
-        .arg(r)
-        .arg("e")
-        .arg(&e)
-        .arg("l")
-        .arg(&l)
-        .arg("v")
-        .arg(record.version)
-        .arg("f")
-        .arg(f);
-    if let Some(o) = &record.owner {
-        cmd.arg("o").arg(o);
+    /// A live record of `owner` holding a cart, at version 4.
+    fn record(&self, owner: Option<&str>) -> Record {
+        let now = self.clock.now();
+        let mut r = Record::new(now, now.plus(Duration::from_secs(600)));
+        r.data
+            .insert("cart".into(), Bytes::from_static(b"[\"apple\"]"));
+        r.owner = owner.map(str::to_owned);
+        r.version = 4;
+        r
     }
-    if !index.is_empty() {
-        cmd.arg("x").arg(index);
-    }
-    let _: i64 = cmd.query_async(&mut s.con).await.expect("HSET");
-    let _: bool = s.con.pexpire(&hash, 600_000).await.expect("PEXPIRE");
-}
 
-fn record(s: &Setup, owner: Option<&str>) -> Record {
-    let now = s.clock.now();
-    let mut r = Record::new(now, now.plus(Duration::from_secs(600)));
-    r.data
-        .insert("cart".into(), Bytes::from_static(b"[\"apple\"]"));
-    r.owner = owner.map(str::to_owned);
-    r.version = 4;
-    r
+    /// A new session of `owner` stored as 0.1 did: fields `r` (expiry and last seen as 20
+    /// digits each, then the body), `e`, `l`, `v`, `o`, `x` (the index's name, when it
+    /// shared the slot) and the lock counter `f`, and a TTL; listed in `index` if given.
+    async fn hash_session(
+        &mut self,
+        owner: Option<&str>,
+        index: &str,
+        f: u64,
+    ) -> (StoreKey, Record) {
+        let key = SessionId::generate().expect("rng").store_key();
+        let record = self.record(owner);
+        let e = format!("{:020}", record.expires_at.as_millis());
+        let l = format!("{:020}", record.last_seen.as_millis());
+        let r = [
+            e.as_bytes(),
+            l.as_bytes(),
+            &record.encode().expect("encode"),
+        ]
+        .concat();
+        let hash = self.name("s", &key);
+        let mut cmd = redis::cmd("HSET");
+        cmd.arg(&hash)
+            .arg("r")
+            .arg(r)
+            .arg("e")
+            .arg(&e)
+            .arg("l")
+            .arg(&l);
+        cmd.arg("v").arg(record.version).arg("f").arg(f);
+        if let Some(o) = &record.owner {
+            cmd.arg("o").arg(o);
+        }
+        if !index.is_empty() {
+            cmd.arg("x").arg(index);
+            let _: i64 = self
+                .con
+                .zadd(index, key.to_text(), record.expires_at.as_millis())
+                .await
+                .expect("ZADD");
+        }
+        let _: i64 = cmd.query_async(&mut self.con).await.expect("HSET");
+        let _: bool = self.con.pexpire(&hash, 600_000).await.expect("PEXPIRE");
+        (key, record)
+    }
+
+    fn name(&self, kind: &str, key: &StoreKey) -> String {
+        common::key_name(&self.prefix, kind, key)
+    }
+
+    async fn exists(&mut self, kind: &str, key: &StoreKey) -> bool {
+        let name = self.name(kind, key);
+        self.con.exists(name).await.expect("EXISTS")
+    }
+
+    async fn done(self) {
+        common::remove_keys(vec![common::redis_url()], vec![self.prefix]).await;
+    }
 }
 
 #[tokio::test]
 async fn a_load_converts_a_hash_and_keeps_data_ttl_and_lock_counter() {
-    let mut s = setup().await;
-    let key = SessionId::generate().expect("rng").store_key();
-    let r = record(&s, None);
-    write_hash(&mut s, &key, &r, "", 5).await;
+    let mut s = Setup::new().await;
+    let (key, r) = s.hash_session(None, "", 5).await;
 
     let loaded = s.store.load(&key).await.expect("load").expect("converted");
     assert_eq!(loaded, r);
-    let hash_left: bool = s.con.exists(name(&s.prefix, "s", &key)).await.unwrap();
-    assert!(!hash_left, "the hash outlived its conversion");
-    let ttl: i64 = s.con.pttl(name(&s.prefix, "r", &key)).await.unwrap();
+    assert!(
+        !s.exists("s", &key).await,
+        "the hash outlived its conversion"
+    );
+    let ttl: i64 = s.con.pttl(s.name("r", &key)).await.unwrap();
     assert!((590_000..=600_000).contains(&ttl), "TTL {ttl} ms");
 
     // The lock counter carried over: the next token is the one after 0.1's last.
@@ -128,78 +131,55 @@ async fn a_load_converts_a_hash_and_keeps_data_ttl_and_lock_counter() {
     next.version += 1;
     s.store.save(&key, &next, r.version).await.expect("save");
     assert_eq!(s.store.load(&key).await.unwrap(), Some(next));
-    common::remove_keys(vec![common::redis_url()], vec![s.prefix]).await;
+    s.done().await;
 }
 
 #[tokio::test]
 async fn an_expired_or_missing_hash_converts_to_nothing() {
-    let mut s = setup().await;
-    let key = SessionId::generate().expect("rng").store_key();
-    let r = record(&s, None);
-    write_hash(&mut s, &key, &r, "", 0).await;
+    let mut s = Setup::new().await;
+    let (key, _) = s.hash_session(None, "", 0).await;
     s.clock.advance(Duration::from_secs(601));
     assert_eq!(s.store.load(&key).await.unwrap(), None);
+    assert!(!s.exists("r", &key).await, "an expired hash was converted");
     let other = SessionId::generate().expect("rng").store_key();
     assert_eq!(s.store.load(&other).await.unwrap(), None);
-    let made: bool = s.con.exists(name(&s.prefix, "r", &key)).await.unwrap();
-    assert!(!made, "an expired hash was converted");
-    common::remove_keys(vec![common::redis_url()], vec![s.prefix]).await;
+    s.done().await;
 }
 
 #[tokio::test]
 async fn a_logout_ends_an_unconverted_hash() {
-    let mut s = setup().await;
-    let key = SessionId::generate().expect("rng").store_key();
-    let r = record(&s, None);
-    write_hash(&mut s, &key, &r, "", 0).await;
+    let mut s = Setup::new().await;
+    let (key, _) = s.hash_session(None, "", 0).await;
     s.store.delete(&key).await.expect("delete");
     assert_eq!(s.store.load(&key).await.unwrap(), None);
-    let left: bool = s.con.exists(name(&s.prefix, "s", &key)).await.unwrap();
-    assert!(!left, "the hash outlived the logout");
-    common::remove_keys(vec![common::redis_url()], vec![s.prefix]).await;
+    assert!(!s.exists("s", &key).await, "the hash outlived the logout");
+    s.done().await;
 }
 
 #[tokio::test]
 async fn log_out_everywhere_ends_unconverted_hashes() {
-    let mut s = setup().await;
-    // One session of today's layout makes the owner's index; a 0.1 session joins it as
-    // 0.1 did (the index's key and member names did not change).
+    let mut s = Setup::new().await;
+    // One session of today's layout makes the owner's index; 0.1 sessions join it as 0.1
+    // did (the index's key and member names did not change).
     let fresh = SessionId::generate().expect("rng").store_key();
-    s.store
-        .create(&fresh, &record(&s, Some("ada")))
-        .await
-        .expect("create");
+    let r = s.record(Some("ada"));
+    s.store.create(&fresh, &r).await.expect("create");
     let index: Vec<String> = s
         .con
         .keys(format!("{}:*:o:ada", s.prefix))
         .await
         .expect("KEYS");
     let [index] = <[String; 1]>::try_from(index).expect("one index");
-    let old = SessionId::generate().expect("rng").store_key();
-    let r = record(&s, Some("ada"));
-    write_hash(&mut s, &old, &r, &index, 0).await;
-    let _: i64 = s
-        .con
-        .zadd(&index, old.to_text(), r.expires_at.as_millis())
-        .await
-        .expect("ZADD");
-
+    let (old, _) = s.hash_session(Some("ada"), &index, 0).await;
     assert_eq!(s.store.list_owner("ada").await.unwrap().len(), 2);
-    // The listing converted the old one; a second 0.1 session has not been read at all.
-    let unread = SessionId::generate().expect("rng").store_key();
-    let r2 = record(&s, Some("ada"));
-    write_hash(&mut s, &unread, &r2, &index, 0).await;
-    let _: i64 = s
-        .con
-        .zadd(&index, unread.to_text(), r.expires_at.as_millis())
-        .await
-        .expect("ZADD");
 
+    // The listing converted that one; this one no load has read.
+    let (unread, _) = s.hash_session(Some("ada"), &index, 0).await;
     assert_eq!(s.store.delete_owner("ada", None).await.unwrap(), 3);
     for key in [&fresh, &old, &unread] {
         assert_eq!(s.store.load(key).await.unwrap(), None);
     }
     let left: Vec<String> = s.con.keys(format!("{}:*", s.prefix)).await.expect("KEYS");
     assert!(left.is_empty(), "left behind: {left:?}");
-    common::remove_keys(vec![common::redis_url()], vec![s.prefix]).await;
+    s.done().await;
 }

@@ -108,6 +108,36 @@ async fn keys_on(url: &str, prefix: &str) -> (redis::aio::MultiplexedConnection,
     (con, all)
 }
 
+/// A store on the standalone server under a new prefix, reading time from `clock`, and a
+/// plain connection to the same server for looking at its keys; the prefix.
+pub(crate) async fn standalone_with_connection(
+    clock: session_core::SharedClock,
+) -> (RedisStore, redis::aio::MultiplexedConnection, String) {
+    let prefix = unique_prefix();
+    let store = RedisStore::builder()
+        .prefix(prefix.clone())
+        .clock(clock)
+        .connect(&redis_url())
+        .await
+        .expect("connect to redis");
+    let client = redis::Client::open(redis_url()).expect("redis url");
+    let con = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connect to redis");
+    (store, con, prefix)
+}
+
+/// The name of `key`'s Redis key of `kind` (`r` record, `k` lock, `s` 0.1's hash) under
+/// `prefix`, written out here rather than asked of the store.
+pub(crate) fn key_name(prefix: &str, kind: &str, key: &StoreKey) -> String {
+    format!(
+        "{prefix}:{{{}}}:{kind}:{}",
+        session_redis::hash_tag(key.tag()),
+        key.hash_hex()
+    )
+}
+
 /// Deletes every key under `prefixes` from each of `urls`.
 pub(crate) async fn remove_keys(urls: Vec<String>, prefixes: Vec<String>) {
     for url in &urls {
