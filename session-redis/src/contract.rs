@@ -109,8 +109,8 @@ impl SessionStore for RedisStore {
                     &[self.names.record(key)],
                     &[
                         arg(now.as_millis()),
-                        Arg::Time(layout::ms_field(expires_at)),
-                        Arg::Time(layout::ms_field(last_seen)),
+                        Arg::Field(layout::ms_field(expires_at)),
+                        Arg::Field(layout::ms_field(last_seen)),
                         arg(layout::ttl_ms(now, expires_at)),
                         arg(key.to_text()),
                     ],
@@ -160,7 +160,10 @@ impl SessionStore for RedisStore {
             );
             let index = keys.get(2).map_or("", String::as_str);
             let args = Self::script_args(
-                vec![arg(now.as_millis()), Arg::Time(layout::num_field(expected))],
+                vec![
+                    arg(now.as_millis()),
+                    Arg::Field(layout::num_field(expected)),
+                ],
                 record,
                 index,
                 now,
@@ -327,7 +330,10 @@ impl RedisStore {
         let keys = self.names.script_keys(own, key, owner);
         let index = keys.get(own_keys).map_or("", String::as_str);
         let args = Self::script_args(
-            vec![arg(now.as_millis()), Arg::Time(layout::num_field(expected))],
+            vec![
+                arg(now.as_millis()),
+                Arg::Field(layout::num_field(expected)),
+            ],
             record,
             index,
             now,
@@ -388,7 +394,7 @@ impl RedisStore {
                 &old_keys,
                 &[
                     arg(now.as_millis()),
-                    Arg::Time(expected),
+                    Arg::Field(expected),
                     arg(token.as_str()),
                 ],
             )
@@ -406,7 +412,7 @@ impl RedisStore {
                     "rotate",
                     &scripts::UNMARK_MOVING,
                     &old_keys,
-                    &[Arg::Time(expected), arg(token.as_str())],
+                    &[Arg::Field(expected), arg(token.as_str())],
                 )
                 .await;
             return Err(e);

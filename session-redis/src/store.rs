@@ -369,7 +369,7 @@ impl RedisStore {
         self.index_remove_at(&self.names.index(owner), key).await
     }
 
-    /// Removes `key` from the index named `idx` (as a record's field `x` names it).
+    /// Removes `key` from the index named `idx` (as a stored session names it).
     pub(crate) async fn index_remove_at(&self, idx: &str, key: &StoreKey) -> Result<(), Error> {
         let mut cmd = redis::cmd("ZREM");
         cmd.arg(idx).arg(key.to_text());
@@ -519,7 +519,7 @@ pub(crate) enum Arg<'a> {
     /// An unsigned number (versions, tokens).
     UInt(u64),
     /// A fixed-width number of the header (see `layout`).
-    Time(layout::TimeField),
+    Field(layout::Field),
     /// Borrowed bytes.
     Bytes(&'a [u8]),
     /// Owned bytes (an encoded record, a key's text).
@@ -531,7 +531,7 @@ impl Arg<'_> {
     fn size_hint(&self) -> usize {
         match self {
             Arg::Int(_) | Arg::UInt(_) => 20,
-            Arg::Time(t) => t.len(),
+            Arg::Field(t) => t.len(),
             Arg::Bytes(b) => b.len(),
             Arg::Owned(b) => b.len(),
         }
@@ -567,7 +567,7 @@ impl ToRedisArgs for Arg<'_> {
         match self {
             Arg::Int(v) => v.write_redis_args(out),
             Arg::UInt(v) => v.write_redis_args(out),
-            Arg::Time(t) => out.write_arg(t),
+            Arg::Field(t) => out.write_arg(t),
             Arg::Bytes(b) => out.write_arg(b),
             Arg::Owned(b) => out.write_arg(b),
         }
