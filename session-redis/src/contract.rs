@@ -159,12 +159,9 @@ impl SessionStore for RedisStore {
                 owner,
             );
             let index = keys.get(2).map_or("", String::as_str);
-            let args = Self::script_args(
-                vec![
-                    arg(now.as_millis()),
-                    Arg::Field(layout::num_field(expected)),
-                ],
+            let args = Self::cas_args(
                 record,
+                expected,
                 index,
                 now,
                 vec![
@@ -329,16 +326,7 @@ impl RedisStore {
         let own_keys = own.len();
         let keys = self.names.script_keys(own, key, owner);
         let index = keys.get(own_keys).map_or("", String::as_str);
-        let args = Self::script_args(
-            vec![
-                arg(now.as_millis()),
-                Arg::Field(layout::num_field(expected)),
-            ],
-            record,
-            index,
-            now,
-            tail,
-        )?;
+        let args = Self::cas_args(record, expected, index, now, tail)?;
         let reply = self.invoke(operation, script, &keys, &args).await?;
         self.after_save(operation, key, record, now, reply).await
     }

@@ -396,18 +396,21 @@ impl RedisStore {
         Ok(())
     }
 
-    /// Script arguments: `head`, then the record's stored value (naming `index`, the
-    /// owner's index when the script reaches it), its expiry and its TTL, then `tail`.
-    pub(crate) fn script_args<'a>(
-        head: Vec<Arg<'a>>,
+    /// A compare-and-swap script's arguments (the save's and the rotation's): `now`, the
+    /// `expected` version as the header writes it, the record's stored value (naming
+    /// `index`, the owner's index when the script reaches it), its expiry and its TTL,
+    /// then `tail`.
+    pub(crate) fn cas_args<'a>(
         record: &Record,
+        expected: u64,
         index: &str,
         now: Timestamp,
         tail: Vec<Arg<'a>>,
     ) -> Result<Vec<Arg<'a>>, Error> {
-        let mut args = head;
-        args.reserve(3 + tail.len());
+        let mut args = Vec::with_capacity(5 + tail.len());
         args.extend([
+            arg(now.as_millis()),
+            Arg::Field(layout::num_field(expected)),
             Arg::Owned(layout::encode(record, index)?),
             arg(record.expires_at.as_millis()),
             arg(ttl_ms(now, record.expires_at)),
