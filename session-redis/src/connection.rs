@@ -1,6 +1,15 @@
 //! The connection: one handle over a standalone server or a Cluster, how it is opened,
-//! and the deadline every command runs under (our own bound over the client's timeouts,
-//! so that an outage is answered within a known time whatever the client retries).
+//! and how long a command can take in an outage.
+//!
+//! A standalone server's `ConnectionManager` bounds every step of a command itself: a
+//! reconnect is at most two attempts (`set_number_of_retries(1)`), each within the
+//! connect timeout (TCP, TLS and the handshake together), with one back-off of 100 to
+//! 200 ms between them; the reply then waits at most the response timeout. A command
+//! therefore answers within `2 × connect + 0.2 s + response` (6.2 s by default), and a
+//! timer of ours around it would only be a second one (`session-redis/tests/fault.rs`
+//! holds that bound with the server gone, with it frozen, and with a reconnect into a
+//! frozen server). A Cluster's client retries across nodes with back-offs of its own, so
+//! there every command also runs under our deadline ([`bounded`]).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -123,6 +132,10 @@ mod tls {
     }
 }
 
+/// The back-off between a standalone connection's two reconnect attempts (before jitter,
+/// which adds less than as much again).
+const RECONNECT_DELAY: Duration = Duration::from_millis(100);
+
 /// Opens a standalone server's connection.
 pub(crate) async fn open_single(
     connector: &Connector,
@@ -134,8 +147,11 @@ pub(crate) async fn open_single(
     let config = ConnectionManagerConfig::new()
         .set_connection_timeout(Some(connect_timeout))
         .set_response_timeout(Some(response_timeout))
+        // The bound in the module's comment: two attempts, one back-off of 100 ms plus a
+        // jitter below it.
         .set_number_of_retries(1)
-        .set_max_delay(Duration::from_millis(500));
+        .set_min_delay(RECONNECT_DELAY)
+        .set_max_delay(RECONNECT_DELAY);
     let manager = bounded(
         connect_timeout * 2,
         "connect",
@@ -183,7 +199,9 @@ pub(crate) async fn bounded<T>(
     }
 }
 
-fn backend(operation: &'static str, e: RedisError) -> Error {
+/// A client error as the store reports it: a timeout as [`Error::Timeout`], the rest as
+/// [`Error::Unavailable`].
+pub(crate) fn backend(operation: &'static str, e: RedisError) -> Error {
     if e.is_timeout() {
         Error::Timeout { operation }
     } else {

@@ -46,7 +46,7 @@ async fn outage_is_unavailable_then_recovers() {
     let outage_start = Instant::now();
 
     // Every operation during the outage fails as retryable, within the bound.
-    let bound = timeout * 4 + Duration::from_millis(500);
+    let bound = bound(timeout, timeout);
     let mut failures = 0;
     for _ in 0..5 {
         let t = Instant::now();
@@ -99,6 +99,112 @@ async fn outage_is_unavailable_then_recovers() {
         "| outage | failed ops | mean failure latency | recovery after restart |\n|---|---|---|---|\n| {outage:?} | {failures} | {max_fail_latency:?} | {recovery:?} |"
     );
     drop(server);
+}
+
+/// The longest a standalone store's command may take in an outage, as
+/// `session-redis/src/connection.rs` states it (`2 × connect + 0.2 s + response`), with
+/// 250 ms for a busy machine's scheduling.
+fn bound(connect: Duration, response: Duration) -> Duration {
+    connect * 2 + Duration::from_millis(200) + response + Duration::from_millis(250)
+}
+
+fn signal(server: &ChildGuard, name: &str) {
+    let status = Command::new("kill")
+        .args([&format!("-{name}"), &server.0.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success(), "kill -{name} failed");
+}
+
+/// A frozen server (`SIGSTOP`: its connections stay open and its port takes new ones, but
+/// nothing answers) is the outage no refused connection reveals. Commands on the open
+/// connection, and commands that must reconnect (the connection was cut just before the
+/// freeze, so a new one's handshake gets no answer), each end as a retryable error within
+/// the stated bound, never a hang; the same store works again after `SIGCONT`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frozen_server_is_answered_within_the_bound_then_recovers() {
+    let port = free_port();
+    let server = start_redis(port);
+    let (connect, response) = (Duration::from_millis(400), Duration::from_millis(600));
+    let store = RedisStore::builder()
+        .prefix("frozen")
+        .connect_timeout(connect)
+        .response_timeout(response)
+        .connect(&format!("redis://127.0.0.1:{port}"))
+        .await
+        .expect("connect");
+    let store: Arc<dyn SessionStore> = Arc::new(store);
+    let config = Arc::new(SessionConfig::default());
+    let s = Session::new(store.clone(), config.clone(), None);
+    s.insert("cart", &[1, 2, 3]).unwrap();
+    s.save().await.unwrap();
+    let id = s.id().await.unwrap();
+    let bound = bound(connect, response);
+    let expect_bounded_failure = async |what: &str| {
+        let t = Instant::now();
+        // Our own watch, so that a broken bound fails the test instead of hanging it.
+        let err = tokio::time::timeout(bound * 4, store.load(&id.store_key()))
+            .await
+            .unwrap_or_else(|_| panic!("{what}: a load hung past {:?}", bound * 4))
+            .expect_err("a load from a frozen server");
+        assert!(err.is_retryable(), "{what}: {err}");
+        assert!(
+            t.elapsed() <= bound,
+            "{what}: a load took {:?} (bound {bound:?})",
+            t.elapsed()
+        );
+        err
+    };
+
+    signal(&server, "STOP");
+    for _ in 0..3 {
+        let err = expect_bounded_failure("open connection").await;
+        assert!(matches!(err, session_core::Error::Timeout { .. }), "{err}");
+    }
+    signal(&server, "CONT");
+    let back = store
+        .load(&id.store_key())
+        .await
+        .expect("load after SIGCONT");
+    assert!(back.is_some(), "the session survived the freeze");
+
+    // Cut the store's connection, then freeze: every load now needs a new connection, whose
+    // handshake the frozen server never answers.
+    let killed = Command::new("redis-cli")
+        .args([
+            "-p",
+            &port.to_string(),
+            "CLIENT",
+            "KILL",
+            "TYPE",
+            "normal",
+            "SKIPME",
+            "yes",
+        ])
+        .output()
+        .expect("redis-cli");
+    assert!(killed.status.success(), "CLIENT KILL failed");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    signal(&server, "STOP");
+    for _ in 0..4 {
+        expect_bounded_failure("reconnecting").await;
+    }
+    signal(&server, "CONT");
+    let restarted = Instant::now();
+    let back = loop {
+        match store.load(&id.store_key()).await {
+            Ok(r) => break r,
+            Err(e) => {
+                assert!(e.is_retryable(), "{e}");
+                assert!(
+                    restarted.elapsed() < Duration::from_secs(10),
+                    "no recovery: {e}"
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    };
+    assert!(back.is_some(), "the session survived the reconnect");
 }
 
 /// A Redis at its `maxmemory` with `noeviction` (what the README recommends for sessions)
