@@ -23,12 +23,14 @@ macro_rules! __case_list {
             expiry, expired_is_none_before_cleanup, "an expired record loads as None before any cleanup";
             expiry, expiry_boundary_is_exact, "a record is live 1 ms before expires_at and gone at it";
             expiry, save_with_past_expiry_deletes, "a save whose expiry has passed ends the session";
+            expiry, save_expiring_now_deletes, "a save whose expiry is the present instant ends the session";
             expiry, touch_extends_expiry, "touch moves expiry so the record outlives its old deadline";
             expiry, touch_keeps_data_and_version, "touch changes neither data nor version";
             expiry, touch_missing_is_gone, "touch of a missing key is Gone and creates nothing";
             expiry, touch_never_revives_expired, "touch of an expired record is Gone and it stays dead";
             expiry, touch_never_revives_deleted, "touch after delete is Gone and it stays dead";
             expiry, touch_at_expiry_is_gone, "a touch at the instant of expiry is Gone and revives nothing";
+            expiry, save_at_expiry_is_gone, "a save at the instant of expiry is Gone and revives nothing";
             save, save_bumps_version, "a save with the current version replaces data and version";
             save, save_stale_version_conflicts, "a save with an old version is Conflict and changes nothing";
             save, save_future_version_conflicts, "a save with a version never stored is Conflict";

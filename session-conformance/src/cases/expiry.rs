@@ -35,6 +35,20 @@ pub async fn save_with_past_expiry_deletes(ctx: Ctx) -> CaseResult {
     must_be_none(&ctx, &k, "after saving an already-expired record").await
 }
 
+/// A save whose new expiry is the present instant ends the session: live means before
+/// `expires_at`, never at it.
+pub async fn save_expiring_now_deletes(ctx: Ctx) -> CaseResult {
+    let r = record(&ctx, &[("k", b"v")]);
+    let k = created(&ctx, &r).await?;
+    let mut next = r.clone();
+    next.version += 1;
+    next.expires_at = session_core::Clock::now(&ctx.clock);
+    ctx.store.save(&k, &next, r.version).await?;
+    must_be_none(&ctx, &k, "after saving a record that expires now").await?;
+    ctx.clock.advance(Duration::from_millis(1));
+    must_be_none(&ctx, &k, "a millisecond later").await
+}
+
 /// Touch extends expiry.
 pub async fn touch_extends_expiry(ctx: Ctx) -> CaseResult {
     let mut r = record(&ctx, &[("k", b"v")]);
@@ -160,4 +174,21 @@ pub async fn touch_at_expiry_is_gone(ctx: Ctx) -> CaseResult {
     must_be_none(&ctx, &k, "after a touch at the instant of expiry").await?;
     ctx.clock.advance(Duration::from_millis(1));
     must_be_none(&ctx, &k, "a millisecond later").await
+}
+
+/// A save at the very instant of expiry is too late: Gone, and nothing comes back.
+pub async fn save_at_expiry_is_gone(ctx: Ctx) -> CaseResult {
+    let mut r = record(&ctx, &[("k", b"v")]);
+    r.expires_at = r.created_at.plus(MINUTE);
+    let k = created(&ctx, &r).await?;
+    ctx.clock.advance(MINUTE);
+    let mut next = r.clone();
+    next.version += 1;
+    next.expires_at = session_core::Clock::now(&ctx.clock).plus(HOUR);
+    expect_kind(
+        ctx.store.save(&k, &next, r.version).await,
+        ErrorKind::Gone,
+        "save at the instant of expiry",
+    )?;
+    must_be_none(&ctx, &k, "after a save at the instant of expiry").await
 }

@@ -62,6 +62,11 @@ pub(crate) enum Bug {
     // ----- versions -----
     /// A save stores the data but keeps the old version.
     SaveKeepsOldVersion,
+    // ----- the expiry instant (`<=` for `<`, a guard's off-by-one) -----
+    /// A save's liveness check counts the instant of expiry as live, and writes.
+    SaveLiveAtExpiry,
+    /// A save whose new expiry is the present instant stores the record as live.
+    SaveKeepsExpiringNow,
     /// A save stores `expected + 1`, whatever version the record carries.
     SaveCountsVersionItself,
     /// A touch adds one to the version.
@@ -135,6 +140,8 @@ pub(crate) const ALL_BUGS: &[Bug] = &[
     Bug::CreateChecksThenInserts,
     Bug::SweepRebuildsFromSnapshot,
     Bug::SaveKeepsOldVersion,
+    Bug::SaveLiveAtExpiry,
+    Bug::SaveKeepsExpiringNow,
     Bug::SaveCountsVersionItself,
     Bug::TouchBumpsVersion,
     Bug::RotateResetsVersion,

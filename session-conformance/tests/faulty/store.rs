@@ -161,6 +161,25 @@ impl SessionStore for Faulty {
                 Err(Error::Gone) => self.inner.create(key, &record).await,
                 other => other,
             },
+            Bug::SaveLiveAtExpiry => match self.inner.save(key, &record, expected).await {
+                Err(Error::Gone) => match self.remembered(key) {
+                    Some(old)
+                        if old.version == expected
+                            && old.expires_at == session_core::Clock::now(&self.clock) =>
+                    {
+                        self.inner.create(key, &record).await
+                    }
+                    _ => Err(Error::Gone),
+                },
+                other => other,
+            },
+            Bug::SaveKeepsExpiringNow
+                if record.expires_at == session_core::Clock::now(&self.clock) =>
+            {
+                // Stored as if it had a millisecond left.
+                record.expires_at = Timestamp::from_millis(record.expires_at.as_millis() + 1);
+                self.inner.save(key, &record, expected).await
+            }
             _ => self.inner.save(key, &record, expected).await,
         };
         if res.is_ok() {
