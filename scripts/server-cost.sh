@@ -13,12 +13,40 @@
 # of this script in the same sitting (a `git worktree` of it).
 #
 #   scripts/server-cost.sh [record bytes, default 250: a 211-byte session's record]
+#   scripts/server-cost.sh [record bytes] --instructions
+#
+# With `--instructions` it counts instead of timing: it starts a Redis of its own under
+# valgrind's callgrind (a free port, stopped at the end) and reports the server's
+# instructions per operation, zeroing the counters before each row's commands and dumping
+# them after (`callgrind_control`). Counts repeat from run to run where times on a shared
+# machine do not, so this is the mode to compare two builds' scripts with. Needs valgrind.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-exec python3 - "${REDIS_PORT:-6379}" "${1:-250}" <<'PY'
-import re, statistics, subprocess, sys, tempfile, time
+exec python3 - "${REDIS_PORT:-6379}" "${1:-250}" "${2:-}" <<'PY'
+import glob, os, re, socket, statistics, subprocess, sys, tempfile, time
 
-port, size = sys.argv[1], int(sys.argv[2])
+port, size, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+counting = mode == "--instructions"
+if mode not in ("", "--instructions"):
+    sys.exit(f"server-cost.sh: unknown option {mode}")
+server, out_dir = None, None
+if counting:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = str(s.getsockname()[1])
+    out_dir = tempfile.mkdtemp(prefix="server-cost-")
+    server = subprocess.Popen(
+        ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out_dir}/cg",
+         "redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(300):
+        if subprocess.run(["redis-cli", "-p", port, "PING"], capture_output=True,
+                          text=True).stdout.strip() == "PONG":
+            break
+        time.sleep(0.1)
+    else:
+        sys.exit("server-cost.sh: redis-server under valgrind did not start")
 cli = ["redis-cli", "-p", port]
 src = open("session-redis/src/scripts.rs").read()
 raw = lambda n: re.search(r"const " + n + r': &str = r#"(.*?)"#;', src, re.S).group(1)
@@ -35,6 +63,8 @@ sha = {k: subprocess.check_output(cli + ["SCRIPT", "LOAD", v], text=True).strip(
        for k, v in scripts.items()}
 
 N, SESSIONS = (100_000 if size < 1000 else 30_000), 1000
+if counting:
+    N = 10_000
 now = int(time.time() * 1000)
 e, l = b"%020d" % (now + 3_600_000), b"%020d" % now
 v20 = b"%020d" % 7
@@ -56,8 +86,10 @@ def key(i):
 
 
 def save_args(i):
-    # KEYS: rec. ARGV: now, expected, value, expiry, TTL, member, owner.
-    return [1, key(i), now, v20, value, now + 3_600_000, 3_600_000, key(i), ""]
+    # An anonymous session's save. KEYS: rec. ARGV: now, expected, value, expiry, TTL
+    # (the times and the version as 20-digit fields), member; no owner.
+    return [1, key(i), b"%020d" % now, v20, value, b"%020d" % (now + 3_600_000), 3_600_000,
+            key(i)]
 
 
 def setup_values():
@@ -75,6 +107,12 @@ rows = {
         setup_values(), lambda i: resp("GETRANGE", key(i % SESSIONS), 0, 89)
         + resp("SET", key(i % SESSIONS), value, "PX", 3_600_000)),
     "empty script, no arguments": (b"", lambda i: resp("EVALSHA", sha["empty"], 0)),
+    "empty script, the key and the stored value only": (
+        b"", lambda i: resp("EVALSHA", sha["empty"], 1, key(i % SESSIONS), value)),
+    "empty script, a save's arguments but the stored value": (
+        b"", lambda i: resp("EVALSHA", sha["empty"], *save_args(i % SESSIONS)[:4],
+                            *save_args(i % SESSIONS)[5:])),
+    "empty script, the key only": (b"", lambda i: resp("EVALSHA", sha["empty"], 1, key(i % SESSIONS))),
     "SET NX PX + DEL (a peer's create and delete)": (
         b"", lambda i: resp("SET", key(i), value, "NX", "PX", 3_600_000) + resp("DEL", key(i))),
     "our create and delete (SET NX PX; GETDEL, PUBLISH)": (
@@ -104,8 +142,37 @@ def pipe(data):
         sys.exit("server-cost.sh: commands failed: " + out.stdout + out.stderr)
 
 
-times = {name: [] for name in rows}
+def instructions(data):
+    """The server's instructions while it runs `data`: counters zeroed, then dumped."""
+    pid = str(server.pid)
+    subprocess.run(["callgrind_control", "-z", pid], check=True, capture_output=True)
+    before = set(glob.glob(f"{out_dir}/cg.*"))
+    pipe(data)
+    subprocess.run(["callgrind_control", "-d", pid], check=True, capture_output=True)
+    (dump,) = set(glob.glob(f"{out_dir}/cg.*")) - before
+    with open(dump) as f:
+        return int(next(l for l in f if l.startswith("summary:")).split()[1])
+
+
 data = {name: b"".join(op(i) for i in range(N)) for name, (_, op) in rows.items()}
+if counting:
+    counts = {}
+    for name, (setup, _) in rows.items():
+        clean()
+        if setup:
+            pipe(setup)
+        counts[name] = instructions(data[name]) / N
+    clean()
+    server.terminate()
+    server.wait()
+    print(f"record of {size} bytes")
+    print("| operation | server instructions per operation (callgrind) |")
+    print("|---|---:|")
+    for name, n in counts.items():
+        print(f"| {name} | {n:,.0f} |")
+    sys.exit(0)
+
+times = {name: [] for name in rows}
 for _ in range(3):
     for name, (setup, _) in rows.items():
         clean()
