@@ -314,14 +314,22 @@ impl RedisStore {
     ) -> Result<(), Error> {
         let owner = record.owner.as_deref().unwrap_or("");
         let mut own = vec![self.names.record(key)];
-        let mut tail = vec![arg(key.to_text()), arg(owner)];
+        let mut tail = Vec::new();
         let (operation, script) = match token {
             Some(t) => {
                 own.push(self.names.lock(key));
-                tail.push(arg(t));
+                tail.extend([arg(key.to_text()), arg(owner), arg(t)]);
                 ("save_fenced", &scripts::SAVE_FENCED)
             }
-            None => ("save", &scripts::SAVE),
+            None => {
+                tail.push(arg(key.to_text()));
+                // No owner is no argument (the script reads a missing one as none): an
+                // empty one would be a Lua string the server makes for nothing.
+                if record.owner.is_some() {
+                    tail.push(arg(owner));
+                }
+                ("save", &scripts::SAVE)
+            }
         };
         let own_keys = own.len();
         let keys = self.names.script_keys(own, key, owner);

@@ -406,9 +406,10 @@ impl RedisStore {
     }
 
     /// A compare-and-swap script's arguments (the save's and the rotation's): `now`, the
-    /// `expected` version as the header writes it, the record's stored value (naming
-    /// `index`, the owner's index when the script reaches it), its expiry and its TTL,
-    /// then `tail`.
+    /// `expected` version, the record's stored value (naming `index`, the owner's index
+    /// when the script reaches it), its expiry and its TTL, then `tail`. The two times and
+    /// the version are 20-digit fields, as the header writes them, so that the save script
+    /// compares them as strings.
     pub(crate) fn cas_args<'a>(
         record: &Record,
         expected: u64,
@@ -418,10 +419,10 @@ impl RedisStore {
     ) -> Result<Vec<Arg<'a>>, Error> {
         let mut args = Vec::with_capacity(5 + tail.len());
         args.extend([
-            arg(now.as_millis()),
+            Arg::Field(layout::ms_field(now)),
             Arg::Field(layout::num_field(expected)),
             Arg::Owned(layout::encode(record, index)?),
-            arg(record.expires_at.as_millis()),
+            Arg::Field(layout::ms_field(record.expires_at)),
             arg(ttl_ms(now, record.expires_at)),
         ]);
         args.extend(tail);
