@@ -87,9 +87,8 @@ def key(i):
 
 def save_args(i):
     # An anonymous session's save. KEYS: rec. ARGV: now, expected, value, expiry, TTL
-    # (the times and the version as 20-digit fields), member; no owner.
-    return [1, key(i), b"%020d" % now, v20, value, b"%020d" % (now + 3_600_000), 3_600_000,
-            key(i)]
+    # (the times and the version as 20-digit fields); no member, no owner.
+    return [1, key(i), b"%020d" % now, v20, value, b"%020d" % (now + 3_600_000), 3_600_000]
 
 
 def setup_values():

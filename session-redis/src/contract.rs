@@ -322,11 +322,12 @@ impl RedisStore {
                 ("save_fenced", &scripts::SAVE_FENCED)
             }
             None => {
-                tail.push(arg(key.to_text()));
-                // No owner is no argument (the script reads a missing one as none): an
-                // empty one would be a Lua string the server makes for nothing.
+                // An anonymous save sends neither member nor owner (the script reads a
+                // missing owner as none, and finds the member in the key in the rare
+                // save that drops an owner): each would be a Lua string the server makes
+                // for nothing.
                 if record.owner.is_some() {
-                    tail.push(arg(owner));
+                    tail.extend([arg(key.to_text()), arg(owner)]);
                 }
                 ("save", &scripts::SAVE)
             }

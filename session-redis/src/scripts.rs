@@ -167,7 +167,7 @@ const SAVE_CAS: &str = r#"
 if string.sub(h, 41, 60) ~= ARGV[2] then return {'conflict'} end
 "#;
 const SAVE_WRITE: &str = r#"
-local tail, old_owner, old_x, f = string.sub(h, 61, 90), '', '', nil
+local tail, old_owner, old_x, f, member = string.sub(h, 61, 90), '', '', nil, ARGV[6]
 if tail ~= '000000000000000000000000000000' then
   f = string.sub(tail, 1, 20)
   if f == '00000000000000000000' then f = nil end
@@ -175,21 +175,29 @@ if tail ~= '000000000000000000000000000000' then
     local ol, xl = tonumber(string.sub(h, 81, 85)), tonumber(string.sub(h, 86, 90))
     local m = redis.call('GETRANGE', rec, 90, 89 + ol + xl)
     old_owner, old_x = string.sub(m, 1, ol), string.sub(m, ol + 1)
+    if not member then
+      -- An anonymous save sends no member; a stored session with an index (one whose
+      -- owner this save drops) gets it from its key: `{` four tag characters (64 plus
+      -- a nibble each) `}:r:` then the hash's 64 hex digits.
+      local a, b, c, d = string.byte(rec, -72, -69)
+      member = string.format('%x%x%x%x', a - 64, b - 64, c - 64, d - 64)
+        .. string.sub(rec, -64)
+    end
   end
 end
 if ARGV[4] <= now then
   redis.call('DEL', rec)
   if lock then redis.call('DEL', lock) end
-  if old_x ~= '' then redis.call('ZREM', old_x, ARGV[6]) end
+  if old_x ~= '' then redis.call('ZREM', old_x, member) end
   return {'deleted', old_owner, old_x}
 end
 redis.call('SET', rec, ARGV[3], 'PX', ARGV[5])
 if f then redis.call('SETRANGE', rec, 60, f) end
 if lock then redis.call('DEL', lock) end
-if old_x ~= '' and old_owner ~= ARGV[7] then redis.call('ZREM', old_x, ARGV[6]) end
+if old_x ~= '' and old_owner ~= ARGV[7] then redis.call('ZREM', old_x, member) end
 if idx then
 IDX_ADD_HERE
-  idx_add(idx, ARGV[6], ARGV[4], ARGV[5], now)
+  idx_add(idx, member, ARGV[4], ARGV[5], now)
 end
 if old_owner == '' then return 'ok' end
 return {'ok', old_owner, old_x}
@@ -201,7 +209,7 @@ fn save_write() -> String {
 }
 
 /// KEYS: rec, [idx of the new owner]. ARGV: now and expected (20 digits each), value, e
-/// (20 digits), ttl, member, then the owner unless there is none. Returns
+/// (20 digits), ttl, then member and owner unless there is no owner. Returns
 /// {status, old owner, old index}, or a bare `ok` when there was no owner (the anonymous
 /// session's save: nothing for the client to follow up, and a one-word reply is the
 /// cheapest to parse). An anonymous save is two commands: `GETRANGE` and `SET`; the lock
