@@ -6,7 +6,7 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use session_core::{ErrorKind, Session, SessionConfig, SessionStore};
+use session_core::{ErrorKind, Session, SessionConfig, SessionId, SessionStore};
 use session_redis::RedisStore;
 use test_support::{ChildGuard, free_port, wait_port};
 
@@ -21,26 +21,37 @@ fn start_redis(port: u16) -> ChildGuard {
     ChildGuard(child)
 }
 
+/// A store on the test's server at `port` under `prefix`, with `connect` and `response`
+/// timeouts, the handle's settings, and a session saved in it holding a cart.
+async fn with_a_session(
+    port: u16,
+    prefix: &str,
+    connect: Duration,
+    response: Duration,
+) -> (Arc<dyn SessionStore>, Arc<SessionConfig>, SessionId) {
+    let store = RedisStore::builder()
+        .prefix(prefix)
+        .connect_timeout(connect)
+        .response_timeout(response)
+        .connect(&format!("redis://127.0.0.1:{port}"))
+        .await
+        .expect("connect");
+    let store: Arc<dyn SessionStore> = Arc::new(store);
+    let config = Arc::new(SessionConfig::default());
+    let s = Session::new(store.clone(), config.clone(), None);
+    s.insert("cart", &[1, 2, 3]).unwrap();
+    s.save().await.unwrap();
+    let id = s.id().await.unwrap();
+    (store, config, id)
+}
+
 /// The server goes away and comes back; the store reports the outage fast and recovers.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn outage_is_unavailable_then_recovers() {
     let port = free_port();
     let server = start_redis(port);
     let timeout = Duration::from_millis(500);
-    let store = RedisStore::builder()
-        .prefix("fault")
-        .connect_timeout(timeout)
-        .response_timeout(timeout)
-        .connect(&format!("redis://127.0.0.1:{port}"))
-        .await
-        .expect("connect");
-    let store: Arc<dyn SessionStore> = Arc::new(store);
-    let config = Arc::new(SessionConfig::default());
-
-    let s = Session::new(store.clone(), config.clone(), None);
-    s.insert("cart", &[1, 2, 3]).unwrap();
-    s.save().await.unwrap();
-    let id = s.id().await.unwrap();
+    let (store, config, id) = with_a_session(port, "fault", timeout, timeout).await;
 
     drop(server);
     let outage_start = Instant::now();
@@ -126,19 +137,7 @@ async fn a_frozen_server_is_answered_within_the_bound_then_recovers() {
     let port = free_port();
     let server = start_redis(port);
     let (connect, response) = (Duration::from_millis(400), Duration::from_millis(600));
-    let store = RedisStore::builder()
-        .prefix("frozen")
-        .connect_timeout(connect)
-        .response_timeout(response)
-        .connect(&format!("redis://127.0.0.1:{port}"))
-        .await
-        .expect("connect");
-    let store: Arc<dyn SessionStore> = Arc::new(store);
-    let config = Arc::new(SessionConfig::default());
-    let s = Session::new(store.clone(), config.clone(), None);
-    s.insert("cart", &[1, 2, 3]).unwrap();
-    s.save().await.unwrap();
-    let id = s.id().await.unwrap();
+    let (store, _, id) = with_a_session(port, "frozen", connect, response).await;
     let bound = bound(connect, response);
     let expect_bounded_failure = async |what: &str| {
         let t = Instant::now();

@@ -178,17 +178,5 @@ pub async fn touch_at_expiry_is_gone(ctx: Ctx) -> CaseResult {
 
 /// A save at the very instant of expiry is too late: Gone, and nothing comes back.
 pub async fn save_at_expiry_is_gone(ctx: Ctx) -> CaseResult {
-    let mut r = record(&ctx, &[("k", b"v")]);
-    r.expires_at = r.created_at.plus(MINUTE);
-    let k = created(&ctx, &r).await?;
-    ctx.clock.advance(MINUTE);
-    let mut next = r.clone();
-    next.version += 1;
-    next.expires_at = session_core::Clock::now(&ctx.clock).plus(HOUR);
-    expect_kind(
-        ctx.store.save(&k, &next, r.version).await,
-        ErrorKind::Gone,
-        "save at the instant of expiry",
-    )?;
-    must_be_none(&ctx, &k, "after a save at the instant of expiry").await
+    super::save::save_after_expiry(ctx, MINUTE, MINUTE, "a save at the instant of expiry").await
 }

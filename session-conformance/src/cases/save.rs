@@ -131,17 +131,28 @@ pub async fn save_never_resurrects_deleted(ctx: Ctx) -> CaseResult {
 
 /// Save never resurrects an expired session.
 pub async fn save_never_resurrects_expired(ctx: Ctx) -> CaseResult {
+    save_after_expiry(ctx, MINUTE, 2 * MINUTE, "save after expiry").await
+}
+
+/// A session with `lifetime` left, saved `later` (at or past its expiry) with a fresh
+/// expiry: `Gone`, and it stays dead. The expiry group's case at the instant shares it.
+pub(super) async fn save_after_expiry(
+    ctx: Ctx,
+    lifetime: Duration,
+    later: Duration,
+    what: &str,
+) -> CaseResult {
     let mut r = record(&ctx, &[("a", b"1")]);
-    r.expires_at = r.created_at.plus(MINUTE);
+    r.expires_at = r.created_at.plus(lifetime);
     let k = created(&ctx, &r).await?;
-    ctx.clock.advance(2 * MINUTE);
+    ctx.clock.advance(later);
     let mut next = r.clone();
     next.version += 1;
     next.expires_at = session_core::Clock::now(&ctx.clock).plus(HOUR);
     expect_kind(
         ctx.store.save(&k, &next, r.version).await,
         ErrorKind::Gone,
-        "save after expiry",
+        what,
     )?;
-    must_be_none(&ctx, &k, "after save of an expired session").await
+    must_be_none(&ctx, &k, &format!("after {what}")).await
 }
