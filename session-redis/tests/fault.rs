@@ -6,7 +6,7 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use session_core::{ErrorKind, Session, SessionConfig, SessionId, SessionStore};
+use session_core::{ErrorKind, Record, Session, SessionConfig, SessionId, SessionStore, StoreKey};
 use session_redis::RedisStore;
 use test_support::{ChildGuard, free_port, wait_port};
 
@@ -43,6 +43,26 @@ async fn with_a_session(
     s.save().await.unwrap();
     let id = s.id().await.unwrap();
     (store, config, id)
+}
+
+/// Loads `key` until the store answers again, every failure meanwhile retryable; fails
+/// the test if that takes `within` or more.
+async fn load_when_back(
+    store: &dyn SessionStore,
+    key: &StoreKey,
+    within: Duration,
+) -> Option<Record> {
+    let started = Instant::now();
+    loop {
+        match store.load(key).await {
+            Ok(r) => return r,
+            Err(e) => {
+                assert!(e.is_retryable(), "{e}");
+                assert!(started.elapsed() < within, "no recovery: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
 }
 
 /// The server goes away and comes back; the store reports the outage fast and recovers.
@@ -87,19 +107,7 @@ async fn outage_is_unavailable_then_recovers() {
     let restarted = Instant::now();
     // The same store object works again, without being rebuilt. Redis kept nothing
     // (no persistence), so the session itself is gone: that is the server's loss, not ours.
-    let recovered = loop {
-        match store.load(&id.store_key()).await {
-            Ok(r) => break r,
-            Err(e) => {
-                assert!(e.is_retryable(), "{e}");
-                assert!(
-                    restarted.elapsed() < Duration::from_secs(15),
-                    "no recovery: {e}"
-                );
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        }
-    };
+    let recovered = load_when_back(&*store, &id.store_key(), Duration::from_secs(15)).await;
     let recovery = restarted.elapsed();
     assert!(recovered.is_none());
     let s = Session::new(store.clone(), config, None);
@@ -189,20 +197,7 @@ async fn a_frozen_server_is_answered_within_the_bound_then_recovers() {
         expect_bounded_failure("reconnecting").await;
     }
     signal(&server, "CONT");
-    let restarted = Instant::now();
-    let back = loop {
-        match store.load(&id.store_key()).await {
-            Ok(r) => break r,
-            Err(e) => {
-                assert!(e.is_retryable(), "{e}");
-                assert!(
-                    restarted.elapsed() < Duration::from_secs(10),
-                    "no recovery: {e}"
-                );
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        }
-    };
+    let back = load_when_back(&*store, &id.store_key(), Duration::from_secs(10)).await;
     assert!(back.is_some(), "the session survived the reconnect");
 }
 
