@@ -320,8 +320,8 @@ return {'ok', o, x, was, found}
 
 /// Same-slot rotation. KEYS: old, new, [idx of the new owner].
 /// ARGV: now and expected (20 digits each), value, e (20 digits), ttl, old member, new
-/// member, end-notice channel. Returns {status, old owner, old index}. Publishes the old member, as
-/// [`DELETE`] does.
+/// member, end-notice channel. Returns {status, old owner, old index}. Publishes the old
+/// member, as [`DELETE`] does.
 pub(crate) static ROTATE: LazyLock<Script> = LazyLock::new(|| {
     script(
         r#"
