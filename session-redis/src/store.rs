@@ -295,7 +295,8 @@ impl RedisStore {
             Conn::Single(_) => f(&mut conn)
                 .await
                 .map_err(|e| connection::backend(operation, e)),
-            Conn::Cluster(_) => bounded(self.deadline, operation, f(&mut conn)).await,
+            // Boxed: held inline, the timer would make every caller's future larger.
+            Conn::Cluster(_) => Box::pin(bounded(self.deadline, operation, f(&mut conn))).await,
         }
     }
 
@@ -334,9 +335,13 @@ impl RedisStore {
             .arg(keys)
             .arg(args);
         self.exec(operation, async |con| match cmd.query_async(con).await {
+            // Boxed, as it is rare: inline, it would double the size of every script's future.
             Err(e) if e.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
-                script.load_async(con).await?;
-                cmd.query_async(con).await
+                Box::pin(async {
+                    script.load_async(con).await?;
+                    cmd.query_async(con).await
+                })
+                .await
             }
             other => other,
         })
@@ -386,6 +391,10 @@ impl RedisStore {
     }
 
     /// Cross-slot index upkeep after a write whose script could not reach the index.
+    ///
+    /// Most writes need none, so the upkeep's future is boxed only when there is some: a
+    /// caller's future holding it inline would be as large as two script calls, and is
+    /// moved and allocated on every write.
     pub(crate) async fn follow_up_index(
         &self,
         key: &StoreKey,
@@ -394,15 +403,21 @@ impl RedisStore {
         new_owner: Option<&str>,
         expires_at: Timestamp,
     ) -> Result<(), Error> {
-        if !old_owner.is_empty() && old_idx.is_empty() && Some(old_owner) != new_owner {
-            self.index_remove(old_owner, key).await?;
+        let remove = !old_owner.is_empty() && old_idx.is_empty() && Some(old_owner) != new_owner;
+        let add = new_owner.filter(|o| !self.names.colocated(key, o));
+        if !remove && add.is_none() {
+            return Ok(());
         }
-        if let Some(o) = new_owner
-            && !self.names.colocated(key, o)
-        {
-            self.index_add(o, key, expires_at).await?;
-        }
-        Ok(())
+        Box::pin(async move {
+            if remove {
+                self.index_remove(old_owner, key).await?;
+            }
+            if let Some(o) = add {
+                self.index_add(o, key, expires_at).await?;
+            }
+            Ok(())
+        })
+        .await
     }
 
     /// A compare-and-swap script's arguments (the save's and the rotation's): `now`, the
@@ -441,7 +456,7 @@ impl RedisStore {
         if now >= stored.envelope.expires_at {
             return Ok(None);
         }
-        if stored.version.is_none() && self.moved(key, now).await? {
+        if stored.version.is_none() && Box::pin(self.moved(key, now)).await? {
             return Ok(None);
         }
         Record::decode(stored.body, stored.envelope).map(Some)
@@ -455,7 +470,8 @@ impl RedisStore {
         cmd.arg("GET").arg(name);
         match self.command("load", cmd).await? {
             Value::BulkString(b) => Ok(Some(b)),
-            Value::Nil => self.convert_hash(key, now).await,
+            // Boxed, as `moved` in `load_inner`: rare, and inline it would enlarge every load.
+            Value::Nil => Box::pin(self.convert_hash(key, now)).await,
             _ => Err(unexpected("load")),
         }
     }
