@@ -57,6 +57,8 @@ pub(crate) struct KeyNames {
     pub(crate) cluster: bool,
     /// The secret behind owners' shard tags, when set (see [`Self::owner_tag`]).
     pub(crate) tag_key: Option<Zeroizing<[u8; 32]>>,
+    /// `<prefix>:ended`, built once: every delete publishes on it.
+    channel: Arc<str>,
 }
 
 impl std::fmt::Debug for KeyNames {
@@ -70,6 +72,16 @@ impl std::fmt::Debug for KeyNames {
 }
 
 impl KeyNames {
+    /// The names under `prefix`, for a Cluster when `cluster` is set.
+    pub(crate) fn new(prefix: &str, cluster: bool, tag_key: Option<Zeroizing<[u8; 32]>>) -> Self {
+        Self {
+            prefix: prefix.into(),
+            cluster,
+            tag_key,
+            channel: format!("{prefix}:ended").into(),
+        }
+    }
+
     /// The key of a session.
     pub(crate) fn record(&self, key: &StoreKey) -> String {
         self.session_key(key, "}:r:")
@@ -86,8 +98,8 @@ impl KeyNames {
     }
 
     /// The channel of end notices (classic pub/sub: on Cluster every node relays it).
-    pub(crate) fn channel(&self) -> String {
-        format!("{}:ended", self.prefix)
+    pub(crate) fn channel(&self) -> &str {
+        &self.channel
     }
 
     /// The key of a session's lock, in the record's hash slot.
@@ -194,11 +206,7 @@ mod tests {
 
     #[test]
     fn key_shapes() {
-        let names = KeyNames {
-            prefix: "p".into(),
-            cluster: true,
-            tag_key: None,
-        };
+        let names = KeyNames::new("p", true, None);
         let key = StoreKey::from_bytes(&[&[0x1a, 0x0f][..], &[0xab; 32]].concat()).unwrap();
         assert_eq!(
             names.record(&key),
@@ -218,5 +226,6 @@ mod tests {
         );
         assert!(names.index("ada").starts_with("p:{"));
         assert!(names.index("ada").ends_with("}:o:ada"));
+        assert_eq!(names.channel(), "p:ended");
     }
 }

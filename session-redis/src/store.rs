@@ -162,12 +162,13 @@ impl RedisStoreBuilder {
     }
 
     fn finish(self, conn: Conn, cluster: bool, urls: Vec<String>) -> RedisStore {
-        let names = KeyNames {
-            prefix: self.prefix.into(),
-            cluster,
-            tag_key: self.tag_key,
-        };
-        let notices = Notices::new(urls, self.connector, names.channel(), self.connect_timeout);
+        let names = KeyNames::new(&self.prefix, cluster, self.tag_key);
+        let notices = Notices::new(
+            urls,
+            self.connector,
+            names.channel().to_owned(),
+            self.connect_timeout,
+        );
         RedisStore {
             conn,
             names,
