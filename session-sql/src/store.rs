@@ -352,8 +352,19 @@ where
         more
     }
 
+    /// `sql` with room for the few small arguments most statements bind (a key, a time
+    /// or two).
     pub(crate) fn q(sql: &Arc<str>) -> Q<DB> {
-        sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+        Self::q_sized(sql, 4, 128)
+    }
+
+    /// `sql` with room for `values` arguments of `bytes` in all. sqlx's own `query` starts
+    /// empty and grows its buffers bind by bind: about 480 instructions a bind, 4,780 of a
+    /// save's client work on PostgreSQL (callgrind, `prof write`).
+    pub(crate) fn q_sized(sql: &Arc<str>, values: usize, bytes: usize) -> Q<DB> {
+        let mut args = DB::Arguments::default();
+        sqlx::Arguments::reserve(&mut args, values, bytes);
+        sqlx::query_with(sqlx::AssertSqlSafe(sql.clone()), args)
     }
 
     /// `sql` (a save's `UPDATE`) with the record's columns and the guard bound, in the
@@ -365,8 +376,13 @@ where
         expected: u64,
         now: Timestamp,
     ) -> Result<Q<DB>, Error> {
-        Ok(Self::q(sql)
-            .bind(record.encode()?)
+        let body = record.encode()?;
+        let owner = record.owner.as_ref().map_or(0, String::len);
+        // Eight values: the body, the owner, the key, five numbers (each with a length
+        // word in PostgreSQL's format).
+        let bytes = body.len() + owner + k.len() + 8 * (8 + 4);
+        Ok(Self::q_sized(sql, 8, bytes)
+            .bind(body)
             .bind(version_column(record.version))
             .bind(record.expires_at.as_millis())
             .bind(record.owner.clone())
