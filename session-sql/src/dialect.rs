@@ -335,6 +335,25 @@ mod tests {
         assert_eq!(Dialect::MySql.sql("a = ? AND b = ?"), "a = ? AND b = ?");
     }
 
+    /// Every statement that returns a record ends its columns with the three that
+    /// `SqlStore::raw_of` reads by position.
+    #[test]
+    fn record_columns_come_last() {
+        for d in [Dialect::Postgres, Dialect::MySql, Dialect::Sqlite] {
+            let st = d.statements("sessions");
+            for sql in [&st.load, &st.list_owner] {
+                let columns = sql
+                    .strip_prefix("SELECT ")
+                    .and_then(|rest| rest.split(" FROM ").next())
+                    .expect("a SELECT");
+                assert!(
+                    columns.ends_with("record, expires_at, last_seen"),
+                    "{d:?}: {sql}"
+                );
+            }
+        }
+    }
+
     /// Table names that could inject SQL are refused.
     #[test]
     fn table_names() {
