@@ -43,7 +43,7 @@ impl ShardTag {
     /// [`Error::Rng`] if the operating system's random source fails.
     pub fn random() -> Result<Self, Error> {
         let mut b = [0u8; 2];
-        getrandom::fill(&mut b).map_err(|source| Error::Rng { source })?;
+        crate::random::fill(&mut b).map_err(|source| Error::Rng { source })?;
         Ok(Self(u16::from_be_bytes(b)))
     }
 
@@ -108,9 +108,9 @@ impl SessionId {
     /// # Errors
     /// [`Error::Rng`] if the operating system's random source fails.
     pub fn generate() -> Result<Self, Error> {
-        // Tag and secret from one call to the OS: a create made two system calls.
+        // Tag and secret in one draw (`random`: the OS's bytes, fetched in batches).
         let mut b = zeroize::Zeroizing::new([0u8; 2 + SECRET_LEN]);
-        getrandom::fill(&mut b[..]).map_err(|source| Error::Rng { source })?;
+        crate::random::fill(&mut b[..]).map_err(|source| Error::Rng { source })?;
         let mut secret = [0u8; SECRET_LEN];
         secret.copy_from_slice(&b[2..]);
         Ok(Self::from_parts(
@@ -125,7 +125,7 @@ impl SessionId {
     /// [`Error::Rng`] if the operating system's random source fails.
     pub fn generate_with_tag(tag: ShardTag) -> Result<Self, Error> {
         let mut secret = [0u8; SECRET_LEN];
-        getrandom::fill(&mut secret).map_err(|source| Error::Rng { source })?;
+        crate::random::fill(&mut secret).map_err(|source| Error::Rng { source })?;
         Ok(Self::from_parts(tag, secret))
     }
 

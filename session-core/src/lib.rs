@@ -50,6 +50,7 @@ pub mod id;
 pub mod log_tag;
 pub mod metric;
 pub mod observe;
+mod random;
 pub mod record;
 pub mod session;
 pub mod store;
