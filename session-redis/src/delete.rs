@@ -147,12 +147,9 @@ impl RedisStore {
         pipe.add_command(getdel).add_command(publish);
         let replies = self
             .exec("delete", async |con| {
-                con.req_packed_commands(&pipe, 0, 2).await.map(Value::Array)
+                con.req_packed_commands(&pipe, 0, 2).await
             })
             .await?;
-        let Value::Array(replies) = replies else {
-            return Err(unexpected("delete"));
-        };
         Ended::from_pipeline(replies, now)
     }
 

@@ -104,12 +104,9 @@ fn len_field(n: usize) -> Result<[u8; 5], Error> {
             limit: MAX_NAME,
         });
     }
-    let mut out = [b'0'; 5];
-    let mut v = n;
-    for d in out.iter_mut().rev() {
-        *d = b'0' + (v % 10) as u8;
-        v /= 10;
-    }
+    // At most 99,999: the last five of the twenty digits `num_field` writes.
+    let mut out = [0u8; 5];
+    out.copy_from_slice(&num_field(n as u64)[NUM - 5..]);
     Ok(out)
 }
 
@@ -245,6 +242,9 @@ mod tests {
             assert_eq!(parse_num(&f), Some(v), "{v}");
         }
         assert_eq!(parse_num(b"18446744073709551616"), None, "u64::MAX + 1");
+        for (n, text) in [(0, b"00000"), (42, b"00042"), (MAX_NAME, b"99999")] {
+            assert_eq!(len_field(n).ok().as_ref(), Some(text), "{n}");
+        }
         for bad in [
             &b""[..],
             b"123",

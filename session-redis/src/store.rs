@@ -283,9 +283,9 @@ impl RedisStore {
         self.names.cluster
     }
 
-    pub(crate) async fn exec<F>(&self, operation: &'static str, f: F) -> Result<Value, Error>
+    pub(crate) async fn exec<F, T>(&self, operation: &'static str, f: F) -> Result<T, Error>
     where
-        F: AsyncFnOnce(&mut Conn) -> Result<Value, RedisError>,
+        F: AsyncFnOnce(&mut Conn) -> Result<T, RedisError>,
     {
         // Both connection kinds are cheap handles onto one shared multiplexed connection.
         let mut conn = self.conn.clone();
