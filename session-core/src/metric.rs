@@ -25,7 +25,7 @@
 //! Call [`describe`] once after installing a recorder to give each metric its help text
 //! and unit.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Store-call latency, by `backend`, `operation` and `outcome`.
 pub const STORE_CALL_SECONDS: &str = "session_store_call_duration_seconds";
@@ -121,9 +121,42 @@ pub fn store_call(
     outcome: &'static str,
     elapsed: Duration,
 ) {
-    let seconds = elapsed.as_secs_f64();
+    record_store_call(backend, operation, outcome, elapsed);
+}
+
+/// Records one store call that started at `started`, reading the clock only if a recorder
+/// takes the value: with none installed (the no-op recorder's histogram drops a value
+/// without converting it), the call costs no clock read. A monotonic clock read takes
+/// about 34 ns on our machine (10 million reads), and a memory store's typical request,
+/// about 1.4 µs, made eight clock reads, two of them this one.
+pub(crate) fn store_call_since(
+    backend: &'static str,
+    operation: &'static str,
+    outcome: &'static str,
+    started: Instant,
+) {
+    record_store_call(backend, operation, outcome, Since(started));
+}
+
+/// The time since an instant, read when a histogram converts it (`metrics` converts a
+/// value only for a histogram that records it).
+#[derive(Clone, Copy)]
+struct Since(Instant);
+
+impl metrics::IntoF64 for Since {
+    fn into_f64(self) -> f64 {
+        self.0.elapsed().as_secs_f64()
+    }
+}
+
+fn record_store_call<V: metrics::IntoF64 + Copy>(
+    backend: &'static str,
+    operation: &'static str,
+    outcome: &'static str,
+    value: V,
+) {
     let record = |key: &metrics::Key| {
-        metrics::with_recorder(|r| r.register_histogram(key, &STORE_CALL_META).record(seconds));
+        metrics::with_recorder(|r| r.register_histogram(key, &STORE_CALL_META).record(value));
     };
     let id = [backend, operation, outcome].map(|s| (s.as_ptr() as usize, s.len()));
     STORE_CALL_KEYS.with(|cell| match cell.try_borrow_mut() {
@@ -253,5 +286,88 @@ pub fn sweep(deleted: Option<u64>) {
     match deleted {
         Some(n) => metrics::counter!(SWEEPER_DELETED).increment(n),
         None => metrics::counter!(SWEEPER_ERRORS).increment(1),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    use metrics::{
+        Counter, Gauge, Histogram, HistogramFn, Key, KeyName, Metadata, Recorder, SharedString,
+        Unit,
+    };
+
+    use super::*;
+
+    /// The values recorded into the store-call histogram.
+    #[derive(Clone, Default)]
+    struct Values(Arc<Mutex<Vec<f64>>>);
+
+    impl HistogramFn for Values {
+        fn record(&self, value: f64) {
+            self.0.lock().expect("values").push(value);
+        }
+    }
+
+    struct Latencies(Values);
+
+    impl Recorder for Latencies {
+        fn describe_counter(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+        fn describe_gauge(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+        fn describe_histogram(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+        fn register_counter(&self, _: &Key, _: &Metadata<'_>) -> Counter {
+            Counter::noop()
+        }
+        fn register_gauge(&self, _: &Key, _: &Metadata<'_>) -> Gauge {
+            Gauge::noop()
+        }
+        fn register_histogram(&self, key: &Key, _: &Metadata<'_>) -> Histogram {
+            assert_eq!(key.name(), STORE_CALL_SECONDS);
+            Histogram::from_arc(Arc::new(self.0.clone()))
+        }
+    }
+
+    /// With a recorder, a call's latency is its time, read when it ends.
+    #[test]
+    fn a_recorder_gets_the_time_a_call_took() {
+        let latencies = Latencies(Values::default());
+        metrics::with_local_recorder(&latencies, || {
+            crate::observe::run(crate::store_call!("test", "load"), || {
+                std::thread::sleep(Duration::from_millis(30));
+                Ok(())
+            })
+        })
+        .expect("ran");
+        let values = latencies.0.0.lock().expect("values").clone();
+        assert_eq!(values.len(), 1, "{values:?}");
+        assert!((0.030..10.0).contains(&values[0]), "{values:?}");
+    }
+
+    /// A value whose conversion is seen.
+    #[derive(Clone, Copy)]
+    struct Seen(&'static AtomicBool);
+
+    impl metrics::IntoF64 for Seen {
+        fn into_f64(self) -> f64 {
+            self.0.store(true, Ordering::SeqCst);
+            1.0
+        }
+    }
+
+    /// Without a recorder the value is never converted, so a call reads no clock at its
+    /// end; with one it is.
+    #[test]
+    fn no_recorder_converts_nothing() {
+        static CONVERTED: AtomicBool = AtomicBool::new(false);
+        record_store_call("test", "load", "hit", Seen(&CONVERTED));
+        assert!(!CONVERTED.load(Ordering::SeqCst));
+        let latencies = Latencies(Values::default());
+        metrics::with_local_recorder(&latencies, || {
+            record_store_call("test", "load", "hit", Seen(&CONVERTED))
+        });
+        assert!(CONVERTED.load(Ordering::SeqCst));
+        assert_eq!(*latencies.0.0.lock().expect("values"), vec![1.0]);
     }
 }

@@ -201,12 +201,7 @@ impl Call {
     /// its span, and its latency.
     fn finish<T: Outcome>(&self, started: Instant, result: &Result<T, Error>) {
         record(&self.span, result);
-        crate::metric::store_call(
-            self.backend,
-            self.operation,
-            result.outcome(),
-            started.elapsed(),
-        );
+        crate::metric::store_call_since(self.backend, self.operation, result.outcome(), started);
     }
 }
 
